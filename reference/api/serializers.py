@@ -1,0 +1,73 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from reference.models import Drug, Label, LabelEntry
+
+
+class DrugSerializer(serializers.ModelSerializer[Drug]):
+    brand_names = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = Drug
+        fields = ["slug", "name", "brand_names"]
+
+
+class LabelEntrySerializer(serializers.ModelSerializer[LabelEntry]):
+    term = serializers.CharField(source="term.name")
+    soc = serializers.CharField(source="term.soc")
+    is_group = serializers.BooleanField(source="term.is_group")
+    incidence_pct = serializers.FloatField(allow_null=True)
+    grade3_pct = serializers.FloatField(allow_null=True)
+    covers = serializers.SerializerMethodField()
+    expected_pct = serializers.SerializerMethodField(
+        help_text="The incidence, or the band's upper bound where the label gives no number."
+    )
+
+    class Meta:
+        model = LabelEntry
+        fields = [
+            "term",
+            "soc",
+            "section",
+            "band",
+            "incidence_pct",
+            "grade3_pct",
+            "is_group",
+            "covers",
+            "covers_members",
+            "verbatim",
+            "expected_pct",
+        ]
+
+    def get_covers(self, entry: LabelEntry) -> list[str]:
+        return sorted(t.name for t in entry.covers.all())
+
+    def get_expected_pct(self, entry: LabelEntry) -> float | None:
+        value: Decimal | None = entry.incidence_pct
+        if value is None:
+            value = entry.band_upper_pct
+        return float(value) if value is not None else None
+
+
+class LabelSerializer(serializers.ModelSerializer[Label]):
+    drug = serializers.CharField(source="drug.slug")
+    drug_name = serializers.CharField(source="drug.name")
+    reactions = LabelEntrySerializer(source="entries", many=True)
+
+    class Meta:
+        model = Label
+        fields = ["drug", "drug_name", "source", "version", "effective_date", "reactions"]
+
+
+class TermMatchSerializer(serializers.Serializer[object]):
+    name = serializers.CharField()
+    soc = serializers.CharField()
+    matched = serializers.CharField(help_text="The name, synonym or lay phrase that matched.")
+    match_kind = serializers.CharField(source="kind")
+    is_group = serializers.BooleanField()
+
+
+class TermQuerySerializer(serializers.Serializer[object]):
+    q = serializers.CharField(max_length=200, trim_whitespace=True)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)

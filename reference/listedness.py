@@ -1,0 +1,113 @@
+"""Listedness: is a reported term named by the drug's reference safety information?
+
+A term is listed when the professional section of the current label has an
+entry for it, names it among the terms an entry covers, or lists a group that
+covers its members and the term is one of them. Consumer wording never makes
+a term listed. Reports and detection both call this module.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .choices import Section
+from .models import Drug, GroupMembership, Label, LabelEntry, Term
+
+
+class Rule:
+    ENTRY = "entry"
+    COVERED = "covered"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Listedness:
+    listed: bool
+    entry: LabelEntry | None = None
+    rule: str | None = None
+    # For an unlisted term that belongs to a labelled group (a bleed at a site the label
+    # does not name), the entry of that group.
+    group_entry: LabelEntry | None = None
+
+    @property
+    def value(self) -> str:
+        return "listed" if self.listed else "unlisted"
+
+    def explain(self, term: Term, drug: Drug) -> str:
+        if self.listed and self.entry is not None:
+            via = {
+                Rule.ENTRY: "",
+                Rule.COVERED: f", covered by the entry {self.entry.term.name}",
+                Rule.GROUP: f", as a member of the group {self.entry.term.name}",
+            }[self.rule or Rule.ENTRY]
+            return f"{term.name} is listed for {drug.name}{via}."
+        if self.group_entry is not None:
+            g = self.group_entry
+            figures = _figures(g)
+            return (
+                f"{term.name} is not listed for {drug.name}; the label lists "
+                f"{g.term.name}{figures} and names other sites, not this one."
+            )
+        return f"{term.name} is not listed for {drug.name}: not on the label."
+
+
+def _figures(entry: LabelEntry) -> str:
+    parts = []
+    if entry.incidence_pct is not None:
+        parts.append(f"{_pct(entry.incidence_pct)}%")
+    if entry.grade3_pct is not None:
+        parts.append(f"{_pct(entry.grade3_pct)}% grade >= 3")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+class LabelListing:
+    """Everything needed to decide listedness against one label, loaded in three queries."""
+
+    def __init__(self, label: Label | None) -> None:
+        self.label = label
+        self.by_term: dict[int, LabelEntry] = {}
+        self.covered: dict[int, LabelEntry] = {}
+        self.groups: dict[int, LabelEntry] = {}
+        self.members: dict[int, set[int]] = {}
+        if label is None:
+            return
+        entries = (
+            LabelEntry.objects.filter(label=label, section=Section.PROFESSIONAL)
+            .select_related("term")
+            .prefetch_related("covers")
+            .order_by("position")
+        )
+        for entry in entries:
+            self.by_term.setdefault(entry.term_id, entry)
+            for covered in entry.covers.all():
+                self.covered.setdefault(covered.pk, entry)
+            if entry.term.is_group:
+                self.groups[entry.term_id] = entry
+        for group_id, member_id in GroupMembership.objects.filter(
+            group_id__in=self.groups
+        ).values_list("group_id", "member_id"):
+            self.members.setdefault(member_id, set()).add(group_id)
+
+    @classmethod
+    def current(cls, drug: Drug) -> "LabelListing":
+        return cls(Label.objects.filter(drug=drug, is_current=True).first())
+
+    def assess(self, term: Term | int) -> Listedness:
+        term_id = term if isinstance(term, int) else term.pk
+        if term_id in self.by_term:
+            return Listedness(True, self.by_term[term_id], Rule.ENTRY)
+        if term_id in self.covered:
+            return Listedness(True, self.covered[term_id], Rule.COVERED)
+        group_entries = [self.groups[g] for g in sorted(self.members.get(term_id, ()))]
+        for entry in group_entries:
+            if entry.covers_members:
+                return Listedness(True, entry, Rule.GROUP)
+        return Listedness(False, group_entry=group_entries[0] if group_entries else None)
+
+
+def listedness_assess(*, drug: Drug, term: Term) -> Listedness:
+    """The listedness of one term for a drug, against its current label."""
+    return LabelListing.current(drug).assess(term)

@@ -1,0 +1,90 @@
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reference.choices import Band
+from reference.label_text import parse_label_text
+from reference.services import (
+    LabelImportError,
+    entries_from_parsed,
+    entries_from_structured,
+    label_import,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a drug label from a drug-information page (text) or the structured "
+        "format (.json) and make it the drug's current label. All or nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--drug", help="drug name (required for a text page)")
+        parser.add_argument("--source", help="where the label comes from (default: file name)")
+        parser.add_argument("--effective-date", type=date.fromisoformat, default=None)
+        parser.add_argument("--brand", action="append", default=[], help="a brand name")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from exc
+
+        unread = []
+        brands: list[str] = options["brand"]
+        if path.suffix.lower() == ".json":
+            try:
+                data = json.loads(text)
+                entries = entries_from_structured(data)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CommandError(f"{path} is not a structured label: {exc}") from exc
+            drug = options["drug"] or data.get("drug", {}).get("name")
+            brands = brands or data.get("drug", {}).get("brand_names", [])
+            effective = options["effective_date"] or (
+                date.fromisoformat(data["effective_date"]) if data.get("effective_date") else None
+            )
+            source = options["source"] or data.get("source") or path.name
+        else:
+            parsed = parse_label_text(text)
+            entries = entries_from_parsed(parsed)
+            unread = parsed.unread
+            drug = options["drug"]
+            effective = options["effective_date"]
+            source = options["source"] or path.name
+        if not drug:
+            raise CommandError("name the drug with --drug")
+
+        for line in unread:
+            shown = line.text if len(line.text) <= 100 else line.text[:97] + "..."
+            self.stdout.write(f"not read, line {line.line_no} ({line.reason}): {shown}")
+        try:
+            result = label_import(
+                drug_name=drug,
+                entries=entries,
+                source=source,
+                effective_date=effective,
+                brand_names=brands,
+                unread=unread,
+            )
+        except LabelImportError as exc:
+            for name in exc.uncoded:
+                self.stderr.write(f"uncodable: {name}")
+            for problem in exc.problems:
+                self.stderr.write(f"invalid: {problem}")
+            raise CommandError(f"{exc}; nothing was changed") from exc
+
+        for note in result.notes:
+            self.stdout.write(f"note: {note}")
+        for band, label in Band.choices:
+            self.stdout.write(f"{label}: {result.per_band[band]}")
+        self.stdout.write(f"consumer wording: {result.consumer}")
+        state = "new current version" if result.created else "unchanged, current version kept"
+        self.stdout.write(
+            f"{result.label}: {result.entries} professional entries ({state}); "
+            f"{len(unread)} line(s) not read"
+        )

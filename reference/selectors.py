@@ -1,0 +1,85 @@
+"""Reads of the reference data: term search and coding, drugs and labels."""
+
+import threading
+
+from django.db.models import Count, Max, Prefetch, QuerySet
+
+from .choices import NameKind, Section
+from .models import Drug, Label, LabelEntry, Term, TermName
+from .search import Match, NameRow, TermIndex
+
+_index_lock = threading.Lock()
+_index: TermIndex | None = None
+_index_stamp: tuple[object, ...] | None = None
+
+
+def _terminology_stamp() -> tuple[object, ...]:
+    names = TermName.objects.aggregate(n=Count("id"), m=Max("id"))
+    terms = Term.objects.aggregate(n=Count("id"), u=Max("updated_at"))
+    return (names["n"], names["m"], terms["n"], terms["u"])
+
+
+def term_index() -> TermIndex:
+    """The search index, rebuilt only when the terminology has changed (two cheap aggregates)."""
+    global _index, _index_stamp
+    stamp = _terminology_stamp()
+    with _index_lock:
+        if _index is None or stamp != _index_stamp:
+            rows = TermName.objects.values_list(
+                "term_id", "term__name", "term__soc", "term__is_group", "text", "kind"
+            )
+            _index = TermIndex(NameRow(*row) for row in rows)
+            _index_stamp = stamp
+        return _index
+
+
+def term_search(*, q: str, limit: int = 10) -> list[Match]:
+    return term_index().search(q, limit=limit)
+
+
+def term_code(text: str) -> list[Term]:
+    """The terms a text names exactly (case, spacing and spelling aside).
+
+    A term's own name or synonym codes to that term alone; a lay phrase may
+    name several terms ("blood in the urine or stools").
+    """
+    rows = term_index().exact(text)
+    if not rows:
+        return []
+    best_kind = rows[0].kind
+    ids = list(dict.fromkeys(r.term_id for r in rows if r.kind == best_kind))
+    if best_kind != NameKind.LAY:
+        ids = ids[:1]
+    terms = Term.objects.in_bulk(ids)
+    return [terms[i] for i in ids if i in terms]
+
+
+def term_suggest(text: str, limit: int = 5) -> list[str]:
+    """The names of the closest terms, for an error message."""
+    return [m.name for m in term_search(q=text, limit=limit)]
+
+
+def drug_list() -> QuerySet[Drug]:
+    return Drug.objects.order_by("name")
+
+
+def drug_by_slug_or_name(value: str) -> Drug | None:
+    return (
+        Drug.objects.filter(slug=value).first() or Drug.objects.filter(name__iexact=value).first()
+    )
+
+
+def label_current(*, drug: Drug) -> Label | None:
+    entries = LabelEntry.objects.select_related("term").prefetch_related("covers")
+    return (
+        Label.objects.filter(drug=drug, is_current=True)
+        .prefetch_related(Prefetch("entries", queryset=entries.order_by("section", "position")))
+        .first()
+    )
+
+
+def label_entries(*, label: Label, section: Section | None = None) -> list[LabelEntry]:
+    entries = [e for e in label.entries.all()]
+    if section is not None:
+        entries = [e for e in entries if e.section == section]
+    return entries

@@ -1,0 +1,386 @@
+"""Writes of the reference data: label import and versioning."""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from .choices import Band, Section
+from .label_text import ParsedLabel, UnreadLine
+from .models import Drug, Label, LabelEntry, Term
+from .selectors import term_code, term_suggest
+
+
+@dataclass
+class EntryInput:
+    """A label entry before coding: names as written on the label."""
+
+    verbatim: str
+    section: str
+    band: str = Band.NOT_REPORTED
+    incidence_pct: Decimal | None = None
+    grade3_pct: Decimal | None = None
+    covers: list[str] = field(default_factory=list)
+    line_no: int | None = None
+    term: str | None = None  # the coded name, when the source gives one
+
+
+@dataclass
+class UncodedName:
+    verbatim: str
+    line_no: int | None
+    suggestions: list[str]
+
+    def __str__(self) -> str:
+        where = f"line {self.line_no}: " if self.line_no else ""
+        close = ", ".join(self.suggestions) or "no close terms"
+        return f"{where}{self.verbatim!r} is not a known term (closest: {close})"
+
+
+class LabelImportError(Exception):
+    def __init__(self, uncoded: list[UncodedName], problems: Sequence[str] = ()) -> None:
+        self.uncoded = uncoded
+        self.problems = list(problems)
+        super().__init__(
+            f"{len(uncoded)} term(s) could not be coded; nothing was imported"
+            if uncoded
+            else "; ".join(self.problems)
+        )
+
+
+@dataclass
+class LabelImportResult:
+    label: Label
+    created: bool
+    entries: int
+    per_band: dict[str, int]
+    consumer: int
+    unread: list[UnreadLine]
+    notes: list[str]
+
+
+@dataclass
+class _Coded:
+    source: EntryInput
+    term: Term
+    covers: list[Term]
+
+
+def entries_from_parsed(parsed: ParsedLabel) -> list[EntryInput]:
+    entries = [
+        EntryInput(
+            verbatim=i.verbatim,
+            section=Section.PROFESSIONAL,
+            band=i.band,
+            incidence_pct=i.incidence_pct,
+            grade3_pct=i.grade3_pct,
+            covers=list(i.covers),
+            line_no=i.line_no,
+        )
+        for i in parsed.professional
+    ]
+    entries += [
+        EntryInput(verbatim=i.verbatim, section=Section.CONSUMER, line_no=i.line_no)
+        for i in parsed.consumer
+    ]
+    return entries
+
+
+def entries_from_structured(data: dict[str, Any]) -> list[EntryInput]:
+    result = []
+    for row in data["entries"]:
+        result.append(
+            EntryInput(
+                verbatim=row.get("verbatim") or row["term"],
+                term=row.get("term"),
+                section=row.get("section", Section.PROFESSIONAL),
+                band=row.get("band") or Band.NOT_REPORTED,
+                incidence_pct=_pct(row.get("incidence_pct")),
+                grade3_pct=_pct(row.get("grade3_pct")),
+                covers=list(row.get("covers", [])),
+            )
+        )
+    return result
+
+
+def _pct(value: object) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[UncodedName], list[str]]:
+    coded: list[_Coded] = []
+    uncoded: list[UncodedName] = []
+    notes: list[str] = []
+    seen: set[int] = set()
+    for entry in entries:
+        terms = term_code(entry.term or entry.verbatim)
+        if not terms:
+            uncoded.append(UncodedName(entry.verbatim, entry.line_no, term_suggest(entry.verbatim)))
+            continue
+        covers: list[Term] = list(terms[1:])
+        for name in entry.covers:
+            found = term_code(name)
+            if not found:
+                uncoded.append(UncodedName(name, entry.line_no, term_suggest(name)))
+            covers += [t for t in found if t.pk != terms[0].pk and t not in covers]
+        if entry.section == Section.PROFESSIONAL:
+            if terms[0].pk in seen:
+                notes.append(
+                    f"line {entry.line_no}: {entry.verbatim!r} repeats {terms[0].name}; "
+                    "the first mention is kept"
+                )
+                continue
+            seen.add(terms[0].pk)
+        coded.append(_Coded(entry, terms[0], covers))
+    return coded, uncoded, notes
+
+
+def _fingerprint(drug: Drug, coded: list[_Coded]) -> str:
+    rows = [
+        [
+            c.source.section,
+            c.term.name,
+            c.source.band,
+            str(c.source.incidence_pct),
+            str(c.source.grade3_pct),
+            sorted(t.name for t in c.covers),
+            c.source.verbatim,
+        ]
+        for c in coded
+    ]
+    # Order on the page carries no meaning: the same entries in another order are the same label.
+    blob = json.dumps([drug.name, drug.brand_names, sorted(rows)], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _check_values(coded: list[_Coded]) -> list[str]:
+    problems = []
+    for c in coded:
+        e = c.source
+        for label, value in (("incidence", e.incidence_pct), ("grade >= 3", e.grade3_pct)):
+            if value is not None and not Decimal(0) <= value <= Decimal(100):
+                problems.append(f"{e.verbatim}: {label} {value}% is outside 0-100%")
+        if e.incidence_pct is not None and e.grade3_pct is not None:
+            if e.grade3_pct > e.incidence_pct:
+                problems.append(
+                    f"{e.verbatim}: grade >= 3 incidence {e.grade3_pct}% exceeds "
+                    f"the incidence {e.incidence_pct}%"
+                )
+        if e.band not in Band.values:
+            problems.append(f"{e.verbatim}: unknown frequency band {e.band!r}")
+    return problems
+
+
+def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:
+    drug = Drug.objects.filter(name__iexact=name).first()
+    if drug is None:
+        drug = Drug.objects.create(
+            name=name, slug=slug or slugify(name), brand_names=list(brand_names)
+        )
+    elif brand_names and set(brand_names) - set(drug.brand_names):
+        drug.brand_names = sorted(set(drug.brand_names) | set(brand_names))
+        drug.save(update_fields=["brand_names"])
+    return drug
+
+
+@transaction.atomic
+def label_import(
+    *,
+    drug_name: str,
+    entries: list[EntryInput],
+    source: str,
+    effective_date: date | None = None,
+    brand_names: Sequence[str] = (),
+    drug_slug: str = "",
+    unread: Sequence[UnreadLine] = (),
+) -> LabelImportResult:
+    """Make these entries the drug's current label, all or nothing.
+
+    Raises LabelImportError, changing nothing, when a name cannot be coded or
+    a figure is impossible. An unchanged label keeps its current version.
+    """
+    coded, uncoded, notes = _code_entries(entries)
+    problems = _check_values(coded)
+    if uncoded or problems:
+        raise LabelImportError(uncoded, problems)
+    if not any(c.source.section == Section.PROFESSIONAL for c in coded):
+        raise LabelImportError([], ["the label has no professional entries"])
+
+    drug = drug_get_or_create(name=drug_name, brand_names=brand_names, slug=drug_slug)
+    fingerprint = _fingerprint(drug, coded)
+    current = Label.objects.select_for_update().filter(drug=drug, is_current=True).first()
+    created = current is None or current.fingerprint != fingerprint
+    if current is not None and not created:
+        label = current
+    else:
+        last = Label.objects.filter(drug=drug).order_by("-version").first()
+        Label.objects.filter(drug=drug, is_current=True).update(is_current=False)
+        label = Label.objects.create(
+            drug=drug,
+            version=(last.version + 1) if last else 1,
+            source=source,
+            effective_date=effective_date,
+            fingerprint=fingerprint,
+        )
+        _write_entries(label, coded)
+
+    professional = [c for c in coded if c.source.section == Section.PROFESSIONAL]
+    per_band = {band: 0 for band in Band.values}
+    for c in professional:
+        per_band[c.source.band] += 1
+    return LabelImportResult(
+        label=label,
+        created=created,
+        entries=len(professional),
+        per_band=per_band,
+        consumer=len(coded) - len(professional),
+        unread=list(unread),
+        notes=notes,
+    )
+
+
+def _write_entries(label: Label, coded: list[_Coded]) -> None:
+    rows = LabelEntry.objects.bulk_create(
+        [
+            LabelEntry(
+                label=label,
+                term=c.term,
+                section=c.source.section,
+                band=c.source.band,
+                incidence_pct=c.source.incidence_pct,
+                grade3_pct=c.source.grade3_pct,
+                covers_members=c.term.is_group and c.term.covers_members,
+                verbatim=c.source.verbatim[:300],
+                position=position,
+            )
+            for position, c in enumerate(coded)
+        ]
+    )
+    through = LabelEntry.covers.through
+    through.objects.bulk_create(
+        [
+            through(labelentry_id=row.pk, term_id=term.pk)
+            for row, c in zip(rows, coded, strict=True)
+            for term in c.covers
+        ]
+    )
+
+
+def label_as_structured(label: Label) -> dict[str, Any]:
+    """A label in the project's structured format, which label_import reads back."""
+    drug = label.drug
+    entries = LabelEntry.objects.filter(label=label).select_related("term").prefetch_related(
+        "covers"
+    )
+    return {
+        "drug": {"name": drug.name, "slug": drug.slug, "brand_names": drug.brand_names},
+        "source": label.source,
+        "effective_date": label.effective_date.isoformat() if label.effective_date else None,
+        "entries": [
+            {
+                "term": e.term.name,
+                "verbatim": e.verbatim,
+                "section": e.section,
+                "band": e.band,
+                "incidence_pct": _number(e.incidence_pct),
+                "grade3_pct": _number(e.grade3_pct),
+                "covers": sorted(t.name for t in e.covers.all()),
+            }
+            for e in entries.order_by("position")
+        ],
+    }
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@dataclass
+class CtcaeImportResult:
+    rows: int
+    created: int
+    updated: int
+
+
+class CtcaeImportError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} row(s) could not be imported; nothing was changed")
+
+
+CTCAE_COLUMNS = ("MedDRA Code", "CTCAE Term")
+
+
+def _grade_column(fieldnames: Sequence[str], grade: int) -> str | None:
+    return next((f for f in fieldnames if f.strip().lower().startswith(f"grade {grade}")), None)
+
+
+@transaction.atomic
+def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -> CtcaeImportResult:
+    """Attach CTCAE grade criteria to the terms, all or nothing.
+
+    Each row resolves to a term by its MedDRA code or by any of the term's names.
+    """
+    from .models import CtcaeCriteria
+
+    missing = [c for c in CTCAE_COLUMNS if c not in fieldnames]
+    grade_columns = [_grade_column(fieldnames, g) for g in range(1, 6)]
+    if missing or None in grade_columns:
+        absent = missing + [f"Grade {g}" for g, c in enumerate(grade_columns, 1) if c is None]
+        raise CtcaeImportError([f"missing column(s): {', '.join(absent)}"])
+
+    by_code = {t.meddra_code: t for t in Term.objects.exclude(meddra_code="")}
+    problems: list[str] = []
+    resolved: list[tuple[Term, dict[str, str]]] = []
+    for line_no, row in enumerate(rows, start=2):
+        name = (row.get("CTCAE Term") or "").strip()
+        code = (row.get("MedDRA Code") or "").strip()
+        if not name:
+            problems.append(f"line {line_no}: no CTCAE term")
+            continue
+        term = by_code.get(code) if code else None
+        if term is None:
+            found = term_code(name)
+            term = found[0] if found else None
+        if term is None:
+            close = ", ".join(term_suggest(name)) or "no close terms"
+            problems.append(f"line {line_no}: {name!r} is not a known term (closest: {close})")
+            continue
+        resolved.append((term, row))
+    if problems:
+        raise CtcaeImportError(problems)
+
+    existing = {c.term_id: c for c in CtcaeCriteria.objects.all()}
+    created = updated = 0
+    for term, row in resolved:
+        values = {
+            "ctcae_term": row["CTCAE Term"].strip(),
+            "definition": (row.get("Definition") or "").strip(),
+            **{
+                f"grade_{g}": _criterion(row.get(col or "", ""))
+                for g, col in enumerate(grade_columns, start=1)
+            },
+        }
+        criteria = existing.get(term.pk)
+        if criteria is None:
+            existing[term.pk] = CtcaeCriteria.objects.create(term=term, **values)
+            created += 1
+        elif any(getattr(criteria, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(criteria, k, v)
+            criteria.save()
+            updated += 1
+    return CtcaeImportResult(rows=len(resolved), created=created, updated=updated)
+
+
+def _criterion(text: str | None) -> str:
+    value = (text or "").strip()
+    return "" if value in {"-", "–"} else value

@@ -1,0 +1,58 @@
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from .choices import BAND_UPPER_PCT, Band, Section
+from .models import Drug, LabelEntry
+from .selectors import drug_list, label_current
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "reference/home.html", {"drugs": drug_list()})
+
+
+@dataclass
+class SocGroup:
+    soc: str
+    entries: list[LabelEntry] = field(default_factory=list)
+
+
+_BAND_ORDER = {band: i for i, band in enumerate(Band.values)}
+
+
+def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    drug = get_object_or_404(Drug, slug=slug)
+    label = label_current(drug=drug)
+    groups: dict[str, SocGroup] = {}
+    lay: dict[int, list[str]] = {}
+    if label is not None:
+        entries = list(label.entries.all())
+        for entry in entries:
+            if entry.section == Section.CONSUMER:
+                for term_id in [entry.term_id, *(t.pk for t in entry.covers.all())]:
+                    lay.setdefault(term_id, []).append(entry.verbatim)
+        professional = [e for e in entries if e.section == Section.PROFESSIONAL]
+        professional.sort(
+            key=lambda e: (
+                e.term.soc,
+                _BAND_ORDER[e.band],
+                -(e.incidence_pct or 0),
+                e.term.name,
+            )
+        )
+        for entry in professional:
+            groups.setdefault(entry.term.soc, SocGroup(entry.term.soc)).entries.append(entry)
+            entry.lay_wording = lay.get(entry.term_id, [])  # type: ignore[attr-defined]
+            upper = BAND_UPPER_PCT[entry.band]
+            entry.band_bar_pct = upper  # type: ignore[attr-defined]
+    return render(
+        request,
+        "reference/label_detail.html",
+        {
+            "drug": drug,
+            "label": label,
+            "socs": sorted(groups.values(), key=lambda g: g.soc),
+            "older_labels": drug.labels.filter(is_current=False).order_by("-version"),
+        },
+    )

@@ -1,0 +1,59 @@
+import csv
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from reference.models import CtcaeCriteria, Term
+
+from .shared import CTCAE_CSV, DATA, shared_file
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_attaches_grade_criteria_to_the_terms():
+    out = StringIO()
+    call_command("import_ctcae", str(DATA / "ctcae_sample.csv"), stdout=out)
+    assert "3 CTCAE terms resolved: 3 criteria added" in out.getvalue()
+    criteria = Term.objects.get(name="Thrombocytopenia").ctcae
+    assert criteria.ctcae_term == "Platelet count decreased"
+    assert criteria.grade_3 == "Low; transfusion considered"
+    assert criteria.grade_5 == ""
+
+
+def test_importing_twice_changes_nothing_the_second_time():
+    call_command("import_ctcae", str(DATA / "ctcae_sample.csv"), stdout=StringIO())
+    out = StringIO()
+    call_command("import_ctcae", str(DATA / "ctcae_sample.csv"), stdout=out)
+    assert "0 criteria added, 0 updated" in out.getvalue()
+
+
+def test_an_unknown_term_fails_the_whole_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        (DATA / "ctcae_sample.csv").read_text()
+        + "99999999,Gastrointestinal disorders,Nausae gravis,a,b,c,d,e,f,,\n"
+    )
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_ctcae", str(bad), stdout=StringIO(), stderr=err)
+    assert "'Nausae gravis' is not a known term" in err.getvalue()
+    assert CtcaeCriteria.objects.count() == 0
+
+
+def test_a_file_without_the_columns_is_refused(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("term,grade\nNausea,1\n")
+    with pytest.raises(CommandError):
+        call_command("import_ctcae", str(bad), stdout=StringIO(), stderr=StringIO())
+
+
+def test_every_term_of_the_published_ctcae_resolves():
+    path = shared_file(CTCAE_CSV)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 837
+    out = StringIO()
+    call_command("import_ctcae", str(path), stdout=out)
+    assert "837 CTCAE terms resolved" in out.getvalue()
+    assert CtcaeCriteria.objects.count() == 837

@@ -1,0 +1,60 @@
+from decimal import Decimal
+
+from reference.label_text import expand_slash, parse_label_text
+
+from .shared import DATA
+
+
+def parsed():
+    return parse_label_text((DATA / "examplumab.txt").read_text())
+
+
+def test_it_reads_terms_bands_and_incidences():
+    items = {i.verbatim: i for i in parsed().professional}
+    assert items["Nausea"].band == "very_common"
+    assert items["Nausea"].incidence_pct == Decimal("20")
+    assert items["Nausea"].grade3_pct is None
+    assert items["thrombocytopenia"].grade3_pct == Decimal("9")
+    assert items["Rash maculo-papular"].band == "common"
+
+
+def test_all_of_which_means_grade3_equals_incidence():
+    items = {i.verbatim: i for i in parsed().professional}
+    assert items["Hemorrhage"].incidence_pct == items["Hemorrhage"].grade3_pct == Decimal("0.5")
+
+
+def test_examples_in_parentheses_are_covered_by_the_entry():
+    items = {i.verbatim: i for i in parsed().professional}
+    assert items["Pancytopenia"].covers == ["bone marrow failure"]
+
+
+def test_a_slash_pair_names_two_entries():
+    names = [i.verbatim for i in parsed().professional]
+    assert "upper GI hemorrhage" in names
+    assert "lower GI hemorrhage" in names
+    assert expand_slash("Hemorrhage") == ["Hemorrhage"]
+
+
+def test_consumer_bullets_are_lay_wording():
+    assert [i.verbatim for i in parsed().consumer] == ["nosebleeds", "feeling sick"]
+
+
+def test_every_line_not_read_is_reported_with_a_reason():
+    unread = {u.text: u.reason for u in parsed().unread}
+    assert unread["Skin"] == "heading"
+    assert unread["1. A reference line."] == "reference"
+    assert "Examplumab Side Effects" in unread
+    assert "Applies to examplumab: injection" in unread
+
+
+def test_the_grade_3_typo_is_understood():
+    text = "For Healthcare Professionals\nVery common: Lymphopenia (18%) (16% of which were Grade 3 of higher)"
+    [item] = parse_label_text(text).professional
+    assert item.grade3_pct == Decimal("16")
+
+
+def test_an_unknown_qualifier_is_reported_not_dropped():
+    text = "For Healthcare Professionals\nCommon (1% to 10%): Rash (mostly mild)"
+    result = parse_label_text(text)
+    assert [i.verbatim for i in result.professional] == ["Rash"]
+    assert "qualifier not understood" in result.unread[0].reason

@@ -1,0 +1,89 @@
+import pytest
+
+from reference.models import Term
+from reference.search import Tier
+from reference.selectors import term_code, term_search
+
+
+def names(q, limit=10):
+    return [m.name for m in term_search(q=q, limit=limit)]
+
+
+@pytest.mark.django_db
+class TestCoding:
+    def test_label_and_ctcae_names_of_one_concept_code_to_one_term(self):
+        pairs = [
+            ("Thrombocytopenia", "Platelet count decreased"),
+            ("Neutropenia", "Neutrophil count decreased"),
+            ("Leukopenia", "White blood cell decreased"),
+            ("Lymphopenia", "Lymphocyte count decreased"),
+            ("Pyrexia", "Fever"),
+            ("Stomatitis", "Mucositis oral"),
+            ("Decreased appetite", "Anorexia"),
+            ("Hyperbilirubinemia", "Blood bilirubin increased"),
+            ("QT prolonged", "Electrocardiogram QT corrected interval prolonged"),
+            ("Hypersensitivity", "Allergic reaction"),
+        ]
+        for label_name, ctcae_name in pairs:
+            [a] = term_code(label_name)
+            [b] = term_code(ctcae_name)
+            assert a == b, (label_name, ctcae_name)
+
+    def test_spelling_case_and_hyphens_do_not_matter(self):
+        [a] = term_code("post-procedural hematoma")
+        [b] = term_code("Post procedural HAEMATOMA")
+        assert a == b
+        assert term_code("leucopenia") == term_code("Leukopenia")
+
+    def test_lay_phrases_code_to_terms(self):
+        assert [t.name for t in term_code("nosebleeds")] == ["Epistaxis"]
+        assert [t.name for t in term_code("coughing up blood")] == ["Haemoptysis"]
+        assert [t.name for t in term_code("Black, tarry stools")] == ["Melaena"]
+        assert [t.name for t in term_code("bleeding gums")] == ["Gingival bleeding"]
+
+    def test_unknown_text_codes_to_nothing(self):
+        assert term_code("purple elephant syndrome") == []
+
+
+@pytest.mark.django_db
+class TestSearch:
+    def test_a_typo_still_finds_the_term(self):
+        assert names("thrombocytopnia")[0] == "Thrombocytopenia"
+        assert "Epistaxis" in names("epistaxsis")[:3]
+
+    def test_an_exact_name_ranks_before_synonyms_and_partial_matches(self):
+        results = term_search(q="Anaemia")
+        assert results[0].name == "Anaemia"
+        assert results[0].tier == Tier.EXACT_NAME
+
+    def test_a_synonym_ranks_before_partial_matches(self):
+        results = term_search(q="Platelet count decreased")
+        assert results[0].name == "Thrombocytopenia"
+        assert results[0].tier == Tier.EXACT_SYNONYM
+        assert all(r.tier > Tier.EXACT_SYNONYM for r in results[1:])
+
+    def test_a_lay_prefix_offers_the_term_and_shows_the_phrase(self):
+        [first, *_] = term_search(q="nosebl")
+        assert first.name == "Epistaxis"
+        assert first.matched.replace(" ", "").lower().startswith("nosebl")
+
+    def test_word_prefixes_find_multi_word_names(self):
+        assert "Retinal haemorrhage" in names("retinal haem")
+
+    def test_partial_matches_come_after_prefix_matches(self):
+        results = term_search(q="haemorrhage", limit=50)
+        tiers = [r.tier for r in results]
+        assert tiers == sorted(tiers)
+
+    def test_groups_are_searchable_and_flagged(self):
+        [first, *_] = term_search(q="bleeding")
+        assert first.is_group
+        assert first.name == "Haemorrhage"
+
+    def test_the_index_sees_a_new_synonym_at_once(self):
+        term = Term.objects.get(name="Epistaxis")
+        term.names.create(text="bloody nose", kind="lay")
+        assert names("bloody nose")[0] == "Epistaxis"
+
+    def test_empty_text_finds_nothing(self):
+        assert term_search(q="  - ") == []
