@@ -100,7 +100,7 @@ def parse_label_text(text: str) -> ParsedLabel:
 
 def _read_professional_line(line: str, line_no: int, parsed: ParsedLabel) -> None:
     band = next((b for pattern, b in BANDS if pattern.match(line)), None)
-    head, colon, body = line.partition(":")
+    _, colon, body = line.partition(":")
     if band is None or not colon:
         parsed.unread.append(UnreadLine(line_no, line, _kind_of_line(line)))
         return
@@ -190,7 +190,7 @@ def parentheticals(text: str) -> list[str]:
 
 
 def expand_slash(name: str) -> list[str]:
-    """"upper/lower GI hemorrhage" names two reactions: upper and lower GI hemorrhage."""
+    """ "upper/lower GI hemorrhage" names two reactions: upper and lower GI hemorrhage."""
     match = SLASH_PAIR.search(name)
     if not match:
         return [name]

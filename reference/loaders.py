@@ -114,10 +114,11 @@ def shipped_labels_load() -> list[str]:
 
 def reference_data_sync(*, force: bool = False) -> list[str]:
     """Load the shipped data files whose content is not loaded yet."""
-    done = []
-    files = [("terminology", TERMINOLOGY_PATH), *(
-        (f"label:{p.stem}", p) for p in sorted(LABELS_DIR.glob("*.json"))
-    )]
+    done: list[str] = []
+    files = [
+        ("terminology", TERMINOLOGY_PATH),
+        *((f"label:{p.stem}", p) for p in sorted(LABELS_DIR.glob("*.json"))),
+    ]
     fingerprints = {name: _file_fingerprint(path) for name, path in files}
     loaded = dict(ReferenceDataset.objects.values_list("name", "fingerprint"))
     changed = [name for name in fingerprints if force or loaded.get(name) != fingerprints[name]]

@@ -82,7 +82,11 @@ class TermIndex:
             term_id = self.rows[i].term_id
             rank = (tier, -score, _KIND_ORDER[self.rows[i].kind])
             current = best.get(term_id)
-            if current is None or rank < (current[0], -current[1], _KIND_ORDER[self.rows[current[2]].kind]):
+            if current is None or rank < (
+                current[0],
+                -current[1],
+                _KIND_ORDER[self.rows[current[2]].kind],
+            ):
                 best[term_id] = (tier, score, i)
 
         for i in self.by_key.get(key, []):
@@ -113,13 +117,20 @@ class TermIndex:
                         offer(i, Tier.FUZZY, float(score) - 10.0)
         ranked = sorted(
             best.values(),
-            key=lambda b: (b[0], -b[1], _KIND_ORDER[self.rows[b[2]].kind], self.rows[b[2]].term_name),
+            key=lambda b: (
+                b[0],
+                -b[1],
+                _KIND_ORDER[self.rows[b[2]].kind],
+                self.rows[b[2]].term_name,
+            ),
         )
         return [self._match(i, tier, score) for tier, score, i in ranked[:limit]]
 
     def _match(self, i: int, tier: Tier, score: float) -> Match:
         row = self.rows[i]
-        return Match(row.term_id, row.term_name, row.soc, row.is_group, row.text, row.kind, tier, score)
+        return Match(
+            row.term_id, row.term_name, row.soc, row.is_group, row.text, row.kind, tier, score
+        )
 
 
 def _words_start(query_words: list[str], words: list[str]) -> bool:

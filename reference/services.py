@@ -166,12 +166,15 @@ def _check_values(coded: list[_Coded]) -> list[str]:
         for label, value in (("incidence", e.incidence_pct), ("grade >= 3", e.grade3_pct)):
             if value is not None and not Decimal(0) <= value <= Decimal(100):
                 problems.append(f"{e.verbatim}: {label} {value}% is outside 0-100%")
-        if e.incidence_pct is not None and e.grade3_pct is not None:
-            if e.grade3_pct > e.incidence_pct:
-                problems.append(
-                    f"{e.verbatim}: grade >= 3 incidence {e.grade3_pct}% exceeds "
-                    f"the incidence {e.incidence_pct}%"
-                )
+        if (
+            e.incidence_pct is not None
+            and e.grade3_pct is not None
+            and e.grade3_pct > e.incidence_pct
+        ):
+            problems.append(
+                f"{e.verbatim}: grade >= 3 incidence {e.grade3_pct}% exceeds "
+                f"the incidence {e.incidence_pct}%"
+            )
         if e.band not in Band.values:
             problems.append(f"{e.verbatim}: unknown frequency band {e.band!r}")
     return problems
@@ -275,8 +278,8 @@ def _write_entries(label: Label, coded: list[_Coded]) -> None:
 def label_as_structured(label: Label) -> dict[str, Any]:
     """A label in the project's structured format, which label_import reads back."""
     drug = label.drug
-    entries = LabelEntry.objects.filter(label=label).select_related("term").prefetch_related(
-        "covers"
+    entries = (
+        LabelEntry.objects.filter(label=label).select_related("term").prefetch_related("covers")
     )
     return {
         "drug": {"name": drug.name, "slug": drug.slug, "brand_names": drug.brand_names},
@@ -383,4 +386,4 @@ def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -
 
 def _criterion(text: str | None) -> str:
     value = (text or "").strip()
-    return "" if value in {"-", "–"} else value
+    return "" if value in {"-", "\u2013"} else value

@@ -25,7 +25,9 @@ def need_service(what: str, available: bool, how: str) -> None:
 def port_open(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -39,7 +41,7 @@ def redis_url() -> str:
 
 
 def _account(username: str, role: str, site: str | None):
-    user, token, _ = account_create_or_update(
+    user, _, _ = account_create_or_update(
         username=username, role=role, password="correct-horse-battery", site_name=site
     )
     return user

@@ -15,11 +15,13 @@ def create(*args):
 
 
 def test_create_account_prints_the_token_last():
-    lines = create("alice", "--role", "nurse", "--password", "s3cret-pass-word", "--site", "St Elsewhere")
+    lines = create(
+        "alice", "--role", "nurse", "--password", "s3cret-pass-word", "--site", "St Elsewhere"
+    )
     user = User.objects.get(username="alice")
     assert lines[-1] == user.auth_token.key
     assert user.role == "nurse"
-    assert user.site.name == "St Elsewhere"
+    assert user.site is not None and user.site.name == "St Elsewhere"
     assert user.check_password("s3cret-pass-word")
 
 

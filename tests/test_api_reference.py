@@ -36,8 +36,11 @@ def test_the_token_endpoint_trades_a_password_for_the_token(nurse):
 def test_drug_list_is_paginated(api, inotuzumab):
     body = api.get("/api/v1/drugs/").json()
     assert set(body) == {"count", "next", "previous", "results"}
-    assert {"slug": "inotuzumab-ozogamicin", "name": "inotuzumab ozogamicin",
-            "brand_names": ["Besponsa"]} in body["results"]
+    assert {
+        "slug": "inotuzumab-ozogamicin",
+        "name": "inotuzumab ozogamicin",
+        "brand_names": ["Besponsa"],
+    } in body["results"]
 
 
 def test_label_lists_every_reaction(api, inotuzumab):
@@ -49,10 +52,15 @@ def test_label_lists_every_reaction(api, inotuzumab):
     assert len(professional) == 62
     thrombo = professional["Thrombocytopenia"]
     assert (thrombo["band"], thrombo["incidence_pct"], thrombo["grade3_pct"]) == (
-        "very_common", 51.0, 42.0
+        "very_common",
+        51.0,
+        42.0,
     )
     assert thrombo["soc"] == "Blood and lymphatic system disorders"
-    assert professional["Pancytopenia"]["covers"] == ["Bone marrow failure", "Febrile bone marrow aplasia"]
+    assert professional["Pancytopenia"]["covers"] == [
+        "Bone marrow failure",
+        "Febrile bone marrow aplasia",
+    ]
     assert professional["Hypersensitivity"]["incidence_pct"] is None
     assert professional["Hypersensitivity"]["expected_pct"] == 10.0
     assert professional["Haemorrhage"]["is_group"] is True

@@ -48,7 +48,10 @@ def test_every_line_not_read_is_reported_with_a_reason():
 
 
 def test_the_grade_3_typo_is_understood():
-    text = "For Healthcare Professionals\nVery common: Lymphopenia (18%) (16% of which were Grade 3 of higher)"
+    text = (
+        "For Healthcare Professionals\n"
+        "Very common: Lymphopenia (18%) (16% of which were Grade 3 of higher)"
+    )
     [item] = parse_label_text(text).professional
     assert item.grade3_pct == Decimal("16")
 

@@ -4,7 +4,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection

@@ -6,174 +6,375 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Drug',
+            name="Drug",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('brand_names', models.JSONField(blank=True, default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("brand_names", models.JSONField(blank=True, default=list)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='GroupMembership',
+            name="GroupMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReferenceDataset',
+            name="ReferenceDataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('loaded_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("loaded_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Label',
+            name="Label",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('source', models.CharField(max_length=300)),
-                ('effective_date', models.DateField(blank=True, null=True)),
-                ('is_current', models.BooleanField(default=True)),
-                ('fingerprint', models.CharField(editable=False, max_length=64)),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('drug', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='labels', to='reference.drug')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("source", models.CharField(max_length=300)),
+                ("effective_date", models.DateField(blank=True, null=True)),
+                ("is_current", models.BooleanField(default=True)),
+                ("fingerprint", models.CharField(editable=False, max_length=64)),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "drug",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="labels",
+                        to="reference.drug",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['drug', '-version'],
-                'get_latest_by': 'version',
+                "ordering": ["drug", "-version"],
+                "get_latest_by": "version",
             },
         ),
         migrations.CreateModel(
-            name='Term',
+            name="Term",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('soc', models.CharField(max_length=120, verbose_name='system organ class')),
-                ('meddra_code', models.CharField(blank=True, max_length=12)),
-                ('source', models.CharField(choices=[('ctcae', 'CTCAE v5.0'), ('label', 'Drug label'), ('site', 'Bleeding site'), ('group', 'Group'), ('local', 'Added locally'), ('meddra', 'MedDRA import')], default='local', max_length=10)),
-                ('is_group', models.BooleanField(default=False)),
-                ('covers_members', models.BooleanField(default=False, help_text='For a group: whether a label that lists the group lists each of its members.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('members', models.ManyToManyField(blank=True, related_name='groups', through='reference.GroupMembership', to='reference.term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("soc", models.CharField(max_length=120, verbose_name="system organ class")),
+                ("meddra_code", models.CharField(blank=True, max_length=12)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("ctcae", "CTCAE v5.0"),
+                            ("label", "Drug label"),
+                            ("site", "Bleeding site"),
+                            ("group", "Group"),
+                            ("local", "Added locally"),
+                            ("meddra", "MedDRA import"),
+                        ],
+                        default="local",
+                        max_length=10,
+                    ),
+                ),
+                ("is_group", models.BooleanField(default=False)),
+                (
+                    "covers_members",
+                    models.BooleanField(
+                        default=False,
+                        help_text="For a group: whether a label that lists the group lists each of its members.",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="groups",
+                        through="reference.GroupMembership",
+                        to="reference.term",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='LabelEntry',
+            name="LabelEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.CharField(choices=[('professional', 'Healthcare professionals'), ('consumer', 'Consumers')], max_length=12)),
-                ('band', models.CharField(choices=[('very_common', 'Very common (≥ 10%)'), ('common', 'Common (1% to < 10%)'), ('uncommon', 'Uncommon (0.1% to < 1%)'), ('rare', 'Rare (0.01% to < 0.1%)'), ('very_rare', 'Very rare (< 0.01%)'), ('not_reported', 'Frequency not reported')], default='not_reported', max_length=12)),
-                ('incidence_pct', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True)),
-                ('grade3_pct', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True)),
-                ('covers_members', models.BooleanField(default=False)),
-                ('verbatim', models.CharField(help_text='The wording on the label.', max_length=300)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('label', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='reference.label')),
-                ('covers', models.ManyToManyField(blank=True, related_name='covered_by_entries', to='reference.term')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='label_entries', to='reference.term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "section",
+                    models.CharField(
+                        choices=[
+                            ("professional", "Healthcare professionals"),
+                            ("consumer", "Consumers"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "band",
+                    models.CharField(
+                        choices=[
+                            ("very_common", "Very common (≥ 10%)"),
+                            ("common", "Common (1% to < 10%)"),
+                            ("uncommon", "Uncommon (0.1% to < 1%)"),
+                            ("rare", "Rare (0.01% to < 0.1%)"),
+                            ("very_rare", "Very rare (< 0.01%)"),
+                            ("not_reported", "Frequency not reported"),
+                        ],
+                        default="not_reported",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "incidence_pct",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True),
+                ),
+                (
+                    "grade3_pct",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True),
+                ),
+                ("covers_members", models.BooleanField(default=False)),
+                (
+                    "verbatim",
+                    models.CharField(help_text="The wording on the label.", max_length=300),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="reference.label",
+                    ),
+                ),
+                (
+                    "covers",
+                    models.ManyToManyField(
+                        blank=True, related_name="covered_by_entries", to="reference.term"
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="label_entries",
+                        to="reference.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'label entries',
-                'ordering': ['label', 'section', 'position'],
+                "verbose_name_plural": "label entries",
+                "ordering": ["label", "section", "position"],
             },
         ),
         migrations.AddField(
-            model_name='groupmembership',
-            name='group',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='member_links', to='reference.term'),
+            model_name="groupmembership",
+            name="group",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="member_links",
+                to="reference.term",
+            ),
         ),
         migrations.AddField(
-            model_name='groupmembership',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='group_links', to='reference.term'),
+            model_name="groupmembership",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="group_links",
+                to="reference.term",
+            ),
         ),
         migrations.CreateModel(
-            name='CtcaeCriteria',
+            name="CtcaeCriteria",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ctcae_term', models.CharField(max_length=200)),
-                ('version', models.CharField(default='5.0', max_length=10)),
-                ('grade_1', models.TextField(blank=True)),
-                ('grade_2', models.TextField(blank=True)),
-                ('grade_3', models.TextField(blank=True)),
-                ('grade_4', models.TextField(blank=True)),
-                ('grade_5', models.TextField(blank=True)),
-                ('definition', models.TextField(blank=True)),
-                ('term', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ctcae', to='reference.term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ctcae_term", models.CharField(max_length=200)),
+                ("version", models.CharField(default="5.0", max_length=10)),
+                ("grade_1", models.TextField(blank=True)),
+                ("grade_2", models.TextField(blank=True)),
+                ("grade_3", models.TextField(blank=True)),
+                ("grade_4", models.TextField(blank=True)),
+                ("grade_5", models.TextField(blank=True)),
+                ("definition", models.TextField(blank=True)),
+                (
+                    "term",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ctcae",
+                        to="reference.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'CTCAE criteria',
+                "verbose_name_plural": "CTCAE criteria",
             },
         ),
         migrations.CreateModel(
-            name='TermName',
+            name="TermName",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=200)),
-                ('key', models.CharField(db_index=True, editable=False, max_length=200)),
-                ('kind', models.CharField(choices=[('name', 'Preferred name'), ('synonym', 'Synonym'), ('lay', 'Lay phrase')], max_length=10)),
-                ('shipped', models.BooleanField(default=False, help_text='Part of the terminology shipped with the product.')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='names', to='reference.term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.CharField(max_length=200)),
+                ("key", models.CharField(db_index=True, editable=False, max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("name", "Preferred name"),
+                            ("synonym", "Synonym"),
+                            ("lay", "Lay phrase"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "shipped",
+                    models.BooleanField(
+                        default=False, help_text="Part of the terminology shipped with the product."
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="names",
+                        to="reference.term",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['term', 'kind', 'text'],
+                "ordering": ["term", "kind", "text"],
             },
         ),
         migrations.AddConstraint(
-            model_name='label',
-            constraint=models.UniqueConstraint(fields=('drug', 'version'), name='label_version_unique'),
+            model_name="label",
+            constraint=models.UniqueConstraint(
+                fields=("drug", "version"), name="label_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='label',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('drug',), name='label_one_current_per_drug'),
+            model_name="label",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)),
+                fields=("drug",),
+                name="label_one_current_per_drug",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.CheckConstraint(condition=models.Q(('is_group', True), ('covers_members', False), _connector='OR'), name='term_only_groups_cover_members'),
+            model_name="term",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_group", True), ("covers_members", False), _connector="OR"),
+                name="term_only_groups_cover_members",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labelentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('section', 'professional')), fields=('label', 'term'), name='label_entry_professional_term_unique'),
+            model_name="labelentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("section", "professional")),
+                fields=("label", "term"),
+                name="label_entry_professional_term_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labelentry',
-            constraint=models.CheckConstraint(condition=models.Q(('incidence_pct__isnull', True), models.Q(('incidence_pct__gte', 0), ('incidence_pct__lte', 100)), _connector='OR'), name='label_entry_incidence_range'),
+            model_name="labelentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("incidence_pct__isnull", True),
+                    models.Q(("incidence_pct__gte", 0), ("incidence_pct__lte", 100)),
+                    _connector="OR",
+                ),
+                name="label_entry_incidence_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labelentry',
-            constraint=models.CheckConstraint(condition=models.Q(('grade3_pct__isnull', True), models.Q(('grade3_pct__gte', 0), ('grade3_pct__lte', 100)), _connector='OR'), name='label_entry_grade3_range'),
+            model_name="labelentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("grade3_pct__isnull", True),
+                    models.Q(("grade3_pct__gte", 0), ("grade3_pct__lte", 100)),
+                    _connector="OR",
+                ),
+                name="label_entry_grade3_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labelentry',
-            constraint=models.CheckConstraint(condition=models.Q(('grade3_pct__isnull', True), ('incidence_pct__isnull', True), ('grade3_pct__lte', models.F('incidence_pct')), _connector='OR'), name='label_entry_grade3_within_incidence'),
+            model_name="labelentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("grade3_pct__isnull", True),
+                    ("incidence_pct__isnull", True),
+                    ("grade3_pct__lte", models.F("incidence_pct")),
+                    _connector="OR",
+                ),
+                name="label_entry_grade3_within_incidence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='groupmembership',
-            constraint=models.UniqueConstraint(fields=('group', 'member'), name='group_member_unique'),
+            model_name="groupmembership",
+            constraint=models.UniqueConstraint(
+                fields=("group", "member"), name="group_member_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='groupmembership',
-            constraint=models.CheckConstraint(condition=models.Q(('group', models.F('member')), _negated=True), name='group_not_own_member'),
+            model_name="groupmembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("group", models.F("member")), _negated=True),
+                name="group_not_own_member",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='termname',
-            constraint=models.UniqueConstraint(fields=('term', 'key'), name='term_name_key_unique'),
+            model_name="termname",
+            constraint=models.UniqueConstraint(fields=("term", "key"), name="term_name_key_unique"),
         ),
     ]

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--site", default=DEMO_SITE)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write("Demo accounts (demo data only; never use these passwords in production):")
+        self.stdout.write(
+            "Demo accounts (demo data only; never use these passwords in production):"
+        )
         for username, role, password in DEMO_ACCOUNTS:
             user, token, _ = account_create_or_update(
                 username=username, role=role, password=password, site_name=options["site"]
