@@ -33,6 +33,13 @@ def term_index() -> TermIndex:
         return _index
 
 
+def term_index_clear() -> None:
+    """Forget the index; the next search rebuilds it."""
+    global _index
+    with _index_lock:
+        _index = None
+
+
 def term_search(*, q: str, limit: int = 10) -> list[Match]:
     return term_index().search(q, limit=limit)
 

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from .choices import BAND_UPPER_PCT, Band, Section
 from .models import Drug, LabelEntry
+from .normalize import compact, normalize
 from .selectors import drug_list, label_current
 
 
@@ -43,7 +44,12 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
         )
         for entry in professional:
             groups.setdefault(entry.term.soc, SocGroup(entry.term.soc)).entries.append(entry)
-            entry.lay_wording = lay.get(entry.term_id, [])  # type: ignore[attr-defined]
+            name_key = compact(normalize(entry.term.name))
+            entry.lay_wording = [  # type: ignore[attr-defined]
+                phrase
+                for phrase in lay.get(entry.term_id, [])
+                if compact(normalize(phrase)) != name_key
+            ]
             upper = BAND_UPPER_PCT[entry.band]
             entry.band_bar_pct = upper  # type: ignore[attr-defined]
     return render(
