@@ -28,13 +28,13 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture
-def page(live_server: Any) -> Iterator[Any]:
+def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     path = chromium_path()
     need_service("Chromium", bool(path), "install Debian's chromium package")
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the ORM calls of
     # the live server's fixtures are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1024, "height": 1366})
