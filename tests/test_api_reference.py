@@ -80,6 +80,9 @@ def test_term_search_ranks_and_reports_what_matched(api):
     assert first["matched"].replace(" ", "").lower().startswith("nosebl")
     assert first["soc"] == "Respiratory, thoracic and mediastinal disorders"
     assert first["is_group"] is False
+    assert (first["match_kind"], first["match_type"]) == ("lay", "prefix")
+    typo = api.get("/api/v1/terms/", {"q": "thrombocytopnia"}).json()[0]
+    assert (typo["name"], typo["match_type"]) == ("Thrombocytopenia", "close_spelling")
 
 
 def test_term_search_without_q_is_a_400_naming_the_field(api):

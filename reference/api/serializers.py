@@ -3,6 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from reference.models import Drug, Label, LabelEntry
+from reference.search import Match, Tier
 
 
 class DrugSerializer(serializers.ModelSerializer[Drug]):
@@ -64,8 +65,27 @@ class TermMatchSerializer(serializers.Serializer[object]):
     name = serializers.CharField()
     soc = serializers.CharField()
     matched = serializers.CharField(help_text="The name, synonym or lay phrase that matched.")
-    match_kind = serializers.CharField(source="kind")
+    match_kind = serializers.CharField(
+        source="kind", help_text="What matched: the term's name, a synonym or a lay phrase."
+    )
+    match_type = serializers.SerializerMethodField(
+        help_text="How it matched: exact, prefix, word_prefix, contains or close_spelling."
+    )
     is_group = serializers.BooleanField()
+
+    def get_match_type(self, match: Match) -> str:
+        return MATCH_TYPES[match.tier]
+
+
+MATCH_TYPES = {
+    Tier.EXACT_NAME: "exact",
+    Tier.EXACT_SYNONYM: "exact",
+    Tier.EXACT_LAY: "exact",
+    Tier.PREFIX: "prefix",
+    Tier.WORD_PREFIX: "word_prefix",
+    Tier.CONTAINS: "contains",
+    Tier.FUZZY: "close_spelling",
+}
 
 
 class TermQuerySerializer(serializers.Serializer[object]):
