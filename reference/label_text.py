@@ -11,20 +11,21 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-BANDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^very\s+common\b", re.I), "very_common"),
-    (re.compile(r"^uncommon\b", re.I), "uncommon"),
-    (re.compile(r"^common\b", re.I), "common"),
-    (re.compile(r"^very\s+rare\b", re.I), "very_rare"),
-    (re.compile(r"^rare\b", re.I), "rare"),
-    (
-        re.compile(
-            r"^(frequency\s+not\s+(reported|known)|not\s+known|postmarketing(\s+reports?)?)\b",
-            re.I,
-        ),
-        "not_reported",
-    ),
-]
+# The head of a frequency line (the text before its colon): exactly a band name,
+# optionally followed by a parenthesised range ("Common (1% to 10%)").
+BAND_HEAD = re.compile(
+    r"^(?P<name>very\s+common|uncommon|common|very\s+rare|rare"
+    r"|frequency\s+not\s+(?:reported|known)|not\s+known|postmarketing(?:\s+reports?)?)"
+    r"\s*(?:\((?P<range>[^()]*\d[^()]*)\))?$",
+    re.I,
+)
+BAND_NAMES: dict[str, str] = {
+    "very common": "very_common",
+    "common": "common",
+    "uncommon": "uncommon",
+    "rare": "rare",
+    "very rare": "very_rare",
+}
 PROFESSIONAL_HEADING = re.compile(r"^for\s+(the\s+)?health\s*care\s+professionals?\b", re.I)
 CONSUMER_HEADING = re.compile(r"^for\s+the\s+consumer\b", re.I)
 BULLET = re.compile(r"^\s*[•\u2022*\-]\s+(.*)$")
@@ -70,12 +71,15 @@ class ParsedLabel:
     professional: list[LabelItem] = field(default_factory=list)
     consumer: list[LayItem] = field(default_factory=list)
     unread: list[UnreadLine] = field(default_factory=list)
+    # Items read only in part (a figure that cannot be read, an unbalanced bracket,
+    # trailing text): an import of the page must fail, listing each of them.
+    problems: list[UnreadLine] = field(default_factory=list)
 
 
 def parse_label_text(text: str) -> ParsedLabel:
     parsed = ParsedLabel()
     section: str | None = None
-    for line_no, raw in enumerate(text.splitlines(), start=1):
+    for line_no, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -98,10 +102,19 @@ def parse_label_text(text: str) -> ParsedLabel:
     return parsed
 
 
+def band_of_head(head: str) -> str | None:
+    """The band a frequency line's head names, or None when the head is not a band heading."""
+    match = BAND_HEAD.match(" ".join(REF_MARK.sub("", head).split()))
+    if match is None:
+        return None
+    name = " ".join(match.group("name").lower().split())
+    return BAND_NAMES.get(name, "not_reported")
+
+
 def _read_professional_line(line: str, line_no: int, parsed: ParsedLabel) -> None:
-    band = next((b for pattern, b in BANDS if pattern.match(line)), None)
-    _, colon, body = line.partition(":")
-    if band is None or not colon:
+    head, colon, body = line.partition(":")
+    band = band_of_head(head) if colon else None
+    if band is None:
         parsed.unread.append(UnreadLine(line_no, line, _kind_of_line(line)))
         return
     body = REF_MARK.sub("", body).strip().rstrip(".;").strip()
@@ -109,9 +122,11 @@ def _read_professional_line(line: str, line_no: int, parsed: ParsedLabel) -> Non
         parsed.unread.append(UnreadLine(line_no, line, "frequency line without terms"))
         return
     for chunk in split_top_level(body, ","):
-        item, problem = _read_item(chunk, band, line_no)
+        item, problem, unsure = _read_item(chunk, band, line_no)
         if problem:
-            parsed.unread.append(UnreadLine(line_no, chunk.strip(), problem))
+            parsed.problems.append(UnreadLine(line_no, chunk.strip(), problem))
+        if unsure:
+            parsed.unread.append(UnreadLine(line_no, chunk.strip(), unsure))
         if item is None:
             continue
         for name in expand_slash(item.verbatim):
@@ -120,27 +135,80 @@ def _read_professional_line(line: str, line_no: int, parsed: ParsedLabel) -> Non
             )
 
 
-def _read_item(chunk: str, band: str, line_no: int) -> tuple[LabelItem | None, str]:
+# A qualifier that looks like a figure: it must be read as one, or the import fails.
+FIGURE_LIKE = re.compile(r"%|^\s*[~<>≈≤≥]?\s*\d[\d.,\s]*$")
+
+
+def _read_item(chunk: str, band: str, line_no: int) -> tuple[LabelItem | None, str, str]:
+    """An item, the problems that fail the import, and the qualifiers left unread."""
     chunk = chunk.strip()
     name_end = chunk.find("(")
     name = (chunk if name_end < 0 else chunk[:name_end]).strip()
-    if not name:
-        return None, "item without a term name"
-    item = LabelItem(verbatim=name, band=band, line_no=line_no)
     problems: list[str] = []
-    for inner in parentheticals(chunk[len(name) :] if name_end >= 0 else ""):
+    unbalanced = _unbalanced(chunk)
+    if unbalanced:
+        problems.append(unbalanced)
+    if not name:
+        return None, "; ".join(problems), "item without a term name"
+    item = LabelItem(verbatim=name, band=band, line_no=line_no)
+    qualifiers, rest = _qualifiers(chunk[name_end:] if name_end >= 0 else "")
+    if rest and not unbalanced:
+        problems.append(f"text after the figures not understood: {rest!r}")
+    unsure: list[str] = []
+    for inner in qualifiers:
         pct = PERCENT.match(inner)
         grade = GRADE3.match(inner)
         examples = EXAMPLES.match(inner)
         if pct:
+            if item.incidence_pct is not None:
+                problems.append(f"a second incidence: ({inner})")
             item.incidence_pct = _decimal(pct.group(1))
         elif grade:
-            item.grade3_pct = item.incidence_pct if grade.group(2) else _decimal(grade.group(1))
+            if item.incidence_pct is None:
+                problems.append(f"a grade >= 3 figure without an incidence: ({inner})")
+            elif grade.group(2):
+                item.grade3_pct = item.incidence_pct
+            else:
+                item.grade3_pct = _decimal(grade.group(1))
         elif examples:
             item.covers = [c.strip() for c in split_top_level(examples.group(1), ",") if c.strip()]
+        elif FIGURE_LIKE.search(inner):
+            problems.append(f"figure not understood: ({inner})")
         else:
-            problems.append(f"qualifier not understood: ({inner})")
-    return item, "; ".join(problems)
+            unsure.append(f"qualifier not understood: ({inner})")
+    return item, "; ".join(problems), "; ".join(unsure)
+
+
+def _unbalanced(text: str) -> str:
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return "a closing bracket without its opening bracket"
+    return "an opening bracket that is never closed" if depth else ""
+
+
+def _qualifiers(text: str) -> tuple[list[str], str]:
+    """The top-level parentheticals of a text and whatever text stands outside them."""
+    found: list[str] = []
+    outside: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                start = i + 1
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                found.append(text[start:i].strip())
+        elif depth == 0:
+            outside.append(ch)
+    return found, " ".join("".join(outside).split())
 
 
 REFERENCE = re.compile(r"^\d+\.\s")

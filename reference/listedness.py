@@ -103,7 +103,8 @@ class LabelListing:
             return Listedness(True, self.covered[term_id], Rule.COVERED)
         group_entries = [self.groups[g] for g in sorted(self.members.get(term_id, ()))]
         for entry in group_entries:
-            if entry.covers_members:
+            # The group's current reference data, not what it said when the label came in.
+            if entry.term.covers_members:
                 return Listedness(True, entry, Rule.GROUP)
         return Listedness(False, group_entry=group_entries[0] if group_entries else None)
 

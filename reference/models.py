@@ -150,11 +150,20 @@ class LabelEntry(models.Model):
     label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="entries")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="label_entries")
     section = models.CharField(max_length=12, choices=Section.choices)
-    band = models.CharField(max_length=12, choices=Band.choices, default=Band.NOT_REPORTED)
+    # None for consumer wording, which carries no frequency: null (not "") so that the
+    # API says so and a check constraint can tie it to the section.
+    band = models.CharField(  # noqa: DJ001
+        max_length=12, choices=Band.choices, null=True, blank=True, default=Band.NOT_REPORTED
+    )
     incidence_pct = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     grade3_pct = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     covers = models.ManyToManyField(Term, blank=True, related_name="covered_by_entries")
-    covers_members = models.BooleanField(default=False)
+    # What the group term said when the label was imported; listedness reads the
+    # group's current Term.covers_members instead, so a change of the reference data
+    # reaches existing labels.
+    covers_members = models.BooleanField(
+        default=False, help_text="Whether the group covered its members when imported."
+    )
     verbatim = models.CharField(max_length=300, help_text="The wording on the label.")
     position = models.PositiveIntegerField(default=0)
 
@@ -182,6 +191,11 @@ class LabelEntry(models.Model):
                 | Q(grade3_pct__lte=models.F("incidence_pct")),
                 name="label_entry_grade3_within_incidence",
             ),
+            models.CheckConstraint(
+                condition=Q(section="consumer", band__isnull=True)
+                | Q(section="professional", band__isnull=False),
+                name="label_entry_band_only_professional",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -189,7 +203,7 @@ class LabelEntry(models.Model):
 
     @property
     def band_upper_pct(self) -> Decimal | None:
-        return BAND_UPPER_PCT[self.band]
+        return BAND_UPPER_PCT[self.band] if self.band else None
 
 
 class ReferenceDataset(models.Model):
@@ -198,6 +212,11 @@ class ReferenceDataset(models.Model):
     name = models.CharField(max_length=100, unique=True)
     fingerprint = models.CharField(max_length=64)
     loaded_at = models.DateTimeField(auto_now=True)
+    # For a shipped label file: the label it last gave, so that a label the site
+    # imported itself afterwards is never replaced by a reload.
+    label = models.ForeignKey(
+        Label, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -1,11 +1,15 @@
 """An in-memory index over every name, synonym and lay phrase of the terminology.
 
-Search is ranked: a term's own name first, then a synonym, then a lay phrase,
-then names that start with the query, then names that contain it, then names
-within a typo or two of it. No Django import: the index is built from plain
+Search is ranked: a term's own name first, then a synonym, then a lay phrase
+(each equal to the query), then names having every word of the query as a
+whole word in any order ("bleeding nose" finds "nose bleed", "AST" finds "AST
+increased" before "Asthenia"), then names that start with the query, then
+names with a word starting with each query word, then names that contain it,
+then names within a typo or two of it. No Django import: the index is built from plain
 rows, so it can be benchmarked and tested alone.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,15 +23,48 @@ class Tier(IntEnum):
     EXACT_NAME = 0
     EXACT_SYNONYM = 1
     EXACT_LAY = 2
-    PREFIX = 3
-    WORD_PREFIX = 4
-    CONTAINS = 5
-    FUZZY = 6
+    WHOLE_WORDS = 3  # every query word is a word of the name, in any order
+    PREFIX = 4  # the name starts with the query
+    WORD_PREFIX = 5  # every query word starts a word of the name, in any order
+    CONTAINS = 6
+    FUZZY = 7
 
 
 _EXACT_TIER = {"name": Tier.EXACT_NAME, "synonym": Tier.EXACT_SYNONYM, "lay": Tier.EXACT_LAY}
 _KIND_ORDER = {"name": 0, "synonym": 1, "lay": 2}
+# Close spellings: the whole name within a typo or two of the query ...
 FUZZY_CUTOFF = 82.0
+# ... or a part of a longer name very close to a query long enough to say so.
+PARTIAL_CUTOFF = 93.0
+PARTIAL_MIN_LENGTH = 8
+
+# Word endings that make no difference to a match: "bleeding" meets "bleed",
+# "prolongation" meets "prolonged", "neutropenic" meets "neutropenia".
+_SUFFIXES = (
+    "ations", "ation", "ness", "ings", "ing", "ies", "ied", "ed", "es", "ic", "ia", "al",
+    "s", "y", "e",
+)  # fmt: skip
+# Words that say the same of a finding: "ALT raised" is "ALT increased".
+_EQUIVALENT_STEMS: tuple[frozenset[str], ...] = (
+    frozenset({"increas", "rais", "elevat", "high"}),
+    frozenset({"decreas", "low", "reduc"}),
+)
+
+
+def stem(word: str) -> str:
+    """A word without an inflectional ending; short words stay as they are."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _alternatives(word: str) -> frozenset[str]:
+    stemmed = stem(word)
+    for group in _EQUIVALENT_STEMS:
+        if stemmed in group:
+            return group
+    return frozenset({stemmed})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +98,16 @@ class TermIndex:
         self.by_key: dict[str, list[int]] = {}
         for i, key in enumerate(self.keys):
             self.by_key.setdefault(key, []).append(i)
+        # Rows by the stem of each of their words, and every word with its rows.
+        self.by_stem: dict[str, set[int]] = {}
+        by_word: dict[str, set[int]] = {}
+        for i, words in enumerate(self.words):
+            for word in words:
+                self.by_stem.setdefault(stem(word), set()).add(i)
+                by_word.setdefault(word, set()).add(i)
+        self.vocabulary = sorted(by_word)
+        self.word_rows = [by_word[w] for w in self.vocabulary]
+        self._kind_rank = [_KIND_ORDER[r.kind] for r in self.rows]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -70,69 +117,91 @@ class TermIndex:
         hits = [self.rows[i] for i in self.by_key.get(compact(normalize(text)), [])]
         return sorted(hits, key=lambda r: _KIND_ORDER[r.kind])
 
+    def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
+        found: set[int] | None = None
+        for word in q_words:
+            rows: set[int] = set()
+            for alternative in _alternatives(word):
+                rows |= self.by_stem.get(alternative, set())
+            found = rows if found is None else found & rows
+            if not found:
+                return set()
+        return found or set()
+
+    def _rows_with_word_prefixes(self, q_words: list[str]) -> set[int]:
+        found: set[int] | None = None
+        for word in q_words:
+            rows: set[int] = set()
+            at = bisect_left(self.vocabulary, word)
+            while at < len(self.vocabulary) and self.vocabulary[at].startswith(word):
+                rows |= self.word_rows[at]
+                at += 1
+            found = rows if found is None else found & rows
+            if not found:
+                return set()
+        return found or set()
+
     def search(self, text: str, limit: int = 10) -> list[Match]:
+        """Best matches, best first: exact names, synonyms and lay phrases; then names
+        having every query word (in any order); names starting with the query; names
+        with a word starting with each query word; names containing it; close
+        spellings. Within a tier, the name the query covers most (the shortest) first.
+        """
         spaced = normalize(text)
         key = compact(spaced)
         if not key:
             return []
         q_words = spaced.split()
-        best: dict[int, tuple[Tier, float, int]] = {}
+        best: dict[int, tuple[Tier, float, int, int]] = {}
 
         def offer(i: int, tier: Tier, score: float) -> None:
             term_id = self.rows[i].term_id
-            rank = (tier, -score, _KIND_ORDER[self.rows[i].kind])
+            rank = (tier, -score, self._kind_rank[i], i)
             current = best.get(term_id)
-            if current is None or rank < (
-                current[0],
-                -current[1],
-                _KIND_ORDER[self.rows[current[2]].kind],
-            ):
-                best[term_id] = (tier, score, i)
+            if current is None or rank < (current[0], -current[1], current[2], current[3]):
+                best[term_id] = (tier, score, self._kind_rank[i], i)
 
-        for i in self.by_key.get(key, []):
+        def coverage(i: int) -> float:
+            return 100.0 * len(key) / max(len(self.keys[i]), len(key))
+
+        exact = set(self.by_key.get(key, []))
+        for i in exact:
             offer(i, _EXACT_TIER[self.rows[i].kind], 100.0)
-        for i, row_key in enumerate(self.keys):
-            if row_key == key:
-                continue
-            if row_key.startswith(key):
-                offer(i, Tier.PREFIX, 100.0 * len(key) / len(row_key))
-            elif _words_start(q_words, self.words[i]):
-                offer(i, Tier.WORD_PREFIX, 100.0 * len(key) / len(row_key))
-            elif len(key) >= 3 and key in row_key:
-                offer(i, Tier.CONTAINS, 100.0 * len(key) / len(row_key))
+        whole = self._rows_with_whole_words(q_words) - exact
+        for i in whole:
+            offer(i, Tier.WHOLE_WORDS, coverage(i))
+        prefixed = self._rows_with_word_prefixes(q_words) - exact - whole
+        for i in prefixed:
+            tier = Tier.PREFIX if self.keys[i].startswith(key) else Tier.WORD_PREFIX
+            offer(i, tier, coverage(i))
+        if len(key) >= 3:
+            for i, row_key in enumerate(self.keys):
+                if key in row_key and i not in exact and i not in whole and i not in prefixed:
+                    tier = Tier.PREFIX if row_key.startswith(key) else Tier.CONTAINS
+                    offer(i, tier, coverage(i))
         if len(best) < limit and len(key) >= 4:
             for _, score, i in process.extract(
                 key, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 3
             ):
                 offer(i, Tier.FUZZY, float(score))
-            if len(best) < limit:
+            if len(best) < limit and len(spaced) >= PARTIAL_MIN_LENGTH:
                 for _, score, i in process.extract(
                     spaced,
                     self.spaced,
                     scorer=fuzz.partial_ratio,
-                    score_cutoff=FUZZY_CUTOFF + 6,
+                    score_cutoff=PARTIAL_CUTOFF,
                     limit=limit * 3,
                 ):
                     if len(self.spaced[i]) >= len(spaced):
                         offer(i, Tier.FUZZY, float(score) - 10.0)
         ranked = sorted(
             best.values(),
-            key=lambda b: (
-                b[0],
-                -b[1],
-                _KIND_ORDER[self.rows[b[2]].kind],
-                self.rows[b[2]].term_name,
-            ),
+            key=lambda b: (b[0], -b[1], b[2], self.rows[b[3]].term_name),
         )
-        return [self._match(i, tier, score) for tier, score, i in ranked[:limit]]
+        return [self._match(i, tier, score) for tier, score, _, i in ranked[:limit]]
 
     def _match(self, i: int, tier: Tier, score: float) -> Match:
         row = self.rows[i]
         return Match(
             row.term_id, row.term_name, row.soc, row.is_group, row.text, row.kind, tier, score
         )
-
-
-def _words_start(query_words: list[str], words: list[str]) -> bool:
-    """Every query word starts some word of the name ("retinal haem" -> retinal haemorrhage)."""
-    return all(any(w.startswith(q) for w in words) for q in query_words)

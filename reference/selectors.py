@@ -2,27 +2,26 @@
 
 import threading
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from .choices import NameKind, Section
 from .models import Drug, Label, LabelEntry, Term, TermName
+from .revision import terminology_revision
 from .search import Match, NameRow, TermIndex
 
 _index_lock = threading.Lock()
 _index: TermIndex | None = None
-_index_stamp: tuple[object, ...] | None = None
-
-
-def _terminology_stamp() -> tuple[object, ...]:
-    names = TermName.objects.aggregate(n=Count("id"), m=Max("id"))
-    terms = Term.objects.aggregate(n=Count("id"), u=Max("updated_at"))
-    return (names["n"], names["m"], terms["n"], terms["u"])
+_index_stamp: str | None = None
 
 
 def term_index() -> TermIndex:
-    """The search index, rebuilt only when the terminology has changed (two cheap aggregates)."""
+    """The search index, rebuilt only when the terminology's revision has changed.
+
+    The revision is read before the rows, so a change made while the index is
+    being built makes the next search rebuild it again.
+    """
     global _index, _index_stamp
-    stamp = _terminology_stamp()
+    stamp = terminology_revision()
     with _index_lock:
         if _index is None or stamp != _index_stamp:
             rows = TermName.objects.values_list(
@@ -58,7 +57,9 @@ def term_code(text: str) -> list[Term]:
     if best_kind != NameKind.LAY:
         ids = ids[:1]
     terms = Term.objects.in_bulk(ids)
-    return [terms[i] for i in ids if i in terms]
+    found = [terms[i] for i in ids if i in terms]
+    # A lay phrase naming several terms: the same first term on every database.
+    return sorted(found, key=lambda t: t.name) if best_kind == NameKind.LAY else found
 
 
 def term_suggest(text: str, limit: int = 5) -> list[str]:

@@ -15,6 +15,7 @@ from .choices import Band, Section
 from .label_text import ParsedLabel, UnreadLine
 from .models import Drug, Label, LabelEntry, Term
 from .selectors import term_code, term_suggest
+from .structured import StructuredLabel, structured_label_read
 
 
 @dataclass
@@ -23,7 +24,7 @@ class EntryInput:
 
     verbatim: str
     section: str
-    band: str = Band.NOT_REPORTED
+    band: str | None = Band.NOT_REPORTED  # None for consumer wording
     incidence_pct: Decimal | None = None
     grade3_pct: Decimal | None = None
     covers: list[str] = field(default_factory=list)
@@ -47,11 +48,16 @@ class LabelImportError(Exception):
     def __init__(self, uncoded: list[UncodedName], problems: Sequence[str] = ()) -> None:
         self.uncoded = uncoded
         self.problems = list(problems)
-        super().__init__(
-            f"{len(uncoded)} term(s) could not be coded; nothing was imported"
-            if uncoded
-            else "; ".join(self.problems)
-        )
+        if uncoded and self.problems:
+            message = (
+                f"{len(uncoded)} term(s) could not be coded and {len(self.problems)} "
+                "problem(s) were found; nothing was imported"
+            )
+        elif uncoded:
+            message = f"{len(uncoded)} term(s) could not be coded; nothing was imported"
+        else:
+            message = "; ".join(self.problems)
+        super().__init__(message)
 
 
 @dataclass
@@ -86,31 +92,39 @@ def entries_from_parsed(parsed: ParsedLabel) -> list[EntryInput]:
         for i in parsed.professional
     ]
     entries += [
-        EntryInput(verbatim=i.verbatim, section=Section.CONSUMER, line_no=i.line_no)
+        EntryInput(verbatim=i.verbatim, section=Section.CONSUMER, band=None, line_no=i.line_no)
         for i in parsed.consumer
     ]
     return entries
 
 
-def entries_from_structured(data: dict[str, Any]) -> list[EntryInput]:
+def parse_problems(parsed: ParsedLabel) -> list[str]:
+    """The items of a page read only in part, as problems that fail its import."""
+    return [f"line {p.line_no}: {p.text!r}: {p.reason}" for p in parsed.problems]
+
+
+def entries_from_structured(data: object) -> list[EntryInput]:
+    """The entries of a structured label; StructuredLabelError lists every problem."""
+    return entries_from_label(structured_label_read(data))
+
+
+def entries_from_label(label: StructuredLabel) -> list[EntryInput]:
     result = []
-    for row in data["entries"]:
+    for row in label.entries:
+        section = row["section"]
+        consumer = section == Section.CONSUMER
         result.append(
             EntryInput(
                 verbatim=row.get("verbatim") or row["term"],
                 term=row.get("term"),
-                section=row.get("section", Section.PROFESSIONAL),
-                band=row.get("band") or Band.NOT_REPORTED,
-                incidence_pct=_pct(row.get("incidence_pct")),
-                grade3_pct=_pct(row.get("grade3_pct")),
+                section=section,
+                band=None if consumer else (row.get("band") or Band.NOT_REPORTED),
+                incidence_pct=row.get("incidence_pct"),
+                grade3_pct=row.get("grade3_pct"),
                 covers=list(row.get("covers", [])),
             )
         )
     return result
-
-
-def _pct(value: object) -> Decimal | None:
-    return None if value is None or value == "" else Decimal(str(value))
 
 
 def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[UncodedName], list[str]]:
@@ -141,14 +155,20 @@ def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[Uncoded
     return coded, uncoded, notes
 
 
+def _canonical(value: Decimal | None) -> str:
+    """One text per number: 23, 23.0 and 23.000 are the same figure."""
+    return "None" if value is None else format(value.normalize(), "f")
+
+
 def _fingerprint(drug: Drug, coded: list[_Coded]) -> str:
     rows = [
         [
             c.source.section,
             c.term.name,
+            c.term.is_group and c.term.covers_members,
             c.source.band,
-            str(c.source.incidence_pct),
-            str(c.source.grade3_pct),
+            _canonical(c.source.incidence_pct),
+            _canonical(c.source.grade3_pct),
             sorted(t.name for t in c.covers),
             c.source.verbatim,
         ]
@@ -159,35 +179,125 @@ def _fingerprint(drug: Drug, coded: list[_Coded]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+# The incidence each band admits, in % of treated patients: (lowest, highest, highest
+# included). A band's upper bound is admitted as the page's "1% to 10%" wording does.
+BAND_RANGE: dict[str, tuple[Decimal, Decimal | None, bool]] = {
+    Band.VERY_COMMON: (Decimal("10"), None, True),
+    Band.COMMON: (Decimal("1"), Decimal("10"), True),
+    Band.UNCOMMON: (Decimal("0.1"), Decimal("1"), True),
+    Band.RARE: (Decimal("0.01"), Decimal("0.1"), True),
+    Band.VERY_RARE: (Decimal("0"), Decimal("0.01"), False),
+}
+
+
+def _in_band(value: Decimal, band: str) -> bool:
+    low, high, high_included = BAND_RANGE[band]
+    if value < low:
+        return False
+    if high is None:
+        return True
+    return value <= high if high_included else value < high
+
+
 def _check_values(coded: list[_Coded]) -> list[str]:
     problems = []
     for c in coded:
         e = c.source
+        where = f"line {e.line_no}: " if e.line_no else ""
         for label, value in (("incidence", e.incidence_pct), ("grade >= 3", e.grade3_pct)):
             if value is not None and not Decimal(0) <= value <= Decimal(100):
-                problems.append(f"{e.verbatim}: {label} {value}% is outside 0-100%")
+                problems.append(f"{where}{e.verbatim}: {label} {value}% is outside 0-100%")
         if (
             e.incidence_pct is not None
             and e.grade3_pct is not None
             and e.grade3_pct > e.incidence_pct
         ):
             problems.append(
-                f"{e.verbatim}: grade >= 3 incidence {e.grade3_pct}% exceeds "
+                f"{where}{e.verbatim}: grade >= 3 incidence {e.grade3_pct}% exceeds "
                 f"the incidence {e.incidence_pct}%"
             )
+        has_figure = e.incidence_pct is not None or e.grade3_pct is not None
+        if e.section == Section.CONSUMER:
+            if e.band is not None or has_figure:
+                problems.append(f"{where}{e.verbatim}: consumer wording carries no band or figure")
+            continue
         if e.band not in Band.values:
-            problems.append(f"{e.verbatim}: unknown frequency band {e.band!r}")
+            problems.append(f"{where}{e.verbatim}: unknown frequency band {e.band!r}")
+        elif e.band == Band.NOT_REPORTED:
+            if has_figure:
+                problems.append(
+                    f"{where}{e.verbatim}: a figure is given but the frequency is "
+                    "'not reported'; give the band that the figure falls in"
+                )
+        elif e.incidence_pct is not None and not _in_band(e.incidence_pct, e.band):
+            problems.append(
+                f"{where}{e.verbatim}: incidence {e.incidence_pct}% is outside its band "
+                f"{Band(e.band).label}"
+            )
     return problems
 
 
-def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:
+class DrugNameError(ValueError):
+    pass
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def drug_find(name: str) -> Drug | None:
+    """The drug a name refers to: by its name (any case), its slug or a brand name."""
+    name = _clean(name)
+    if not name:
+        return None
     drug = Drug.objects.filter(name__iexact=name).first()
     if drug is None:
-        drug = Drug.objects.create(
-            name=name, slug=slug or slugify(name), brand_names=list(brand_names)
+        drug = Drug.objects.filter(slug=name).first()
+    if drug is None:
+        folded = name.casefold()
+        drug = next(
+            (d for d in Drug.objects.all() if any(b.casefold() == folded for b in d.brand_names)),
+            None,
         )
-    elif brand_names and set(brand_names) - set(drug.brand_names):
-        drug.brand_names = sorted(set(drug.brand_names) | set(brand_names))
+    return drug
+
+
+def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:
+    """The drug a name refers to, created when it is new.
+
+    Raises DrugNameError when the name is empty, gives no slug, or its slug or a
+    brand name is already another drug's.
+    """
+    name = _clean(name)
+    brands = list(dict.fromkeys(b for b in (_clean(b) for b in brand_names) if b))
+    if not name:
+        raise DrugNameError("the drug has no name")
+    if len(name) > Drug._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise DrugNameError(f"the drug name {name[:40]!r}... is too long")
+    drug = drug_find(name)
+    if drug is None:
+        new_slug = slugify(slug.strip() or name)[:100].strip("-")
+        if not new_slug:
+            raise DrugNameError(
+                f"the drug name {name!r} gives no slug (URL name); use letters or digits"
+            )
+        taken = Drug.objects.filter(slug=new_slug).first()
+        if taken is not None:
+            raise DrugNameError(
+                f"the slug {new_slug!r} of {name!r} is already used by the drug "
+                f"{taken.name!r}; import under that name or choose another name"
+            )
+        for brand in brands:
+            owner = drug_find(brand)
+            if owner is not None:
+                raise DrugNameError(
+                    f"the brand name {brand!r} already names the drug {owner.name!r}"
+                )
+        return Drug.objects.create(name=name, slug=new_slug, brand_names=brands)
+    known = {b.casefold() for b in drug.brand_names}
+    added = [b for b in brands if b.casefold() not in known]
+    if added:
+        drug.brand_names = sorted([*drug.brand_names, *added])
         drug.save(update_fields=["brand_names"])
     return drug
 
@@ -202,20 +312,26 @@ def label_import(
     brand_names: Sequence[str] = (),
     drug_slug: str = "",
     unread: Sequence[UnreadLine] = (),
+    problems: Sequence[str] = (),
 ) -> LabelImportResult:
     """Make these entries the drug's current label, all or nothing.
 
-    Raises LabelImportError, changing nothing, when a name cannot be coded or
-    a figure is impossible. An unchanged label keeps its current version.
+    Raises LabelImportError, changing nothing, when a name cannot be coded, a
+    figure is impossible or out of its band, the page had items it could read
+    only in part (``problems``), or the drug name is unusable. An unchanged
+    label keeps its current version.
     """
     coded, uncoded, notes = _code_entries(entries)
-    problems = _check_values(coded)
-    if uncoded or problems:
-        raise LabelImportError(uncoded, problems)
+    found = [*problems, *_check_values(coded)]
+    if uncoded or found:
+        raise LabelImportError(uncoded, found)
     if not any(c.source.section == Section.PROFESSIONAL for c in coded):
         raise LabelImportError([], ["the label has no professional entries"])
 
-    drug = drug_get_or_create(name=drug_name, brand_names=brand_names, slug=drug_slug)
+    try:
+        drug = drug_get_or_create(name=drug_name, brand_names=brand_names, slug=drug_slug)
+    except DrugNameError as exc:
+        raise LabelImportError([], [str(exc)]) from exc
     fingerprint = _fingerprint(drug, coded)
     current = Label.objects.select_for_update().filter(drug=drug, is_current=True).first()
     created = current is None or current.fingerprint != fingerprint
@@ -236,7 +352,7 @@ def label_import(
     professional = [c for c in coded if c.source.section == Section.PROFESSIONAL]
     per_band = {band: 0 for band in Band.values}
     for c in professional:
-        per_band[c.source.band] += 1
+        per_band[c.source.band or Band.NOT_REPORTED] += 1
     return LabelImportResult(
         label=label,
         created=created,

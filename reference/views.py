@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from .choices import BAND_UPPER_PCT, Band, Section
+from .choices import Band, Section
 from .models import Drug, LabelEntry
 from .normalize import compact, normalize
 from .selectors import drug_list, label_current
@@ -37,7 +37,7 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
         professional.sort(
             key=lambda e: (
                 e.term.soc,
-                _BAND_ORDER[e.band],
+                _BAND_ORDER[e.band or Band.NOT_REPORTED],
                 -(e.incidence_pct or 0),
                 e.term.name,
             )
@@ -50,7 +50,7 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 for phrase in lay.get(entry.term_id, [])
                 if compact(normalize(phrase)) != name_key
             ]
-            upper = BAND_UPPER_PCT[entry.band]
+            upper = entry.band_upper_pct
             entry.band_bar_pct = upper  # type: ignore[attr-defined]
     return render(
         request,

@@ -236,6 +236,7 @@ CTCAE_DISPLAY_NAMES: Final[dict[str, str]] = {
     "Platelet count decreased": "Thrombocytopenia",
     "Pleural hemorrhage": "Haemothorax",
     "Serum amylase increased": "Amylase increased",
+    "Urine discoloration": "Chromaturia",
     "White blood cell decreased": "Leukopenia",
 }
 
@@ -254,7 +255,7 @@ DISPLAY_SOC: Final[dict[str, str]] = {
 CTCAE_EXTRA_SYNONYMS: Final[dict[str, list[str]]] = {
     "Abdominal distension": ["Abdominal distention"],
     "Activated partial thromboplastin time prolonged": ["aPTT prolonged"],
-    "Acute kidney injury": ["Acute renal failure"],
+    "Acute kidney injury": ["AKI", "Acute renal failure"],
     "Adult respiratory distress syndrome": ["Acute respiratory distress syndrome"],
     "Alanine aminotransferase increased": ["ALT increased"],
     "Alkaline phosphatase increased": ["Blood alkaline phosphatase increased"],
@@ -270,8 +271,11 @@ CTCAE_EXTRA_SYNONYMS: Final[dict[str, list[str]]] = {
     ],
     "Colonic haemorrhage": ["Large intestinal haemorrhage"],
     "Creatinine increased": ["Blood creatinine increased"],
+    "Chromaturia": ["Urine discolouration"],
     "Decreased appetite": ["Appetite decreased"],
+    "Dyspnoea": ["SOB"],
     "Fatigue": ["Asthenia"],
+    "Febrile neutropenia": ["Neutropenic fever"],
     "Gamma-glutamyltransferase increased": [
         "Gamma GT increased",
         "Gamma-glutamyl transferase increased",
@@ -317,6 +321,16 @@ CTCAE_EXTRA_SYNONYMS: Final[dict[str, list[str]]] = {
     ],
     "Stomatitis": ["Oral mucositis"],
     "Stroke": ["Cerebrovascular accident"],
+    # CTCAE v5.0 has no venous thrombosis or pulmonary embolism term: it grades both
+    # as a thromboembolic event (its grade 3 names pulmonary embolism).
+    "Thromboembolic event": [
+        "DVT",
+        "Deep vein thrombosis",
+        "PE",
+        "Pulmonary embolism",
+        "VTE",
+        "Venous thromboembolism",
+    ],
     "Thrush": ["Oral candidiasis"],
     "Upper gastrointestinal haemorrhage": [
         "Upper GI bleeding",
@@ -324,6 +338,7 @@ CTCAE_EXTRA_SYNONYMS: Final[dict[str, list[str]]] = {
         "Upper gastrointestinal bleeding",
     ],
     "Upper respiratory infection": ["Upper respiratory tract infection"],
+    "Urinary tract infection": ["UTI"],
     "Weight gain": ["Weight increased"],
     "Weight loss": ["Weight decreased"],
 }
@@ -363,6 +378,7 @@ ADDED_TERMS: Final[tuple[AddedTermSpec, ...]] = (
     _added("Mesenteric haemorrhage", GASTRO, SOURCE_LABEL),
     _added("Muscle haemorrhage", MUSCULO, SOURCE_LABEL),
     _added("Oral mucosa haematoma", GASTRO, SOURCE_LABEL),
+    _added("Pallor", VASCULAR, SOURCE_LABEL),  # MedDRA's primary SOC for pallor
     _added("Pancytopenia", BLOOD, SOURCE_LABEL),
     _added("Paralysis", NERVOUS, SOURCE_LABEL),
     _added("Petechiae", SKIN, SOURCE_LABEL),
@@ -446,9 +462,10 @@ GROUPS: Final[tuple[GroupSpec, ...]] = (
 # bullet naming two concepts goes on both); everyday phrases follow. Bullets
 # that already are a name ("fever", "chills", "headache", ...) need no entry.
 LAY_PHRASES: Final[dict[str, list[str]]] = {
-    "Anaemia": ["pale skin", "low red blood cell count"],
+    "Anaemia": ["low red blood cell count"],
     "Back pain": ["lower back or side pain"],
     "Bruising": ["unusual bleeding or bruising", "bruises easily"],
+    "Chromaturia": ["red or dark brown urine"],
     "Cough": ["cough or hoarseness"],
     "Dysphagia": ["difficulty in breathing or swallowing", "difficulty swallowing"],
     "Dyspnoea": [
@@ -470,6 +487,7 @@ LAY_PHRASES: Final[dict[str, list[str]]] = {
     "Lymphadenopathy": ["swollen glands"],
     "Melaena": ["black, tarry stools", "black stools"],
     "Menorrhagia": ["increased menstrual flow or vaginal bleeding", "heavy periods"],
+    "Pallor": ["pale skin"],
     "Petechiae": ["pinpoint red spots on the skin"],
     "Stomatitis": ["sores, ulcers, or white spots on the lips or in the mouth", "mouth sores"],
     "Vaginal haemorrhage": ["increased menstrual flow or vaginal bleeding"],
@@ -496,12 +514,14 @@ LAY_PHRASES: Final[dict[str, list[str]]] = {
     "Myocardial infarction": ["heart attack"],
     "Nausea": ["feeling sick"],
     "Neutropenia": ["low neutrophil count"],
-    "Paraesthesia": ["pins and needles"],
+    "Hyponatraemia": ["low sodium", "low blood sodium"],
+    "Paraesthesia": ["pins and needles", "tingling"],
     "Pruritus": ["itching"],
     "Pyrexia": ["high temperature"],
     "Rectal haemorrhage": ["bleeding from the back passage"],
     "Syncope": ["fainting"],
     "Thrombocytopenia": ["low platelets", "low platelet count"],
+    "Thromboembolic event": ["blood clot"],
     "Tinnitus": ["ringing in the ears"],
     "Urticaria": ["hives"],
     "Vomiting": ["throwing up", "being sick"],

@@ -54,3 +54,10 @@ def test_setup_demo_prints_the_demo_accounts():
     nurse = User.objects.get(username="nurse")
     assert nurse.check_password("nurse-demo-pass")
     assert nurse.site is not None
+
+
+@pytest.mark.parametrize("password", ["123", "password", "12345678901", "carol123"])
+def test_a_weak_password_is_refused_with_the_reasons(password):
+    with pytest.raises(CommandError, match="password was refused"):
+        create("carol", "--role", "nurse", "--password", password)
+    assert not User.objects.filter(username="carol").exists()

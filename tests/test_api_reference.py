@@ -106,3 +106,12 @@ def test_schema_and_docs_are_served(api):
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
     assert b"cdn" not in docs.content.lower()
+
+
+def test_consumer_wording_has_no_band(api, inotuzumab):
+    body = api.get("/api/v1/drugs/inotuzumab-ozogamicin/label/").json()
+    consumer = [r for r in body["reactions"] if r["section"] == "consumer"]
+    assert consumer and all(r["band"] is None for r in consumer)
+    assert all(r["expected_pct"] is None for r in consumer)
+    professional = [r for r in body["reactions"] if r["section"] == "professional"]
+    assert all(r["band"] is not None for r in professional)

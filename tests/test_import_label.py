@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 from io import StringIO
 
@@ -148,3 +149,155 @@ class TestImport:
     def test_a_missing_file_is_a_clear_error(self, tmp_path):
         with pytest.raises(CommandError, match="cannot read"):
             run_import(tmp_path / "nope.txt", "X")
+
+
+def import_fails(path, drug, *extra):
+    err = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "import_label", str(path), "--drug", drug, *extra, stdout=StringIO(), stderr=err
+        )
+    return str(info.value), err.getvalue()
+
+
+def page(tmp_path, *lines, name="page.txt"):
+    path = tmp_path / name
+    path.write_text("For Healthcare Professionals\n" + "\n".join(lines) + "\n")
+    return path
+
+
+class TestDrugNames:
+    @pytest.mark.parametrize(
+        "name", ["inotuzumab-ozogamicin", "Besponsa", "  INOTUZUMAB   ozogamicin "]
+    )
+    def test_a_slug_brand_or_spacing_of_a_known_drug_is_that_drug(self, inotuzumab, name):
+        out, _ = run_import(shared_file(SEED_LABEL), name)
+        assert "unchanged, current version kept" in out
+        assert Drug.objects.count() == 1
+
+    def test_a_trailing_space_is_not_a_new_drug(self):
+        run_import(DATA / "examplumab.txt", "testdrug")
+        out, _ = run_import(DATA / "examplumab.txt", "testdrug ")
+        assert "unchanged" in out
+        assert Drug.objects.filter(slug="testdrug").count() == 1
+
+    @pytest.mark.parametrize("name", ["!!!", "???", "   "])
+    def test_a_name_without_a_slug_is_refused(self, name):
+        message, _ = import_fails(DATA / "examplumab.txt", name)
+        assert "slug" in message or "name the drug" in message or "no name" in message
+        assert not Drug.objects.exclude(slug="inotuzumab-ozogamicin").exists()
+
+    def test_a_slug_collision_is_a_clear_error(self, inotuzumab):
+        message, _ = import_fails(DATA / "examplumab.txt", "Inotuzumab ozogamicin!")
+        assert "already used by the drug 'inotuzumab ozogamicin'" in message
+        assert Drug.objects.count() == 1
+
+
+class TestPagesReadInPart:
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Very common (10% or more): Nausea (31%",
+            "Very common (10% or more): Nausea (31%) in adults",
+            "Very common (10% or more): Nausea (all of which were Grade 3 or higher)",
+            "Very common (10% or more): Nausea (3.1.2%)",
+            "Very common (10% or more): Nausea (~20%)",
+            "Very common (10% or more): Nausea (1,5%)",
+        ],
+    )
+    def test_an_item_read_in_part_fails_the_import_and_changes_nothing(self, tmp_path, line):
+        path = page(tmp_path, "Common (1% to 10%): Headache (5%)", line)
+        message, err = import_fails(path, "Partumab")
+        assert "nothing was changed" in message
+        assert "line 3:" in err
+        assert not Drug.objects.filter(name="Partumab").exists()
+
+    def test_a_byte_order_mark_is_read(self, tmp_path):
+        path = tmp_path / "bom.txt"
+        path.write_bytes(
+            "\ufeffFor Healthcare Professionals\nCommon (1% to 10%): Headache (5%)\n".encode()
+        )
+        out, _ = run_import(path, "Bomumab")
+        assert "1 professional entries" in out and "0 line(s) not read" in out
+
+
+class TestBandRanges:
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Common (1% to 10%): Nausea (31%)",
+            "Very common (10% or more): Nausea (9%)",
+            "Uncommon (0.1% to 1%): Nausea (2%)",
+            "Rare: Nausea (0.5%)",
+            "Very rare: Nausea (0.01%)",
+            "Frequency not reported: Nausea (5%)",
+        ],
+    )
+    def test_a_figure_outside_its_band_is_refused(self, tmp_path, line):
+        _, err = import_fails(page(tmp_path, line), "Bandumab")
+        assert "Nausea" in err
+        assert not Drug.objects.filter(name="Bandumab").exists()
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Common (1% to 10%): Nausea (10%)",
+            "Common (1% to 10%): Nausea (1%)",
+            "Very common (10% or more): Nausea (10%)",
+            "Uncommon (0.1% to 1%): Nausea (1%)",
+            "Rare: Nausea (0.1%)",
+            "Very rare: Nausea (0.005%)",
+        ],
+    )
+    def test_a_figure_at_its_band_bounds_is_accepted(self, tmp_path, line):
+        out, _ = run_import(page(tmp_path, line), "Bandumab")
+        assert "new current version" in out
+
+
+class TestStructuredValidation:
+    def write(self, tmp_path, data):
+        path = tmp_path / "label.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def base(self):
+        return {
+            "drug": {"name": "Jsonumab", "slug": "jsonumab", "brand_names": []},
+            "source": "test",
+            "effective_date": "2026-01-01",
+            "entries": [
+                {"term": "Nausea", "section": "professional", "band": "very_common",
+                 "incidence_pct": 20, "grade3_pct": None, "covers": []},
+            ],
+        }  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("change", "where"),
+        [
+            (lambda d: d.update(effective_date="2026-13-45"), "effective_date"),
+            (lambda d: d["entries"][0].update(incidence_pct="abc"), "entries[0].incidence_pct"),
+            (lambda d: d["entries"][0].update(incidence_pct=float("nan")), "incidence_pct"),
+            (lambda d: d.update(drug="Jsonumab"), "drug"),
+            (lambda d: d["entries"].append(None), "entries[1]"),
+            (lambda d: d["entries"][0].update(term=5), "entries[0].term"),
+            (lambda d: d["entries"][0].update(covers="Vomiting"), "entries[0].covers"),
+            (lambda d: d["entries"][0].update(covers=[None]), "entries[0].covers"),
+            (lambda d: d.update(entries={"term": "Nausea"}), "entries"),
+        ],
+    )
+    def test_a_malformed_file_lists_its_problems_without_a_traceback(self, tmp_path, change, where):
+        data = self.base()
+        change(data)
+        message, err = import_fails(self.write(tmp_path, data), "")
+        assert where in message and where in err
+        assert not Drug.objects.filter(name="Jsonumab").exists()
+
+    def test_a_valid_file_imports(self, tmp_path):
+        out, _ = run_import(self.write(tmp_path, self.base()), "Jsonumab")
+        assert "new current version" in out
+
+    def test_a_file_that_is_not_json_is_a_clear_error(self, tmp_path):
+        path = tmp_path / "label.json"
+        path.write_text("{not json")
+        message, _ = import_fails(path, "X")
+        assert "not JSON" in message

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
-from reference.label_text import expand_slash, parse_label_text
+import pytest
+
+from reference.label_text import band_of_head, expand_slash, parse_label_text
 
 from .shared import DATA
 
@@ -61,3 +63,53 @@ def test_an_unknown_qualifier_is_reported_not_dropped():
     result = parse_label_text(text)
     assert [i.verbatim for i in result.professional] == ["Rash"]
     assert "qualifier not understood" in result.unread[0].reason
+
+
+def _page(*lines):
+    return parse_label_text("For Healthcare Professionals\n" + "\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Common (1% to 10%): Rash (31%", "never closed"),
+        ("Very common (10% or more): Nausea (31%) in adults", "text after the figures"),
+        ("Very common (10% or more): Nausea (all of which were Grade 3 or higher)", "without an"),
+        ("Very common (10% or more): Nausea (3.1.2%)", "figure not understood"),
+        ("Very common (10% or more): Nausea (~20%)", "figure not understood"),
+        ("Very common (10% or more): Nausea (1,5%)", "figure not understood"),
+    ],
+)
+def test_an_item_read_only_in_part_is_a_problem_with_its_line(line, reason):
+    result = _page(line)
+    [problem] = result.problems
+    assert problem.line_no == 2
+    assert reason in problem.reason
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_heading():
+    result = parse_label_text("\ufeffFor Healthcare Professionals\nCommon (1% to 10%): Rash")
+    assert [i.verbatim for i in result.professional] == ["Rash"]
+    assert result.unread == []
+
+
+@pytest.mark.parametrize(
+    ("head", "band"),
+    [
+        ("Common (1% to 10%)", "common"),
+        ("Very common (10% or more)", "very_common"),
+        ("Frequency not reported", "not_reported"),
+        ("Uncommon", "uncommon"),
+        ("Common adverse reactions in adults were", None),
+        ("Rare cases of", None),
+        ("Common (in adults)", None),
+    ],
+)
+def test_a_band_line_head_is_a_band_name_and_an_optional_range(head, band):
+    assert band_of_head(head) == band
+
+
+def test_prose_starting_with_a_band_word_is_not_read_as_a_band_line():
+    result = _page("Common adverse reactions in adults were: nausea, vomiting")
+    assert result.professional == []
+    assert result.unread[0].reason == "prose, not a frequency line"

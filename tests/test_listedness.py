@@ -78,3 +78,13 @@ def test_one_listing_answers_many_terms_in_a_fixed_number_of_queries(
         listing = LabelListing.current(inotuzumab)
         results = [listing.assess(t) for t in terms]
     assert [r.listed for r in results] == [True, False, True, True]
+
+
+def test_a_change_of_a_group_covering_its_members_reaches_existing_labels(inotuzumab):
+    from reference.models import Term
+
+    assert not assess(inotuzumab, "Retinal haemorrhage").listed
+    Term.objects.filter(name="Haemorrhage").update(covers_members=True)
+    assert assess(inotuzumab, "Retinal haemorrhage").listed
+    Term.objects.filter(name="Infection").update(covers_members=False)
+    assert not assess(inotuzumab, "pneumonia").listed

@@ -1,6 +1,7 @@
 import pytest
 
 from reference.models import Term
+from reference.normalize import compact, normalize
 from reference.search import Tier
 from reference.selectors import term_code, term_search
 
@@ -87,3 +88,64 @@ class TestSearch:
 
     def test_empty_text_finds_nothing(self):
         assert term_search(q="  - ") == []
+
+
+@pytest.mark.django_db
+class TestRanking:
+    def test_a_whole_word_ranks_before_a_mere_prefix(self):
+        assert names("ast")[0] == "Aspartate aminotransferase increased"
+        assert names("ast").index("Aspartate aminotransferase increased") < names("ast").index(
+            "Fatigue"
+        )
+        bleed = term_search(q="bleed", limit=50)
+        order = [m.name for m in bleed]
+        # "nosebleeds" / "nose bleed" before a long lay phrase that merely starts with it.
+        assert order.index("Epistaxis") < order.index("Rectal haemorrhage")
+        assert order[:2] == ["Haemorrhage", "Epistaxis"]
+
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("bleeding nose", "Epistaxis"),
+            ("neutropenic fever", "Febrile neutropenia"),
+            ("qt prolongation", "QT prolonged"),
+            ("alt raised", "Alanine aminotransferase increased"),
+            ("haemorrhage retinal", "Retinal haemorrhage"),
+        ],
+    )
+    def test_word_order_and_endings_do_not_matter(self, q, expected):
+        assert names(q)[0] == expected
+
+    @pytest.mark.parametrize(
+        ("q", "junk"),
+        [("tired", "Feminisation acquired"), ("blood clot", "Blood corticotrophin decreased")],
+    )
+    def test_junk_close_spellings_are_not_offered(self, q, junk):
+        assert junk not in names(q)
+
+    def test_shorter_names_first_within_a_tier(self):
+        results = term_search(q="pain", limit=20)
+        whole = [len(compact(normalize(r.matched))) for r in results if r.tier == Tier.WHOLE_WORDS]
+        assert whole == sorted(whole)
+
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("SOB", "Dyspnoea"),
+            ("AKI", "Acute kidney injury"),
+            ("UTI", "Urinary tract infection"),
+            ("DVT", "Thromboembolic event"),
+            ("PE", "Thromboembolic event"),
+            ("low sodium", "Hyponatraemia"),
+            ("tingling", "Paraesthesia"),
+            ("pale skin", "Pallor"),
+        ],
+    )
+    def test_common_abbreviations_and_phrases_code(self, q, expected):
+        assert [t.name for t in term_code(q)] == [expected]
+
+    def test_red_or_dark_brown_urine_names_chromaturia_and_haematuria(self):
+        assert [t.name for t in term_code("red or dark brown urine")] == [
+            "Chromaturia",
+            "Haematuria",
+        ]

@@ -18,6 +18,10 @@ class LabelEntrySerializer(serializers.ModelSerializer[LabelEntry]):
     term = serializers.CharField(source="term.name")
     soc = serializers.CharField(source="term.soc")
     is_group = serializers.BooleanField(source="term.is_group")
+    covers_members = serializers.BooleanField(
+        source="term.covers_members",
+        help_text="For a group entry: whether the label lists each member of the group.",
+    )
     incidence_pct = serializers.FloatField(allow_null=True)
     grade3_pct = serializers.FloatField(allow_null=True)
     covers = serializers.SerializerMethodField()
@@ -69,7 +73,9 @@ class TermMatchSerializer(serializers.Serializer[object]):
         source="kind", help_text="What matched: the term's name, a synonym or a lay phrase."
     )
     match_type = serializers.SerializerMethodField(
-        help_text="How it matched: exact, prefix, word_prefix, contains or close_spelling."
+        help_text=(
+            "How it matched: exact, whole_words, prefix, word_prefix, contains or close_spelling."
+        )
     )
     is_group = serializers.BooleanField()
 
@@ -81,6 +87,7 @@ MATCH_TYPES = {
     Tier.EXACT_NAME: "exact",
     Tier.EXACT_SYNONYM: "exact",
     Tier.EXACT_LAY: "exact",
+    Tier.WHOLE_WORDS: "whole_words",
     Tier.PREFIX: "prefix",
     Tier.WORD_PREFIX: "word_prefix",
     Tier.CONTAINS: "contains",

@@ -2,15 +2,16 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reference.models import Drug
-from reference.selectors import drug_list, label_current, term_search
+from reference.listedness import LabelListing
+from reference.models import CtcaeCriteria, Drug, Term
+from reference.selectors import drug_list, label_current, term_code, term_search
 
 from .serializers import (
     DrugSerializer,
@@ -56,3 +57,78 @@ class TermSearchView(APIView):
         query.is_valid(raise_exception=True)
         matches = term_search(q=query.validated_data["q"], limit=query.validated_data["limit"])
         return Response(TermMatchSerializer(matches, many=True).data)
+
+
+class ListednessQuerySerializer(serializers.Serializer[object]):
+    term = serializers.CharField(max_length=200)
+
+
+class ListednessSerializer(serializers.Serializer[object]):
+    term = serializers.CharField()
+    listedness = serializers.ChoiceField(choices=["listed", "unlisted"])
+    entry = serializers.CharField(allow_null=True, help_text="The label entry that lists it.")
+    explanation = serializers.CharField()
+    label_version = serializers.IntegerField(allow_null=True)
+
+
+class CriteriaSerializer(serializers.Serializer[object]):
+    term = serializers.CharField()
+    ctcae_term = serializers.CharField(allow_null=True)
+    grades = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+def _coded_term(text: str) -> Term:
+    terms = term_code(text)
+    if not terms:
+        close = ", ".join(m.name for m in term_search(q=text, limit=5))
+        raise ValidationError({"term": [f"Unknown term {text!r}. Closest terms: {close}."]})
+    return terms[0]
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("term", str, required=True)],
+    responses=ListednessSerializer,
+)
+@api_view(["GET"])
+def drug_listedness(request: Request, slug: str) -> Response:
+    """Whether a reaction is listed on the drug's current label, and by which entry."""
+    drug = get_object_or_404(Drug, slug=slug)
+    query = ListednessQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    term = _coded_term(query.validated_data["term"])
+    listing = LabelListing.current(drug)
+    result = listing.assess(term)
+    return Response(
+        ListednessSerializer(
+            {
+                "term": term.name,
+                "listedness": result.value,
+                "entry": result.entry.term.name if result.entry else None,
+                "explanation": result.explain(term, drug),
+                "label_version": listing.label.version if listing.label else None,
+            }
+        ).data
+    )
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("term", str, required=True)],
+    responses=CriteriaSerializer,
+)
+@api_view(["GET"])
+def term_criteria(request: Request) -> Response:
+    """The CTCAE grade 1-5 criteria of a term, when they have been imported."""
+    query = ListednessQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    term = _coded_term(query.validated_data["term"])
+    criteria = CtcaeCriteria.objects.filter(term=term).first()
+    grades = {str(g): text for g, text in criteria.grades()} if criteria else {}
+    return Response(
+        CriteriaSerializer(
+            {
+                "term": term.name,
+                "ctcae_term": criteria.ctcae_term if criteria else None,
+                "grades": grades,
+            }
+        ).data
+    )

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.choices import Role
@@ -23,6 +24,9 @@ class Command(BaseCommand):
                 password=options["password"],
                 site_name=options["site"],
             )
+        except ValidationError as exc:
+            reasons = "; ".join(exc.messages)
+            raise CommandError(f"the password was refused: {reasons}") from exc
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         verb = "Created" if created else "Updated"

@@ -6,13 +6,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reference.choices import Band
-from reference.label_text import parse_label_text
+from reference.label_text import UnreadLine, parse_label_text
 from reference.services import (
     LabelImportError,
+    entries_from_label,
     entries_from_parsed,
-    entries_from_structured,
     label_import,
+    parse_problems,
 )
+from reference.structured import StructuredLabelError, structured_label_read
 
 
 class Command(BaseCommand):
@@ -31,29 +33,39 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
         try:
-            text = path.read_text(encoding="utf-8")
+            # utf-8-sig: a byte-order mark at the start must not hide the first heading.
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
 
-        unread = []
+        unread: list[UnreadLine] = []
+        problems: list[str] = []
         brands: list[str] = options["brand"]
+        drug = (options["drug"] or "").strip()
+        slug = ""
         if path.suffix.lower() == ".json":
             try:
-                data = json.loads(text)
-                entries = entries_from_structured(data)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CommandError(f"{path} is not a structured label: {exc}") from exc
-            drug = options["drug"] or data.get("drug", {}).get("name")
-            brands = brands or data.get("drug", {}).get("brand_names", [])
-            effective = options["effective_date"] or (
-                date.fromisoformat(data["effective_date"]) if data.get("effective_date") else None
-            )
-            source = options["source"] or data.get("source") or path.name
+                structured = structured_label_read(json.loads(text))
+            except ValueError as exc:
+                raise CommandError(f"{path} is not JSON: {exc}") from exc
+            except StructuredLabelError as exc:
+                for problem in exc.problems:
+                    self.stderr.write(f"invalid: {problem}")
+                raise CommandError(
+                    f"{path} is not a structured label ({len(exc.problems)} problem(s): "
+                    f"{'; '.join(exc.problems)}); nothing was changed"
+                ) from exc
+            entries = entries_from_label(structured)
+            if not drug:
+                drug, slug = structured.drug_name, structured.drug_slug
+            brands = brands or structured.brand_names
+            effective = options["effective_date"] or structured.effective_date
+            source = options["source"] or structured.source or path.name
         else:
             parsed = parse_label_text(text)
             entries = entries_from_parsed(parsed)
             unread = parsed.unread
-            drug = options["drug"]
+            problems = parse_problems(parsed)
             effective = options["effective_date"]
             source = options["source"] or path.name
         if not drug:
@@ -69,7 +81,9 @@ class Command(BaseCommand):
                 source=source,
                 effective_date=effective,
                 brand_names=brands,
+                drug_slug=slug,
                 unread=unread,
+                problems=problems,
             )
         except LabelImportError as exc:
             for name in exc.uncoded:
