@@ -6,6 +6,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config config
 COPY accounts accounts
+COPY audit audit
 COPY reference reference
 COPY reports reports
 COPY surveillance surveillance

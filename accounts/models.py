@@ -42,3 +42,8 @@ class User(AbstractUser):
     @property
     def is_safety_officer(self) -> bool:
         return self.role == Role.SAFETY_OFFICER
+
+
+def is_officer(user: object) -> bool:
+    """Safety officers and administrators see every site's reports."""
+    return getattr(user, "role", None) in {Role.SAFETY_OFFICER, Role.ADMIN}

@@ -5,25 +5,46 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from accounts import api as account_api
 from reference import views as reference_views
-from reference.api.views import DrugViewSet, TermSearchView
+from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
+from reports import views as report_views
+from reports.api.views import ExposureViewSet, ReportViewSet
 
 router = DefaultRouter()
 router.register("drugs", DrugViewSet, basename="drug")
+router.register("reports", ReportViewSet, basename="report")
+router.register("exposures", ExposureViewSet, basename="exposure")
 
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/", account_api.me, name="me"),
     path("terms/", TermSearchView.as_view(), name="term-search"),
+    path("terms/criteria/", term_criteria, name="term-criteria"),
+    path("drugs/<slug:slug>/listedness/", drug_listedness, name="drug-listedness"),
     *router.urls,
 ]
 
 urlpatterns = [
     path("", reference_views.home, name="home"),
     path("drugs/<slug:slug>/label/", reference_views.label_detail, name="label-detail"),
+    path("reports/", report_views.report_list, name="report-list"),
+    path("reports/new/", report_views.report_new, name="report-new"),
+    path("reports/<int:pk>/", report_views.report_detail, name="report-detail"),
+    path(
+        "reports/<int:pk>/follow-up/", report_views.report_follow_up_view, name="report-follow-up"
+    ),
+    path("reports/<int:pk>/void/", report_views.report_void_view, name="report-void"),
+    path(
+        "reports/<int:pk>/duplicate/",
+        report_views.report_duplicate_view,
+        name="report-duplicate",
+    ),
+    path("exposures/", report_views.exposure_register_view, name="exposure-register"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
+    path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,0 +1,266 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Site
+from reference.models import Drug, Label, LabelEntry, Term
+
+from .choices import (
+    Causality,
+    DuplicateStatus,
+    Listedness,
+    Outcome,
+    Qualification,
+    Route,
+    Seriousness,
+    Sex,
+    Source,
+)
+
+# Pseudonymous references only: letters, digits and - _ . /, no spaces, so a name
+# written as "Jane Doe" is refused at the door.
+PATIENT_REFERENCE = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$",
+    "Use the patient's pseudonymous reference (letters, digits and - _ . /, no spaces), "
+    "never a name.",
+)
+
+
+class Patient(models.Model):
+    """A patient known by a pseudonymous reference, unique within a site. No names anywhere."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    reference = models.CharField(max_length=40, validators=[PATIENT_REFERENCE])
+    age = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(120)]
+    )
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(500)],
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["site", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "reference"], name="patient_reference_per_site"
+            ),
+            models.CheckConstraint(
+                condition=Q(age__isnull=True) | Q(age__lte=120), name="patient_age_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Exposure(models.Model):
+    """A patient's treatment with a drug: the denominator of the cohort incidence."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="exposures")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="exposures")
+    start_date = models.DateField(null=True, blank=True)
+    dose = models.CharField(max_length=100, blank=True)
+    route = models.CharField(max_length=20, choices=Route.choices, blank=True)
+    lot_number = models.CharField(max_length=50, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "drug"], name="exposure_patient_drug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} on {self.drug}"
+
+
+class CaseCounter(models.Model):
+    """The last case number given out in a year."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Report(models.Model):
+    """One case (ICSR): one patient, a suspect drug, one or more reactions."""
+
+    reference = models.CharField("case number", max_length=20, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports"
+    )
+    reporter_qualification = models.CharField(max_length=12, choices=Qualification.choices)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="reports")
+    therapy_start = models.DateField(null=True, blank=True)
+    therapy_end = models.DateField(null=True, blank=True)
+    dose = models.CharField(max_length=100, blank=True)
+    route = models.CharField(max_length=20, choices=Route.choices, blank=True)
+    lot_number = models.CharField(max_length=50, blank=True)
+    narrative = models.TextField(blank=True)
+    label = models.ForeignKey(
+        Label,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The label version listedness was decided against.",
+    )
+    expedited = models.BooleanField(default=False)
+    expedited_due = models.DateField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    is_void = models.BooleanField(default=False)
+    void_reason = models.TextField(blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    duplicate_status = models.CharField(
+        max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.NONE, blank=True
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="suspected_duplicates"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["site", "-received_at"]),
+            models.Index(fields=["drug", "patient"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_void=False) | ~Q(void_reason=""), name="report_void_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(expedited=False) | Q(expedited_due__isnull=False),
+                name="report_expedited_has_due_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(therapy_end__isnull=True)
+                | Q(therapy_start__isnull=True)
+                | Q(therapy_end__gte=models.F("therapy_start")),
+                name="report_therapy_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def counts(self) -> bool:
+        """Whether the report counts in detection: neither void nor a confirmed duplicate."""
+        return not self.is_void and self.duplicate_status != DuplicateStatus.CONFIRMED
+
+
+class Reaction(models.Model):
+    """A reaction of a report, coded to a term, with its listedness decided at intake."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="reactions")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="reactions")
+    verbatim = models.CharField(max_length=300, blank=True)
+    onset_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    seriousness = models.JSONField(default=list, blank=True)
+    serious = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=25, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    causality = models.CharField(max_length=15, choices=Causality.choices, blank=True)
+    listedness = models.CharField(max_length=10, choices=Listedness.choices)
+    listed_by = models.ForeignKey(
+        LabelEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The label entry that made the reaction listed.",
+    )
+    listedness_note = models.CharField(max_length=300, blank=True)
+    added_in_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["report", "id"]
+        indexes = [models.Index(fields=["term", "onset_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__gte=1, grade__lte=5), name="reaction_grade_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(onset_date__isnull=True)
+                | Q(end_date__gte=models.F("onset_date")),
+                name="reaction_end_after_onset",
+            ),
+            models.CheckConstraint(
+                condition=~Q(grade=5) | Q(outcome="fatal"), name="reaction_grade5_is_fatal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} (grade {self.grade})"
+
+    @property
+    def seriousness_labels(self) -> list[str]:
+        labels = dict(Seriousness.choices)
+        return [str(labels.get(value, value)) for value in self.seriousness]
+
+
+class ReportVersion(models.Model):
+    """The report as it stood after its initial submission or a follow-up."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    snapshot = models.JSONField()
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="report_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} v{self.number}"
+
+
+class IdempotencyRecord(models.Model):
+    """An API submission key: the same key and body return the first report."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

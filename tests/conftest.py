@@ -33,6 +33,12 @@ def port_open(url: str, default_port: int) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many accounts; a slow hash is a production concern, not a test one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = os.getenv("REDIS_URL", "")

@@ -1,0 +1,41 @@
+import django_filters
+from django.db.models import QuerySet
+
+from reference.selectors import term_code
+from reports.choices import DuplicateStatus, Listedness
+from reports.models import Report
+
+
+class ReportFilter(django_filters.FilterSet):
+    drug = django_filters.CharFilter(field_name="drug__slug", help_text="drug slug")
+    term = django_filters.CharFilter(method="filter_term", help_text="any name of a reaction term")
+    serious = django_filters.BooleanFilter(method="filter_serious")
+    listedness = django_filters.ChoiceFilter(choices=Listedness.choices, method="filter_listedness")
+    expedited = django_filters.BooleanFilter()
+    void = django_filters.BooleanFilter(field_name="is_void")
+    duplicate_status = django_filters.ChoiceFilter(choices=DuplicateStatus.choices[1:])
+    patient = django_filters.CharFilter(field_name="patient__reference")
+    received_after = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte")
+    received_before = django_filters.DateFilter(field_name="received_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Report
+        fields = ["drug", "term", "serious", "listedness", "expedited"]
+
+    def filter_term(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        terms = term_code(value)
+        if not terms:
+            return queryset.none()
+        return queryset.filter(reactions__term__in=terms).distinct()
+
+    def filter_serious(
+        self, queryset: QuerySet[Report], name: str, value: bool
+    ) -> QuerySet[Report]:
+        if value:
+            return queryset.filter(reactions__serious=True).distinct()
+        return queryset.exclude(reactions__serious=True)
+
+    def filter_listedness(
+        self, queryset: QuerySet[Report], name: str, value: str
+    ) -> QuerySet[Report]:
+        return queryset.filter(reactions__listedness=value).distinct()

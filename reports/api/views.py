@@ -1,0 +1,217 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.permissions import CanReport, IsSafetyOfficer
+from reports.choices import Source
+from reports.models import Exposure, Report
+from reports.selectors import exposures_visible, reports_visible
+from reports.services import (
+    ExposureRow,
+    IdempotencyConflict,
+    exposures_register,
+    report_duplicate_decide,
+    report_follow_up,
+    report_submit,
+    report_void,
+)
+from reports.validation import Errors, ReportInvalid, site_for
+
+from .filters import ReportFilter
+from .serializers import (
+    DuplicateDecisionSerializer,
+    ExposureInputSerializer,
+    ExposureSerializer,
+    FollowUpSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
+    VoidSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key: the same key and body return the first report; "
+    "the same key with another body is a 409.",
+)
+
+
+class ReportViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]
+):
+    """Adverse-event reports. Nurses see their own site's reports; officers see all."""
+
+    serializer_class = ReportSerializer
+    filterset_class = ReportFilter
+
+    def get_queryset(self) -> QuerySet[Report]:
+        if getattr(self, "swagger_fake_view", False):
+            return Report.objects.none()
+        return reports_visible(self.request.user)  # type: ignore[arg-type]
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in {"create", "follow_up", "void"}:
+            return [IsAuthenticated(), CanReport()]
+        if self.action == "duplicate_decision":
+            return [IsAuthenticated(), IsSafetyOfficer()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        request=ReportCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: ReportSerializer,
+            400: OpenApiResponse(description="Field-keyed errors"),
+            409: OpenApiResponse(description="Idempotency-Key reused with another body"),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        body = ReportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 255:
+            raise ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        try:
+            report, created = report_submit(
+                reporter=request.user,  # type: ignore[arg-type]
+                data=body.to_input(),
+                source=Source.API,
+                idempotency=(key, request.data) if key else None,
+            )
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        except IdempotencyConflict:
+            return Response(
+                {"Idempotency-Key": ["This key was used with a different request body."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        if not created:
+            report = self.get_queryset().get(pk=report.pk)
+        # A new report is answered from the objects just written, with no second read.
+        response = Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @extend_schema(request=FollowUpSerializer, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"], url_path="follow-up")
+    def follow_up(self, request: Request, pk: str | None = None) -> Response:
+        """Add information to a report (outcomes, end dates, new reactions): a new version."""
+        report = self.get_object()
+        body = FollowUpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            report_follow_up(actor=request.user, report=report, data=body.to_input())  # type: ignore[arg-type]
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+    @extend_schema(request=VoidSerializer, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, pk: str | None = None) -> Response:
+        """Void a report with a reason; it is kept, and left out of detection."""
+        report = self.get_object()
+        body = VoidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            report_void(actor=request.user, report=report, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+    @extend_schema(request=DuplicateDecisionSerializer, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"], url_path="duplicate-decision")
+    def duplicate_decision(self, request: Request, pk: str | None = None) -> Response:
+        """Safety officers: confirm or dismiss a suspected duplicate."""
+        report = self.get_object()
+        body = DuplicateDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            report_duplicate_decide(
+                actor=request.user,  # type: ignore[arg-type]
+                report=report,
+                duplicate=body.validated_data["duplicate"],
+                comment=body.validated_data["comment"],
+            )
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+
+class ExposureViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Exposure]
+):
+    """Registered exposures: the treated cohort that incidences are computed over."""
+
+    serializer_class = ExposureSerializer
+
+    def get_queryset(self) -> QuerySet[Exposure]:
+        if getattr(self, "swagger_fake_view", False):
+            return Exposure.objects.none()
+        return exposures_visible(self.request.user).order_by("-created_at", "-id")  # type: ignore[arg-type]
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "create":
+            return [IsAuthenticated(), CanReport()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        request=ExposureInputSerializer(many=True),
+        responses={201: ExposureSerializer(many=True), 200: ExposureSerializer},
+        description="One object or a list (all or nothing). Registering the same patient and "
+        "drug again returns the existing exposure.",
+    )
+    def create(self, request: Request) -> Response:
+        many = isinstance(request.data, list)
+        body = ExposureInputSerializer(data=request.data, many=many)
+        body.is_valid(raise_exception=True)
+        rows = body.validated_data if many else [body.validated_data]
+        if not rows:
+            raise ValidationError({"non_field_errors": ["The list is empty."]})
+        sites = {r.get("site", "") for r in rows}
+        errors = Errors()
+        site = site_for(request.user, sites.pop() if len(sites) == 1 else "", errors)  # type: ignore[arg-type]
+        if len(sites) > 0:
+            errors.add("site", "Register one site's exposures per request.")
+        if errors.found:
+            raise ValidationError(ReportInvalid(errors.found).nested())
+        assert site is not None
+        try:
+            results = exposures_register(
+                actor=request.user,  # type: ignore[arg-type]
+                site=site,
+                rows=[
+                    ExposureRow(
+                        patient=r["patient"],
+                        drug=r["drug"],
+                        start_date=r.get("start_date"),
+                        dose=r.get("dose", ""),
+                        route=r.get("route", ""),
+                        lot_number=r.get("lot_number", ""),
+                    )
+                    for r in rows
+                ],
+                source=Source.API,
+            )
+        except ReportInvalid as exc:
+            nested = exc.nested()
+            raise ValidationError(
+                [nested.get(str(i), {}) for i in range(len(rows))] if many else nested.get("0", {})
+            ) from exc
+        exposures = Exposure.objects.select_related("patient__site", "drug").filter(
+            pk__in=[r.exposure.pk for r in results]
+        )
+        by_id = {e.pk: e for e in exposures}
+        data = [ExposureSerializer(by_id[r.exposure.pk]).data for r in results]
+        any_created = any(r.created for r in results)
+        code = status.HTTP_201_CREATED if any_created else status.HTTP_200_OK
+        return Response(data if many else data[0], status=code)

@@ -1,0 +1,216 @@
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+
+from accounts.models import Site, User, is_officer
+from reference.models import Drug
+
+from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
+from .inputs import FollowUpInput, PatientInput, ReactionInput, ReactionUpdate, ReportInput
+from .models import Reaction
+
+DATE = forms.DateInput(attrs={"type": "date"})
+GRADES = [("", "Choose…")] + [(str(g), f"Grade {g}") for g in range(1, 6)]
+
+
+class ReportForm(forms.Form):
+    patient_reference = forms.CharField(
+        label="Patient reference",
+        max_length=40,
+        help_text="The pseudonymous reference, never the patient's name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "PT-0001"}),
+    )
+    age = forms.IntegerField(label="Age (years)", required=False, min_value=0, max_value=120)
+    sex = forms.ChoiceField(label="Sex", choices=[("", "Not given"), *Sex.choices], required=False)
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", required=False, max_digits=5, decimal_places=1, min_value=0
+    )
+    drug = forms.ModelChoiceField(
+        label="Suspect drug", queryset=Drug.objects.order_by("name"), to_field_name="slug"
+    )
+    therapy_start = forms.DateField(label="Therapy start", required=False, widget=DATE)
+    therapy_end = forms.DateField(label="Therapy end", required=False, widget=DATE)
+    dose = forms.CharField(label="Dose", max_length=100, required=False)
+    route = forms.ChoiceField(label="Route", choices=[("", "—"), *Route.choices], required=False)
+    lot_number = forms.CharField(label="Lot number", max_length=50, required=False)
+    reporter_qualification = forms.ChoiceField(
+        label="Your qualification", choices=Qualification.choices, initial=Qualification.NURSE
+    )
+    narrative = forms.CharField(
+        label="What happened", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    site = forms.ModelChoiceField(
+        label="Site", queryset=Site.objects.order_by("name"), to_field_name="code", required=False
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not is_officer(user):
+            del self.fields["site"]
+        drugs = self.fields["drug"].queryset  # type: ignore[attr-defined]
+        if drugs.count() == 1:
+            self.fields["drug"].initial = drugs.first().slug
+
+    def to_input(self, reactions: list[ReactionInput]) -> ReportInput:
+        d = self.cleaned_data
+        site = d.get("site")
+        return ReportInput(
+            patient=PatientInput(
+                reference=d["patient_reference"],
+                age=d.get("age"),
+                sex=d.get("sex") or "",
+                weight_kg=d.get("weight_kg"),
+            ),
+            drug=d["drug"].slug,
+            therapy_start=d.get("therapy_start"),
+            therapy_end=d.get("therapy_end"),
+            dose=d.get("dose", ""),
+            route=d.get("route", ""),
+            lot_number=d.get("lot_number", ""),
+            narrative=d.get("narrative", ""),
+            reporter_qualification=d["reporter_qualification"],
+            site=site.code if site else "",
+            reactions=reactions,
+        )
+
+
+# Where the service's error paths go on the page.
+REPORT_FIELDS = {
+    "patient.reference": "patient_reference",
+    "patient.age": "age",
+    "patient.sex": "sex",
+    "patient.weight_kg": "weight_kg",
+}
+
+
+class ReactionForm(forms.Form):
+    term = forms.CharField(
+        label="Reaction",
+        max_length=200,
+        help_text="Type a few letters: clinical term, synonym or everyday words.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "class": "term-input", "role": "combobox"}
+        ),
+    )
+    verbatim = forms.CharField(label="In the reporter's words", max_length=300, required=False)
+    onset_date = forms.DateField(label="Onset", required=False, widget=DATE)
+    end_date = forms.DateField(label="End", required=False, widget=DATE)
+    grade = forms.TypedChoiceField(
+        label="CTCAE grade", choices=GRADES, coerce=int, empty_value=None
+    )
+    seriousness = forms.MultipleChoiceField(
+        label="Serious because it…",
+        choices=Seriousness.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    outcome = forms.ChoiceField(label="Outcome", choices=Outcome.choices, initial=Outcome.UNKNOWN)
+    causality = forms.ChoiceField(
+        label="Causality (WHO-UMC)",
+        choices=[("", "Not assessed"), *Causality.choices],
+        required=False,
+    )
+
+    def to_input(self) -> ReactionInput:
+        d = self.cleaned_data
+        return ReactionInput(
+            term=d["term"],
+            verbatim=d.get("verbatim", ""),
+            onset_date=d.get("onset_date"),
+            end_date=d.get("end_date"),
+            grade=d.get("grade"),
+            seriousness=list(d.get("seriousness", [])),
+            outcome=d.get("outcome", ""),
+            causality=d.get("causality", ""),
+        )
+
+
+ReactionFormSet = formset_factory(ReactionForm, extra=0, min_num=1, can_delete=True, max_num=50)
+
+
+def filled_forms(formset: Any) -> list[ReactionForm]:
+    """The reaction rows to submit: not removed, and not left blank."""
+    rows = []
+    for form in formset.forms:
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        if not form.has_changed():
+            continue
+        rows.append(form)
+    return rows
+
+
+class ReactionUpdateForm(forms.Form):
+    outcome = forms.ChoiceField(label="Outcome", choices=Outcome.choices)
+    end_date = forms.DateField(label="End date", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, reaction: Reaction, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", f"r{reaction.pk}")
+        kwargs.setdefault("initial", {"outcome": reaction.outcome, "end_date": reaction.end_date})
+        super().__init__(*args, **kwargs)
+        self.reaction = reaction
+
+
+class FollowUpNarrativeForm(forms.Form):
+    narrative = forms.CharField(
+        label="New information", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+def follow_up_input(
+    updates: list[ReactionUpdateForm], new_rows: list[ReactionForm], narrative: str
+) -> FollowUpInput:
+    return FollowUpInput(
+        updates=[
+            ReactionUpdate(
+                reaction_id=f.reaction.pk,
+                outcome=f.cleaned_data["outcome"],
+                end_date=f.cleaned_data.get("end_date"),
+            )
+            for f in updates
+            if f.has_changed()
+        ],
+        new_reactions=[f.to_input() for f in new_rows],
+        narrative=narrative,
+    )
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(label="Reason for voiding", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DuplicateForm(forms.Form):
+    duplicate = forms.TypedChoiceField(
+        label="Decision",
+        choices=[("yes", "It is a duplicate"), ("no", "It is a separate case")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExposureForm(forms.Form):
+    patient = forms.CharField(label="Patient reference", max_length=40)
+    drug = forms.ModelChoiceField(
+        label="Drug", queryset=Drug.objects.order_by("name"), to_field_name="slug"
+    )
+    start_date = forms.DateField(label="Start date", required=False, widget=DATE)
+    dose = forms.CharField(label="Dose", max_length=100, required=False)
+    route = forms.ChoiceField(label="Route", choices=[("", "—"), *Route.choices], required=False)
+    lot_number = forms.CharField(label="Lot number", max_length=50, required=False)
+
+
+class ExposureUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number."
+        ),
+    )
+
+
+class SiteChoiceForm(forms.Form):
+    site = forms.ModelChoiceField(
+        label="Site", queryset=Site.objects.order_by("name"), to_field_name="code"
+    )

@@ -1,0 +1,250 @@
+"""The rules a report must meet, shared by the web form and the API.
+
+Errors block the submission and are keyed by field (``patient.age``,
+``reactions.1.term``); warnings are accepted and shown to officers.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from accounts.models import Site, User
+from reference.models import Drug, Term
+from reference.search import TermIndex
+from reference.selectors import drug_by_slug_or_name, term_index
+
+from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
+from .inputs import ReactionInput, ReportInput
+from .models import PATIENT_REFERENCE
+
+__all__ = ["PATIENT_REFERENCE", "Checked", "Errors", "ReportInvalid", "check_report"]
+
+ONSET_LONG_AFTER_START = timedelta(days=365)
+
+
+class ReportInvalid(Exception):
+    """The submission breaks a rule; ``errors`` maps each field path to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+    def nested(self) -> dict[str, Any]:
+        """The errors as nested objects, the shape of the submitted body; list items are keyed
+        by their index, as Django REST framework keys the errors of nested lists."""
+        tree: dict[str, Any] = {}
+        for path, messages in self.errors.items():
+            node = tree
+            *parents, leaf = path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node.setdefault(leaf, []).extend(messages)
+        return tree
+
+
+@dataclass
+class Checked:
+    """A submission that passed: the resolved drug, site and terms, and the warnings."""
+
+    drug: Drug
+    site: Site
+    terms: list[Term]
+    qualification: str
+    warnings: list[str] = field(default_factory=list)
+
+
+class Errors:
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.found.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ReportInvalid(self.found)
+
+
+def code_terms(texts: Iterable[str]) -> dict[str, Term | None]:
+    """Code many names at once: one index look-up each and one query for all the terms."""
+    index = term_index()
+    ids: dict[str, int | None] = {}
+    for text in texts:
+        rows = index.exact(text)
+        ids[text] = rows[0].term_id if rows else None
+    terms = Term.objects.in_bulk([i for i in ids.values() if i is not None])
+    return {text: terms.get(i) if i is not None else None for text, i in ids.items()}
+
+
+def suggestions(index: TermIndex, text: str) -> str:
+    close = [m.name for m in index.search(text, limit=5)]
+    return f" Closest terms: {', '.join(close)}." if close else ""
+
+
+def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
+    """Check a new report against the minimum valid case and the domain rules."""
+    errors = Errors()
+    warnings: list[str] = []
+
+    patient = data.patient
+    if patient is None or not patient.reference.strip():
+        errors.add("patient.reference", "A pseudonymous patient reference is required.")
+    else:
+        try:
+            PATIENT_REFERENCE(patient.reference.strip())
+        except Exception as exc:  # Django's ValidationError carries the message
+            errors.add("patient.reference", " ".join(getattr(exc, "messages", [str(exc)])))
+        if patient.age is not None and not 0 <= patient.age <= 120:
+            errors.add("patient.age", "Age must be between 0 and 120 years.")
+        if patient.sex and patient.sex not in Sex.values:
+            errors.add("patient.sex", f"Sex must be one of {', '.join(Sex.values)}.")
+        if patient.weight_kg is not None and not 0 < patient.weight_kg <= 500:
+            errors.add("patient.weight_kg", "Weight must be between 0 and 500 kg.")
+
+    drug = None
+    if not data.drug.strip():
+        errors.add("drug", "The suspect drug is required.")
+    else:
+        drug = drug_by_slug_or_name(data.drug.strip())
+        if drug is None:
+            known = ", ".join(Drug.objects.values_list("name", flat=True)[:10])
+            errors.add("drug", f"Unknown drug {data.drug!r}. Known drugs: {known}.")
+
+    site = site_for(reporter, data.site, errors)
+    qualification = data.reporter_qualification or (
+        Qualification.NURSE if reporter.is_nurse else Qualification.OTHER_HCP
+    )
+    if qualification not in Qualification.values:
+        errors.add(
+            "reporter_qualification",
+            f"Qualification must be one of {', '.join(Qualification.values)}.",
+        )
+    if data.route and data.route not in Route.values:
+        errors.add("route", f"Route must be one of {', '.join(Route.values)}.")
+    for name in ("therapy_start", "therapy_end"):
+        value = getattr(data, name)
+        if value is not None and value > today:
+            errors.add(name, "This date is in the future.")
+    if data.therapy_start and data.therapy_end and data.therapy_end < data.therapy_start:
+        errors.add("therapy_end", "Therapy cannot end before it starts.")
+
+    if not data.reactions:
+        errors.add("reactions", "At least one reaction is required.")
+    coded = code_terms(r.term.strip() for r in data.reactions if r.term.strip())
+    terms: list[Term] = []
+    for i, reaction in enumerate(data.reactions):
+        term = check_reaction(reaction, f"reactions.{i}", coded, errors, today)
+        if term is not None:
+            terms.append(term)
+        if reaction.onset_date and data.therapy_start:
+            if reaction.onset_date < data.therapy_start:
+                warnings.append(
+                    f"Reaction {i + 1} ({reaction.term}): onset {reaction.onset_date} is before "
+                    f"the therapy start {data.therapy_start}."
+                )
+            elif reaction.onset_date - data.therapy_start > ONSET_LONG_AFTER_START:
+                warnings.append(
+                    f"Reaction {i + 1} ({reaction.term}): onset {reaction.onset_date} is more "
+                    f"than a year after the therapy start {data.therapy_start}."
+                )
+    errors.raise_if_any()
+    assert drug is not None and site is not None
+    return Checked(
+        drug=drug, site=site, terms=terms, qualification=qualification, warnings=warnings
+    )
+
+
+def check_reaction(
+    reaction: ReactionInput,
+    prefix: str,
+    coded: dict[str, Term | None],
+    errors: Errors,
+    today: date,
+) -> Term | None:
+    term = None
+    text = reaction.term.strip()
+    if not text:
+        errors.add(f"{prefix}.term", "The reaction term is required.")
+    else:
+        term = coded.get(text)
+        if term is None:
+            errors.add(
+                f"{prefix}.term",
+                f"Unknown term {text!r}.{suggestions(term_index(), text)}",
+            )
+        elif term.is_group:
+            errors.add(
+                f"{prefix}.term",
+                f"{term.name} is a group; choose the specific reaction (for a bleed, its site).",
+            )
+            term = None
+    if reaction.grade is None:
+        errors.add(f"{prefix}.grade", "The CTCAE grade (1-5) is required.")
+    elif not 1 <= reaction.grade <= 5:
+        errors.add(f"{prefix}.grade", "The CTCAE grade must be between 1 and 5.")
+    for criterion in reaction.seriousness:
+        if criterion not in Seriousness.values:
+            errors.add(
+                f"{prefix}.seriousness",
+                f"Unknown seriousness criterion {criterion!r}; "
+                f"use {', '.join(Seriousness.values)}.",
+            )
+    if reaction.outcome and reaction.outcome not in Outcome.values:
+        errors.add(f"{prefix}.outcome", f"Outcome must be one of {', '.join(Outcome.values)}.")
+    if reaction.causality and reaction.causality not in Causality.values:
+        errors.add(
+            f"{prefix}.causality", f"Causality must be one of {', '.join(Causality.values)}."
+        )
+    if reaction.grade == 5 and reaction.outcome and reaction.outcome != Outcome.FATAL:
+        errors.add(
+            f"{prefix}.outcome",
+            "Grade 5 means the reaction was fatal; the outcome must be fatal.",
+        )
+    check_dates(reaction.onset_date, reaction.end_date, prefix, errors, today)
+    return term
+
+
+def check_dates(
+    onset: date | None, end: date | None, prefix: str, errors: Errors, today: date
+) -> None:
+    if onset is not None and onset > today:
+        errors.add(f"{prefix}.onset_date", "The onset date is in the future.")
+    if end is not None and end > today:
+        errors.add(f"{prefix}.end_date", "The end date is in the future.")
+    if onset is not None and end is not None and end < onset:
+        errors.add(f"{prefix}.end_date", "The reaction cannot end before its onset.")
+
+
+def site_for(reporter: User, requested: str, errors: Errors) -> Site | None:
+    requested = requested.strip()
+    if reporter.is_nurse:
+        if reporter.site is None:
+            errors.add("site", "Your account has no site; ask an administrator to set one.")
+            return None
+        if requested and requested not in {reporter.site.code, reporter.site.name}:
+            errors.add("site", "You can report only for your own site.")
+        return reporter.site
+    if requested:
+        site = (
+            Site.objects.filter(code=requested).first()
+            or Site.objects.filter(name__iexact=requested).first()
+        )
+        if site is None:
+            errors.add("site", f"Unknown site {requested!r}.")
+        return site
+    if reporter.site is not None:
+        return reporter.site
+    errors.add("site", "Name the site the report comes from.")
+    return None
+
+
+def normalise_reaction(reaction: ReactionInput) -> tuple[list[str], str]:
+    """Seriousness and outcome after the grade's implications: grade 5 is fatal and a death."""
+    seriousness = list(dict.fromkeys(reaction.seriousness))
+    outcome = reaction.outcome or Outcome.UNKNOWN
+    if reaction.grade == 5:
+        outcome = Outcome.FATAL
+        if Seriousness.DEATH not in seriousness:
+            seriousness.append(Seriousness.DEATH)
+    return seriousness, outcome

@@ -1,0 +1,181 @@
+// Reaction rows (add and remove), term autocomplete, CTCAE criteria and listedness hints.
+(function () {
+  "use strict";
+  const form = document.querySelector("form[data-terms-url]");
+  if (!form) return;
+  const rows = document.getElementById("reaction-rows");
+  const template = document.getElementById("reaction-template");
+  const total = form.querySelector("input[name$='-TOTAL_FORMS']");
+  const prefix = total ? total.name.replace("-TOTAL_FORMS", "") : "reactions";
+  const criteriaCache = new Map();
+
+  function drugSlug() {
+    const select = form.querySelector("select[name='drug']");
+    return select ? select.value : form.dataset.drug || "";
+  }
+
+  function renumber() {
+    let n = 0;
+    rows.querySelectorAll("[data-reaction-row]").forEach((row) => {
+      if (!row.hidden) row.querySelector("[data-row-number]").textContent = String(++n);
+    });
+  }
+
+  function addRow() {
+    const index = Number(total.value);
+    const html = template.innerHTML.replace(/__prefix__/g, String(index));
+    rows.insertAdjacentHTML("beforeend", html);
+    total.value = String(index + 1);
+    const row = rows.lastElementChild;
+    setUpRow(row);
+    renumber();
+    row.querySelector(".term-input").focus();
+  }
+
+  function removeRow(row) {
+    const del = row.querySelector("input[name$='-DELETE']");
+    if (del) del.checked = true;
+    row.hidden = true;
+    renumber();
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(String(response.status));
+    return response.json();
+  }
+
+  async function showCriteria(row) {
+    const term = row.querySelector(".term-input").value.trim();
+    const grade = row.querySelector("select[name$='-grade']").value;
+    const box = row.querySelector(".criteria");
+    if (!term || !grade) { box.textContent = ""; return; }
+    let data = criteriaCache.get(term);
+    if (!data) {
+      try { data = await getJSON(form.dataset.criteriaUrl + "?term=" + encodeURIComponent(term)); }
+      catch (e) { box.textContent = ""; return; }
+      criteriaCache.set(term, data);
+    }
+    const text = data.grades && data.grades[grade];
+    box.textContent = text ? "CTCAE grade " + grade + ": " + text : "";
+  }
+
+  async function showListedness(row) {
+    const term = row.querySelector(".term-input").value.trim();
+    const hint = row.querySelector(".listedness-hint");
+    const slug = drugSlug();
+    if (!term || !slug) { hint.textContent = ""; return; }
+    try {
+      const url = form.dataset.listednessUrl.replace("__drug__", encodeURIComponent(slug));
+      const data = await getJSON(url + "?term=" + encodeURIComponent(term));
+      hint.textContent = data.explanation;
+      hint.className = "listedness-hint " + data.listedness;
+    } catch (e) {
+      hint.textContent = "";
+      hint.className = "listedness-hint";
+    }
+  }
+
+  function setUpRow(row) {
+    const input = row.querySelector(".term-input");
+    const list = row.querySelector(".suggestions");
+    const verbatim = row.querySelector("input[name$='-verbatim']");
+    const listId = input.id + "_list";
+    list.id = listId;
+    input.setAttribute("aria-controls", listId);
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    let active = -1;
+    let timer = null;
+    let typed = "";
+
+    function close() {
+      list.hidden = true;
+      list.innerHTML = "";
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function choose(option) {
+      // Everyday words the nurse chose are the reporter's words; a clinical name is not.
+      if (!verbatim.value && option.dataset.kind === "lay") verbatim.value = option.dataset.matched;
+      input.value = option.dataset.name;
+      close();
+      showListedness(row);
+      showCriteria(row);
+    }
+
+    function highlight(i) {
+      const options = list.querySelectorAll("[role='option']");
+      options.forEach((o, j) => o.setAttribute("aria-selected", j === i ? "true" : "false"));
+      active = i;
+      if (options[i]) input.setAttribute("aria-activedescendant", options[i].id);
+    }
+
+    async function suggest() {
+      typed = input.value;
+      const q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      let results;
+      try { results = await getJSON(form.dataset.termsUrl + "?limit=8&q=" + encodeURIComponent(q)); }
+      catch (e) { close(); return; }
+      if (input.value !== typed) return;
+      list.innerHTML = "";
+      results.forEach((r, i) => {
+        const li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.id = listId + "_" + i;
+        li.dataset.name = r.name;
+        li.dataset.kind = r.match_kind;
+        li.dataset.matched = r.matched;
+        const name = document.createElement("strong");
+        name.textContent = r.name;
+        li.appendChild(name);
+        if (r.matched && r.matched.toLowerCase() !== r.name.toLowerCase()) {
+          const via = document.createElement("span");
+          via.className = "via";
+          via.textContent = " \u2014 \u201c" + r.matched + "\u201d";
+          li.appendChild(via);
+        }
+        const soc = document.createElement("span");
+        soc.className = "soc-name";
+        soc.textContent = r.is_group ? "group: choose a specific term" : r.soc;
+        li.appendChild(soc);
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(li); });
+        list.appendChild(li);
+      });
+      list.hidden = results.length === 0;
+      input.setAttribute("aria-expanded", results.length ? "true" : "false");
+      active = -1;
+    }
+
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 120);
+    });
+    input.addEventListener("keydown", (ev) => {
+      const options = list.querySelectorAll("[role='option']");
+      if (list.hidden || !options.length) return;
+      if (ev.key === "ArrowDown") { ev.preventDefault(); highlight(Math.min(active + 1, options.length - 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (ev.key === "Enter" && active >= 0) { ev.preventDefault(); choose(options[active]); }
+      else if (ev.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 150));
+    input.addEventListener("change", () => { showListedness(row); showCriteria(row); });
+    row.querySelector("select[name$='-grade']").addEventListener("change", () => showCriteria(row));
+    const remove = row.querySelector("[data-remove-row]");
+    if (remove) remove.addEventListener("click", () => removeRow(row));
+    const del = row.querySelector("input[name$='-DELETE']");
+    if (del) { del.hidden = true; if (del.checked) row.hidden = true; }
+    if (input.value) { showListedness(row); showCriteria(row); }
+  }
+
+  rows.querySelectorAll("[data-reaction-row]").forEach(setUpRow);
+  const add = document.getElementById("add-reaction");
+  if (add) add.addEventListener("click", addRow);
+  const drug = form.querySelector("select[name='drug']");
+  if (drug) drug.addEventListener("change", () => rows.querySelectorAll("[data-reaction-row]").forEach(showListedness));
+  void prefix;
+})();
