@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
+# CTCAE grade criteria are NCI's text, not shipped: loaded from this file when it is there.
+CTCAE_CSV ?= ../shared/datasets/ctcae_v5.0.csv
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -22,6 +24,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
+	@if [ -f "$(CTCAE_CSV)" ]; then $(BIN)/python manage.py import_ctcae "$(CTCAE_CSV)"; \
+	else echo "No CTCAE file at $(CTCAE_CSV): grade criteria will not show (see README)."; fi
 	$(BIN)/python manage.py setup_demo
 	$(BIN)/python manage.py runserver $(HOST)
 
@@ -39,6 +43,7 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/term_search.py
+	$(BIN)/python bench/api_submit.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -159,7 +159,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
     url = os.getenv("DATABASE_URL", DEFAULT_DB)

@@ -32,6 +32,12 @@ def term_index() -> TermIndex:
         return _index
 
 
+def term_index_revision() -> object:
+    """The revision the current index was built from (no query): callers that have just
+    searched can key their own caches on it."""
+    return _index_stamp
+
+
 def term_index_clear() -> None:
     """Forget the index; the next search rebuilds it."""
     global _index

@@ -10,16 +10,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Site, User
 from audit.services import audit_record
 from reference.listedness import LabelListing
 from reference.models import Drug, Label, Term
-from reference.revision import terminology_revision
-from reference.selectors import drug_by_slug_or_name
+from reference.selectors import drug_by_slug_or_name, term_index, term_index_revision
 
 from .choices import DuplicateStatus, Listedness, Outcome, Source
 from .inputs import FollowUpInput, ReactionInput, ReportInput
@@ -60,11 +58,18 @@ def local_today() -> date:
 
 def next_case_number(year: int) -> str:
     """AE-YYYY-NNNNNN, numbered per year; the row lock serialises concurrent submissions."""
-    if not CaseCounter.objects.filter(year=year).update(last=F("last") + 1):
-        CaseCounter.objects.bulk_create([CaseCounter(year=year, last=0)], ignore_conflicts=True)
-        CaseCounter.objects.filter(year=year).update(last=F("last") + 1)
-    last = CaseCounter.objects.values_list("last", flat=True).get(year=year)
-    return f"AE-{year}-{last:06d}"
+    table = CaseCounter._meta.db_table
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute(
+                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last",  # noqa: S608
+                [year],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return f"AE-{year}-{row[0]:06d}"
+            CaseCounter.objects.bulk_create([CaseCounter(year=year, last=0)], ignore_conflicts=True)
+    raise RuntimeError(f"no case counter for {year}")
 
 
 def patient_get_or_create(*, site: Site, reference: str, **details: Any) -> Patient:
@@ -193,7 +198,8 @@ def _report_create(
         label=label,
         warnings=checked.warnings,
     )
-    reactions = _reactions_build(report, data.reactions, checked.terms, label_listing(label), 1)
+    listing = label_listing(label, fresh_index=True)
+    reactions = _reactions_build(report, data.reactions, checked.terms, listing, 1)
     _expedite_if_needed(report, reactions, timezone.localdate(received_at))
     _flag_duplicates(report, reactions)
     report.reference = next_case_number(received_at.year)
@@ -222,14 +228,17 @@ def _report_create(
     return report, True
 
 
-_listings: dict[tuple[int, str | None], LabelListing] = {}
+_listings: dict[tuple[int, object], LabelListing] = {}
 
 
-def label_listing(label: Label | None) -> LabelListing:
+def label_listing(label: Label | None, *, fresh_index: bool = False) -> LabelListing:
     """The listing of a label, kept per process until the terminology changes."""
     if label is None:
         return LabelListing(None)
-    key = (label.pk, terminology_revision())
+    if not fresh_index:
+        term_index()
+    # check_report has just brought the term index up to date: its revision is current.
+    key = (label.pk, term_index_revision())
     listing = _listings.get(key)
     if listing is None:
         if len(_listings) > 64:

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from reports.choices import (
     Causality,
+    Listedness,
     Outcome,
     Qualification,
     Route,
@@ -89,35 +90,29 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
         )
 
 
-class ReactionSerializer(serializers.ModelSerializer[Reaction]):
+# The answers are plain serializers with their fields spelt out: a ModelSerializer
+# rebuilds its fields from the model on every request, which costs more than the
+# rest of the answer.
+class ReactionSerializer(serializers.Serializer[Reaction]):
+    id = serializers.IntegerField()
     term = serializers.CharField(source="term.name")
     soc = serializers.CharField(source="term.soc")
-    listed_by = serializers.SerializerMethodField(
-        help_text="The label entry that makes the reaction listed; null when unlisted."
+    verbatim = serializers.CharField()
+    onset_date = serializers.DateField(allow_null=True)
+    end_date = serializers.DateField(allow_null=True)
+    grade = serializers.IntegerField()
+    seriousness = serializers.ListField(child=serializers.CharField())
+    serious = serializers.BooleanField()
+    outcome = serializers.CharField()
+    causality = serializers.CharField()
+    listedness = serializers.ChoiceField(choices=Listedness.choices)
+    listed_by = serializers.CharField(
+        source="listed_by.term.name",
+        allow_null=True,
+        help_text="The label entry that makes the reaction listed; null when unlisted.",
     )
-
-    class Meta:
-        model = Reaction
-        fields = [
-            "id",
-            "term",
-            "soc",
-            "verbatim",
-            "onset_date",
-            "end_date",
-            "grade",
-            "seriousness",
-            "serious",
-            "outcome",
-            "causality",
-            "listedness",
-            "listed_by",
-            "listedness_note",
-            "added_in_version",
-        ]
-
-    def get_listed_by(self, reaction: Reaction) -> str | None:
-        return reaction.listed_by.term.name if reaction.listed_by else None
+    listedness_note = serializers.CharField()
+    added_in_version = serializers.IntegerField()
 
 
 class PatientSerializer(serializers.Serializer[Any]):
@@ -127,46 +122,33 @@ class PatientSerializer(serializers.Serializer[Any]):
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
 
 
-class ReportSerializer(serializers.ModelSerializer[Report]):
+class ReportSerializer(serializers.Serializer[Report]):
+    id = serializers.IntegerField()
+    reference = serializers.CharField(help_text="The case number, AE-YYYY-NNNNNN.")
+    received_at = serializers.DateTimeField()
+    source = serializers.CharField()  # type: ignore[assignment]
     site = serializers.CharField(source="site.code")
     reporter = serializers.CharField(source="reporter.username")
+    reporter_qualification = serializers.CharField()
     patient = PatientSerializer()
     drug = serializers.CharField(source="drug.slug")
     drug_name = serializers.CharField(source="drug.name")
+    therapy_start = serializers.DateField(allow_null=True)
+    therapy_end = serializers.DateField(allow_null=True)
+    dose = serializers.CharField()
+    route = serializers.CharField()
+    lot_number = serializers.CharField()
+    narrative = serializers.CharField()
     label_version = serializers.IntegerField(source="label.version", allow_null=True)
+    expedited = serializers.BooleanField()
+    expedited_due = serializers.DateField(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField()
+    is_void = serializers.BooleanField()
+    void_reason = serializers.CharField()
+    duplicate_status = serializers.CharField()
     duplicate_of = serializers.CharField(source="duplicate_of.reference", allow_null=True)
     reactions = ReactionSerializer(many=True)
-
-    class Meta:
-        model = Report
-        fields = [
-            "id",
-            "reference",
-            "received_at",
-            "source",
-            "site",
-            "reporter",
-            "reporter_qualification",
-            "patient",
-            "drug",
-            "drug_name",
-            "therapy_start",
-            "therapy_end",
-            "dose",
-            "route",
-            "lot_number",
-            "narrative",
-            "label_version",
-            "expedited",
-            "expedited_due",
-            "warnings",
-            "version",
-            "is_void",
-            "void_reason",
-            "duplicate_status",
-            "duplicate_of",
-            "reactions",
-        ]
 
 
 class ReactionUpdateSerializer(serializers.Serializer[Any]):
@@ -209,11 +191,12 @@ class ExposureInputSerializer(serializers.Serializer[Any]):
     site = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class ExposureSerializer(serializers.ModelSerializer[Exposure]):
+class ExposureSerializer(serializers.Serializer[Exposure]):
+    id = serializers.IntegerField()
     patient = serializers.CharField(source="patient.reference")
     site = serializers.CharField(source="patient.site.code")
     drug = serializers.CharField(source="drug.slug")
-
-    class Meta:
-        model = Exposure
-        fields = ["id", "patient", "site", "drug", "start_date", "dose", "route", "lot_number"]
+    start_date = serializers.DateField(allow_null=True)
+    dose = serializers.CharField()
+    route = serializers.CharField()
+    lot_number = serializers.CharField()
