@@ -77,6 +77,16 @@ def drug_list() -> QuerySet[Drug]:
     return Drug.objects.order_by("name")
 
 
+def drug_with_current_label(value: str) -> Drug | None:
+    """A drug by slug or name, annotated with ``current_label_id`` (None without a label)."""
+    drug = drug_by_slug_or_name(value)
+    if drug is not None:
+        drug.current_label_id = (  # type: ignore[attr-defined]
+            Label.objects.filter(drug=drug, is_current=True).values_list("pk", flat=True).first()
+        )
+    return drug
+
+
 def drug_by_slug_or_name(value: str) -> Drug | None:
     return (
         Drug.objects.filter(slug=value).first() or Drug.objects.filter(name__iexact=value).first()

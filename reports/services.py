@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +20,7 @@ from reference.listedness import LabelListing
 from reference.models import Drug, Label, Term
 from reference.selectors import drug_by_slug_or_name, term_index, term_index_revision
 
-from .choices import DuplicateStatus, Listedness, Outcome, Source
+from .choices import DuplicateStatus, Listedness, Outcome, Sex, Source
 from .inputs import FollowUpInput, ReactionInput, ReportInput
 from .models import (
     CaseCounter,
@@ -72,18 +73,57 @@ def next_case_number(year: int) -> str:
     raise RuntimeError(f"no case counter for {year}")
 
 
-def patient_get_or_create(*, site: Site, reference: str, **details: Any) -> Patient:
-    """The site's patient with this reference, created or brought up to date."""
-    values = {k: v for k, v in details.items() if v not in (None, "")}
-    Patient.objects.bulk_create(
-        [Patient(site=site, reference=reference, **values)], ignore_conflicts=True
+def patient_get_or_create(
+    *,
+    site: Site,
+    reference: str,
+    age: int | None = None,
+    sex: str = "",
+    weight_kg: Decimal | None = None,
+) -> Patient:
+    """The site's patient with this reference, created or brought up to date, in one statement.
+
+    Details that are given replace the stored ones; details left out keep them.
+    """
+    table = Patient._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (site_id, reference, age, sex, weight_kg, created_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (site_id, reference) DO UPDATE SET "
+        f"age = COALESCE(%s, {table}.age), sex = COALESCE(%s, {table}.sex), "
+        f"weight_kg = COALESCE(%s, {table}.weight_kg) "
+        "RETURNING id, age, sex, weight_kg, created_at"
     )
-    patient = Patient.objects.get(site=site, reference=reference)
-    changed = [k for k, v in values.items() if getattr(patient, k) != v]
-    if changed:
-        for k in changed:
-            setattr(patient, k, values[k])
-        patient.save(update_fields=changed)
+    ops = connection.ops
+    weight = ops.adapt_decimalfield_value(weight_kg, 5, 1) if weight_kg is not None else None
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = [
+        site.pk,
+        reference,
+        age,
+        sex or Sex.UNKNOWN,
+        weight,
+        now,
+        age,
+        sex or None,
+        weight,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    pk, age, sex, weight_kg, created_at = row
+    patient = Patient(
+        pk=pk,
+        site=site,
+        reference=reference,
+        age=age,
+        sex=sex,
+        weight_kg=Decimal(str(weight_kg)) if weight_kg is not None else None,
+    )
+    patient.created_at = created_at
+    patient._state.adding = False
+    patient._state.db = connection.alias
     return patient
 
 
@@ -179,7 +219,8 @@ def _report_create(
         route=data.route,
         lot_number=data.lot_number,
     )
-    label = Label.objects.filter(drug=checked.drug, is_current=True).first()
+    listing = label_listing(getattr(checked.drug, "current_label_id", None), fresh_index=True)
+    label = listing.label
     received_at = timezone.now()
     report = Report(
         site=checked.site,
@@ -198,7 +239,6 @@ def _report_create(
         label=label,
         warnings=checked.warnings,
     )
-    listing = label_listing(label, fresh_index=True)
     reactions = _reactions_build(report, data.reactions, checked.terms, listing, 1)
     _expedite_if_needed(report, reactions, timezone.localdate(received_at))
     _flag_duplicates(report, reactions)
@@ -231,18 +271,23 @@ def _report_create(
 _listings: dict[tuple[int, object], LabelListing] = {}
 
 
-def label_listing(label: Label | None, *, fresh_index: bool = False) -> LabelListing:
-    """The listing of a label, kept per process until the terminology changes."""
-    if label is None:
+def label_listing(label_id: int | None, *, fresh_index: bool = False) -> LabelListing:
+    """The listing of a label (with the label), kept per process until the terminology changes.
+
+    A label's entries never change (a new version is a new label); what can change
+    is the terminology, whose revision is part of the key.
+    """
+    if label_id is None:
         return LabelListing(None)
     if not fresh_index:
         term_index()
-    # check_report has just brought the term index up to date: its revision is current.
-    key = (label.pk, term_index_revision())
+    # With fresh_index the caller has just brought the term index up to date.
+    key = (label_id, term_index_revision())
     listing = _listings.get(key)
     if listing is None:
         if len(_listings) > 64:
             _listings.clear()
+        label = Label.objects.select_related("drug").get(pk=label_id)
         listing = _listings[key] = LabelListing(label)
     return listing
 
@@ -424,7 +469,11 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         report.label = label
         added = Reaction.objects.bulk_create(
             _reactions_build(
-                report, data.new_reactions, new_terms, label_listing(label), report.version
+                report,
+                data.new_reactions,
+                new_terms,
+                label_listing(label.pk if label else None),
+                report.version,
             )
         )
         _expedite_if_needed(report, added, today)

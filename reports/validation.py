@@ -12,7 +12,7 @@ from typing import Any
 from accounts.models import Site, User
 from reference.models import Drug, Term
 from reference.search import TermIndex
-from reference.selectors import drug_by_slug_or_name, term_index
+from reference.selectors import drug_with_current_label, term_index
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import ReactionInput, ReportInput
@@ -67,14 +67,25 @@ class Errors:
 
 
 def code_terms(texts: Iterable[str]) -> dict[str, Term | None]:
-    """Code many names at once: one index look-up each and one query for all the terms."""
+    """Code many names at once from the term index, with no query of its own.
+
+    The terms come with their name, SOC and group flag, read from the index
+    (which follows the terminology's revision); their other fields load on use.
+    """
     index = term_index()
-    ids: dict[str, int | None] = {}
+    coded: dict[str, Term | None] = {}
     for text in texts:
         rows = index.exact(text)
-        ids[text] = rows[0].term_id if rows else None
-    terms = Term.objects.in_bulk([i for i in ids.values() if i is not None])
-    return {text: terms.get(i) if i is not None else None for text, i in ids.items()}
+        if not rows:
+            coded[text] = None
+            continue
+        row = rows[0]
+        coded[text] = Term.from_db(
+            "default",
+            ["id", "name", "soc", "is_group"],
+            [row.term_id, row.term_name, row.soc, row.is_group],
+        )
+    return coded
 
 
 def suggestions(index: TermIndex, text: str) -> str:
@@ -106,7 +117,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     if not data.drug.strip():
         errors.add("drug", "The suspect drug is required.")
     else:
-        drug = drug_by_slug_or_name(data.drug.strip())
+        drug = drug_with_current_label(data.drug.strip())
         if drug is None:
             known = ", ".join(Drug.objects.values_list("name", flat=True)[:10])
             errors.add("drug", f"Unknown drug {data.drug!r}. Known drugs: {known}.")
