@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,8 +164,25 @@ CELERY_TASK_TIME_LIMIT = int(os.getenv("CELERY_TASK_TIME_LIMIT", "900"))
 # Unacknowledged tasks come back after this long; keep it well above the time limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic jobs; the detection schedule is added by the surveillance app.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+# Periodic jobs: the nightly detection over every drug, and the sweep that fails the runs
+# of workers that died.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "detection-nightly": {
+        "task": "surveillance.tasks.detection_scheduled",
+        "schedule": crontab(
+            hour=os.getenv("DETECTION_NIGHTLY_HOUR", "2"),
+            minute=os.getenv("DETECTION_NIGHTLY_MINUTE", "30"),
+        ),
+    },
+    "detection-sweep": {"task": "surveillance.tasks.detection_sweep", "schedule": 300.0},
+}
+
+# Signal detection (DOMAIN.md section 5).
+DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
+DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
+# New reports queue one run per drug, started after this many seconds.
+DETECTION_ON_NEW_REPORTS = env_bool("DETECTION_ON_NEW_REPORTS", True)
+DETECTION_DEBOUNCE_SECONDS = int(os.getenv("DETECTION_DEBOUNCE_SECONDS", "60"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -192,6 +210,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "surveillance.choices.RunStatus",
+        "ReviewStatusEnum": "surveillance.choices.ReviewStatus",
+        "RunTriggerEnum": "surveillance.choices.Trigger",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off.

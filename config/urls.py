@@ -10,11 +10,15 @@ from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
 from reports import views as report_views
 from reports.api.views import ExposureViewSet, ReportViewSet
+from surveillance import views as surveillance_views
+from surveillance.api.views import SignalRunViewSet, SignalViewSet
 
 router = DefaultRouter()
 router.register("drugs", DrugViewSet, basename="drug")
 router.register("reports", ReportViewSet, basename="report")
 router.register("exposures", ExposureViewSet, basename="exposure")
+router.register("signals", SignalViewSet, basename="signal")
+router.register("signal-runs", SignalRunViewSet, basename="signal-run")
 
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -41,6 +45,7 @@ urlpatterns = [
         name="report-duplicate",
     ),
     path("exposures/", report_views.exposure_register_view, name="exposure-register"),
+    path("surveillance/runs/", surveillance_views.runs_page, name="detection-runs"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -71,6 +71,11 @@ class Exposure(models.Model):
     route = models.CharField(max_length=20, choices=Route.choices, blank=True)
     lot_number = models.CharField(max_length=50, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    from_report = models.BooleanField(
+        default=False,
+        help_text="Registered by a report rather than by the cohort registration: such "
+        "exposures alone are no registered cohort for incidence tests.",
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -130,16 +130,24 @@ def patient_get_or_create(
 def exposure_get_or_create(
     *, patient: Patient, drug: Drug, actor: User, source: str, **details: Any
 ) -> tuple[Exposure, bool]:
+    """Register a patient in a drug's treated cohort; an existing exposure is returned.
+
+    An exposure that a report had registered becomes part of the registered cohort.
+    """
     values = {k: v for k, v in details.items() if v not in (None, "")}
     try:
         with transaction.atomic():
-            return Exposure.objects.get_or_create(
+            exposure, created = Exposure.objects.get_or_create(
                 patient=patient,
                 drug=drug,
                 defaults={**values, "registered_by": actor, "source": source},
             )
     except IntegrityError:
-        return Exposure.objects.get(patient=patient, drug=drug), False
+        exposure, created = Exposure.objects.get(patient=patient, drug=drug), False
+    if not created and exposure.from_report:
+        exposure.from_report = False
+        exposure.save(update_fields=["from_report"])
+    return exposure, created
 
 
 def exposure_ensure(
@@ -148,7 +156,16 @@ def exposure_ensure(
     """Register the exposure unless the patient already has one to this drug."""
     values = {k: v for k, v in details.items() if v not in (None, "")}
     Exposure.objects.bulk_create(
-        [Exposure(patient=patient, drug=drug, registered_by=actor, source=source, **values)],
+        [
+            Exposure(
+                patient=patient,
+                drug=drug,
+                registered_by=actor,
+                source=source,
+                from_report=True,
+                **values,
+            )
+        ],
         ignore_conflicts=True,
     )
 

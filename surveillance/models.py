@@ -1,0 +1,161 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from reference.models import Drug, Label, Term
+
+from .choices import Kind, Priority, ReviewStatus, RunStatus, Trigger
+
+
+class DetectionRun(models.Model):
+    """One detection over every drug, or one drug: queued, run by workers, then done."""
+
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    drug = models.ForeignKey(
+        Drug,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="detection_runs",
+        help_text="The one drug this run covers; empty for every drug.",
+    )
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    drugs_total = models.PositiveIntegerField(default=0)
+    drugs_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # New reports for one drug queue at most one run for it.
+            models.UniqueConstraint(
+                fields=["drug"],
+                condition=Q(status="queued", trigger="new_reports"),
+                name="detection_one_queued_report_run_per_drug",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.drug.name if self.drug else "all drugs"
+        return f"Run {self.pk} ({scope}, {self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.drugs_done / self.drugs_total if self.drugs_total else 0.0
+
+
+class DrugRun(models.Model):
+    """The part of a run that one worker does for one drug."""
+
+    run = models.ForeignKey(DetectionRun, on_delete=models.CASCADE, related_name="parts")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "drug"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "drug"], name="drug_run_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.drug_id} {self.status}"
+
+
+class DrugLock(models.Model):
+    """A lease on a drug's detection, used when no Redis is configured."""
+
+    drug = models.OneToOneField(Drug, on_delete=models.CASCADE, related_name="+")
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.drug_id} held by {self.holder or 'nobody'}"
+
+
+class Signal(models.Model):
+    """A possible new risk, or a new aspect of a known one, for one drug and one term or group.
+
+    Its identity is (drug, term, kind): every run re-evaluates it, none duplicates it,
+    and its review status survives every run.
+    """
+
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="signals")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="signals")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.MEDIUM)
+    met = models.BooleanField(default=True, help_text="Whether the rule is met at the last run.")
+    status = models.CharField(
+        max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.NEW, db_index=True
+    )
+    summary = models.TextField()
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cases = models.PositiveIntegerField(default=0)
+    exposed = models.PositiveIntegerField(default=0)
+    observed_pct = models.FloatField(null=True, blank=True)
+    ci_low_pct = models.FloatField(null=True, blank=True)
+    ci_high_pct = models.FloatField(null=True, blank=True)
+    expected_pct = models.FloatField(null=True, blank=True)
+    band = models.CharField(max_length=12, blank=True)
+    p_value = models.FloatField(null=True, blank=True)
+    q_value = models.FloatField(null=True, blank=True)
+    first_detected_at = models.DateTimeField(default=timezone.now)
+    last_evaluated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cases_at_close = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Cases when the signal was closed: more reopen it."
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-first_detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["drug", "term", "kind"], name="signal_identity"),
+        ]
+        indexes = [models.Index(fields=["status", "priority"])]
+
+    def __str__(self) -> str:
+        return f"{self.drug}: {self.term} ({self.kind})"
+
+
+class SignalEvaluation(models.Model):
+    """A signal's numbers at one run; a run adds one only when they changed."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="evaluations")
+    run = models.ForeignKey(DetectionRun, on_delete=models.PROTECT, related_name="evaluations")
+    evaluated_at = models.DateTimeField(default=timezone.now)
+    met = models.BooleanField()
+    cases = models.PositiveIntegerField()
+    exposed = models.PositiveIntegerField()
+    observed_pct = models.FloatField(null=True, blank=True)
+    ci_low_pct = models.FloatField(null=True, blank=True)
+    ci_high_pct = models.FloatField(null=True, blank=True)
+    expected_pct = models.FloatField(null=True, blank=True)
+    p_value = models.FloatField(null=True, blank=True)
+    q_value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["signal", "evaluated_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.signal_id} at run {self.run_id}"

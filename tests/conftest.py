@@ -84,3 +84,20 @@ def api(nurse) -> APIClient:
 def inotuzumab(db) -> Drug:
     """The seed drug, whose label ships with the product and is loaded by migrate."""
     return Drug.objects.get(slug="inotuzumab-ozogamicin")
+
+
+@pytest.fixture(autouse=True)
+def no_detection_on_commit(settings):
+    """Reports do not queue detection in tests unless a test asks for it."""
+    settings.DETECTION_ON_NEW_REPORTS = False
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process():
+    """Tasks run in the test's process; the end-to-end test starts a real worker instead."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before

@@ -41,10 +41,7 @@ def test_celery_speaks_json_only_with_time_limits():
 
 
 def test_without_a_broker_tasks_run_in_process():
-    if os.getenv("CELERY_BROKER_URL"):
-        assert not app.conf.task_always_eager
-    else:
-        assert app.conf.task_always_eager
+    assert settings.CELERY_TASK_ALWAYS_EAGER is not bool(os.getenv("CELERY_BROKER_URL"))
 
 
 def run_manage(*args, **env):

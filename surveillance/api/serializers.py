@@ -1,0 +1,91 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from surveillance.choices import Kind, Priority, ReviewStatus, RunStatus
+from surveillance.models import DetectionRun, Signal, SignalEvaluation
+
+
+class RunRequestSerializer(serializers.Serializer[Any]):
+    drug = serializers.CharField(required=False, allow_blank=True, help_text="A drug slug.")
+
+
+class RunSerializer(serializers.Serializer[DetectionRun]):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    trigger = serializers.CharField()
+    drug = serializers.CharField(source="drug.slug", allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    drugs_total = serializers.IntegerField()
+    drugs_done = serializers.IntegerField()
+    progress = serializers.FloatField()
+    counts = serializers.DictField()
+    notes = serializers.ListField(child=serializers.CharField())
+    error = serializers.CharField()
+
+
+class EvaluationSerializer(serializers.Serializer[SignalEvaluation]):
+    run = serializers.IntegerField(source="run_id")
+    evaluated_at = serializers.DateTimeField()
+    met = serializers.BooleanField()
+    cases = serializers.IntegerField()
+    exposed = serializers.IntegerField()
+    observed_pct = serializers.FloatField(allow_null=True)
+    ci_low_pct = serializers.FloatField(allow_null=True)
+    ci_high_pct = serializers.FloatField(allow_null=True)
+    expected_pct = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True)
+    q_value = serializers.FloatField(allow_null=True)
+
+
+class SignalSerializer(serializers.Serializer[Signal]):
+    id = serializers.IntegerField()
+    drug = serializers.CharField(source="drug.slug")
+    term = serializers.CharField(source="term.name")
+    soc = serializers.CharField(source="term.soc")
+    is_group = serializers.BooleanField(source="term.is_group")
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    cases = serializers.IntegerField()
+    exposed = serializers.IntegerField()
+    observed_pct = serializers.FloatField(allow_null=True)
+    ci_low_pct = serializers.FloatField(allow_null=True)
+    ci_high_pct = serializers.FloatField(allow_null=True)
+    expected_pct = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True)
+    q_value = serializers.FloatField(allow_null=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    met = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    summary = serializers.CharField()
+    first_detected_at = serializers.DateTimeField()
+    last_evaluated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Signal) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["band"] = data["band"] or None
+        return data
+
+
+class CaseSerializer(serializers.Serializer[Any]):
+    report = serializers.CharField(source="report.reference")
+    report_id = serializers.IntegerField()
+    patient = serializers.CharField(source="report.patient.reference")
+    term = serializers.CharField(source="term.name")
+    onset_date = serializers.DateField(allow_null=True)
+    grade = serializers.IntegerField()
+    serious = serializers.BooleanField()
+    outcome = serializers.CharField()
+    duplicate_status = serializers.CharField(source="report.duplicate_status")
+
+
+class SignalDetailSerializer(SignalSerializer):
+    evaluations = EvaluationSerializer(many=True)
+    cases_list = serializers.SerializerMethodField()
+
+    def get_cases_list(self, signal: Signal) -> list[dict[str, Any]]:
+        from surveillance.selectors import signal_cases
+
+        return list(CaseSerializer(signal_cases(signal), many=True).data)

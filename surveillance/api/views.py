@@ -1,0 +1,87 @@
+from typing import Any
+
+import django_filters
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.permissions import IsSafetyOfficer
+from reference.selectors import drug_by_slug_or_name, term_code
+from surveillance.choices import Kind, ReviewStatus, Trigger
+from surveillance.models import DetectionRun, Signal
+from surveillance.selectors import run_list, signal_detail, signal_list
+from surveillance.services import run_create
+
+from .serializers import (
+    RunRequestSerializer,
+    RunSerializer,
+    SignalDetailSerializer,
+    SignalSerializer,
+)
+
+
+class SignalFilter(django_filters.FilterSet):
+    drug = django_filters.CharFilter(field_name="drug__slug")
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
+    term = django_filters.CharFilter(method="filter_term")
+    met = django_filters.BooleanFilter()
+    priority = django_filters.CharFilter()
+
+    class Meta:
+        model = Signal
+        fields = ["drug", "kind", "status", "term", "met", "priority"]
+
+    def filter_term(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
+        return queryset.filter(term__in=term_code(value))
+
+
+class SignalViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Signal]
+):
+    """Safety signals: safety officers only."""
+
+    permission_classes = [IsAuthenticated, IsSafetyOfficer]
+    filterset_class = SignalFilter
+
+    def get_queryset(self) -> QuerySet[Signal]:
+        queryset = signal_detail() if self.action == "retrieve" else signal_list()
+        return queryset.order_by("-first_detected_at", "-id")
+
+    def get_serializer_class(self) -> Any:
+        return SignalDetailSerializer if self.action == "retrieve" else SignalSerializer
+
+
+class SignalRunViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet[DetectionRun],
+):
+    """Detection runs: start one, follow its progress."""
+
+    permission_classes = [IsAuthenticated, IsSafetyOfficer]
+    serializer_class = RunSerializer
+
+    def get_queryset(self) -> QuerySet[DetectionRun]:
+        return run_list()
+
+    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        slug = body.validated_data.get("drug", "").strip()
+        drug = drug_by_slug_or_name(slug) if slug else None
+        if slug and drug is None:
+            raise ValidationError({"drug": [f"Unknown drug {slug!r}."]})
+        run = run_create(trigger=Trigger.MANUAL, drug=drug, requested_by=request.user)  # type: ignore[arg-type]
+        from surveillance.tasks import detection_run_start
+
+        transaction.on_commit(lambda: detection_run_start.delay(run.pk))
+        run.refresh_from_db()
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

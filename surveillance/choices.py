@@ -1,0 +1,43 @@
+from django.db import models
+
+
+class Trigger(models.TextChoices):
+    SCHEDULE = "schedule", "Nightly schedule"
+    NEW_REPORTS = "new_reports", "New reports"
+    MANUAL = "manual", "Requested by an officer"
+    COMMAND_LINE = "command_line", "Command line"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Kind(models.TextChoices):
+    INCIDENCE = "incidence", "More frequent than labelled"
+    SEVERITY = "severity", "More often severe than labelled"
+    UNLISTED = "unlisted", "Not on the label"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class ReviewStatus(models.TextChoices):
+    """EMA GVP Module IX signal-management statuses."""
+
+    NEW = "new", "New"
+    UNDER_VALIDATION = "under_validation", "Under validation"
+    VALIDATED = "validated", "Validated"
+    NOT_VALIDATED = "not_validated", "Not validated (closed)"
+    UNDER_ASSESSMENT = "under_assessment", "Under assessment"
+    REFUTED = "refuted", "Refuted (closed)"
+    CONFIRMED = "confirmed", "Confirmed (closed)"
+
+
+CLOSED_STATUSES = {ReviewStatus.NOT_VALIDATED, ReviewStatus.REFUTED, ReviewStatus.CONFIRMED}
+PRIORITY_ORDER = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}

@@ -1,0 +1,404 @@
+"""Detection against the label: the observed incidence in the treated cohort of a drug
+against its labelled incidence, and reactions the label does not list (DOMAIN.md section 5).
+
+Counts are distinct patients, aggregated in the database by grouped queries whose
+number does not depend on the number of terms; the statistics are vectorised.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from audit.services import audit_record
+from reference.choices import BAND_UPPER_PCT, Band
+from reference.listedness import LabelListing
+from reference.models import Drug, Label, LabelEntry, Term
+from reports.models import Exposure, Reaction, Report
+
+from . import stats
+from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus
+from .models import DetectionRun, Signal, SignalEvaluation
+
+SEVERE = Q(serious=True) | Q(grade__gte=3) | Q(outcome="fatal")
+# Numbers are compared after rounding, so that float noise never makes a new evaluation.
+NUMBER_FIELDS = (
+    "cases",
+    "exposed",
+    "observed_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+    "expected_pct",
+    "p_value",
+    "q_value",
+)
+
+
+def min_cases() -> int:
+    return int(getattr(settings, "DETECTION_MIN_CASES", 3))
+
+
+def alpha() -> float:
+    return float(getattr(settings, "DETECTION_ALPHA", 0.05))
+
+
+@dataclass
+class Counts:
+    """Distinct patients: with the reaction, with it at grade >= 3, and with a severe case."""
+
+    cases: int = 0
+    cases3: int = 0
+    severe: int = 0
+
+
+@dataclass
+class Cohort:
+    exposed: int
+    registered: bool
+    terms: dict[int, Counts]
+    groups: dict[int, Counts]
+
+
+@dataclass
+class Finding:
+    """One rule evaluated for one term or group of a drug."""
+
+    term: Term
+    kind: str
+    met: bool
+    cases: int
+    exposed: int
+    summary: str
+    priority: str = Priority.MEDIUM
+    expected_pct: float | None = None
+    band: str = ""
+    observed_pct: float | None = None
+    ci_low_pct: float | None = None
+    ci_high_pct: float | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+
+    def numbers(self) -> dict[str, Any]:
+        return {name: _rounded(getattr(self, name)) for name in NUMBER_FIELDS}
+
+
+@dataclass
+class DrugResult:
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def counted_reports(drug: Drug) -> Q:
+    """Reports that count: neither void nor a confirmed duplicate."""
+    return Q(drug=drug, is_void=False) & ~Q(duplicate_status="confirmed")
+
+
+def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
+    """The cohort and the cases per term and per labelled group, in four grouped queries."""
+    reports = Report.objects.filter(counted_reports(drug))
+    registered = Exposure.objects.filter(drug=drug, from_report=False)
+    exposed = (
+        registered.values("patient_id")
+        .order_by()
+        .union(reports.values("patient_id").order_by())
+        .count()
+    )
+    has_registered = registered.exists()
+
+    reactions = Reaction.objects.filter(report__drug=drug, report__is_void=False).exclude(
+        report__duplicate_status="confirmed"
+    )
+    patient = "report__patient"
+    measures = {
+        "cases": Count(patient, distinct=True),
+        "cases3": Count(patient, distinct=True, filter=Q(grade__gte=3)),
+        "severe": Count(patient, distinct=True, filter=SEVERE),
+    }
+    terms = {
+        term_id: Counts(cases, cases3, severe)
+        for term_id, cases, cases3, severe in reactions.values("term_id")
+        .annotate(**measures)
+        .order_by()
+        .values_list("term_id", "cases", "cases3", "severe")  # type: ignore[misc]
+    }
+    groups: dict[int, Counts] = {}
+    group_ids = list(group_ids)
+    if group_ids:
+        gid = "term__group_links__group_id"
+        for row in (
+            reactions.filter(**{f"{gid}__in": group_ids})
+            .values(gid)
+            .annotate(**measures)
+            .order_by()
+        ):
+            groups[row[gid]] = Counts(row["cases"], row["cases3"], row["severe"])
+    return Cohort(exposed=exposed, registered=has_registered, terms=terms, groups=groups)
+
+
+def expected_incidence(
+    entry: LabelEntry, group_entries: dict[int, LabelEntry], member_of: dict[int, set[int]]
+) -> tuple[Decimal | None, str]:
+    """The labelled incidence a test compares with, and where it comes from."""
+    if entry.incidence_pct is not None:
+        return entry.incidence_pct, "label figure"
+    upper = BAND_UPPER_PCT.get(entry.band) if entry.band else None
+    if upper is not None:
+        return upper, f"upper bound of '{Band(str(entry.band)).label}'"
+    if entry.band == Band.NOT_REPORTED:
+        for group_id in sorted(member_of.get(entry.term_id, ())):
+            group = group_entries.get(group_id)
+            if group is not None and group.incidence_pct is not None:
+                return group.incidence_pct, f"incidence of its group {group.term.name}"
+    return None, ""
+
+
+def evaluate_drug(drug: Drug) -> DrugResult:
+    """Every finding for one drug against its current label: no writes."""
+    result = DrugResult()
+    label = Label.objects.filter(drug=drug, is_current=True).first()
+    listing = LabelListing(label)
+    if label is None:
+        result.notes.append(f"{drug.name} has no label: every reaction is unlisted.")
+    group_entries = dict(listing.groups)
+    cohort = cohort_count(drug, group_entries)
+    result.counts = {"exposed": cohort.exposed, "terms_with_cases": len(cohort.terms)}
+    term_ids = set(cohort.terms) | {e.term_id for e in listing.by_term.values()}
+    terms = Term.objects.in_bulk(term_ids)
+
+    tests: list[tuple[LabelEntry, str, int, Decimal, str]] = []
+    if not cohort.registered:
+        result.notes.append(
+            f"{drug.name}: no registered cohort (every exposed patient came from a report), "
+            "so no incidence or severity test; unlisted signals only."
+        )
+    elif cohort.exposed:
+        for entry in listing.by_term.values():
+            counts = (
+                cohort.groups.get(entry.term_id, Counts())
+                if entry.term.is_group
+                else cohort.terms.get(entry.term_id, Counts())
+            )
+            p0, source = expected_incidence(entry, group_entries, listing.members)
+            if p0 is not None and counts.cases:
+                tests.append((entry, Kind.INCIDENCE, counts.cases, p0, source))
+            if entry.grade3_pct is not None and counts.cases3:
+                tests.append(
+                    (entry, Kind.SEVERITY, counts.cases3, entry.grade3_pct, "label figure")
+                )
+    result.findings += _tests(drug, tests, cohort.exposed)
+
+    for term_id, counts in cohort.terms.items():
+        term = terms[term_id]
+        decision = listing.assess(term)
+        if decision.listed:
+            continue
+        severe = counts.severe > 0
+        observed = 100.0 * counts.cases / cohort.exposed if cohort.exposed else None
+        low, high = _interval(counts.cases, cohort.exposed)
+        result.findings.append(
+            Finding(
+                term=term,
+                kind=Kind.UNLISTED,
+                met=counts.cases >= 1,
+                cases=counts.cases,
+                exposed=cohort.exposed,
+                priority=Priority.HIGH if severe else Priority.MEDIUM,
+                observed_pct=observed,
+                ci_low_pct=low,
+                ci_high_pct=high,
+                summary=(
+                    f"{decision.explain(term, drug)} {_patients(counts.cases)}"
+                    f"{', at least one serious, grade >= 3 or fatal' if severe else ''}."
+                ),
+            )
+        )
+    return result
+
+
+def _tests(
+    drug: Drug, tests: list[tuple[LabelEntry, str, int, Decimal, str]], exposed: int
+) -> list[Finding]:
+    if not tests:
+        return []
+    cases = np.array([t[2] for t in tests])
+    p0 = np.array([float(t[3]) / 100 for t in tests])
+    p_values = stats.binom_sf_greater(cases, exposed, p0)
+    lows, highs = stats.clopper_pearson(cases, np.full(len(tests), exposed))
+    q_values = stats.benjamini_hochberg(p_values)
+    findings = []
+    for i, (entry, kind, n, expected, source) in enumerate(tests):
+        met = bool(n >= min_cases() and p_values[i] < alpha())
+        observed = 100.0 * n / exposed
+        what = entry.term.name if kind == Kind.INCIDENCE else f"Grade >= 3 {entry.term.name}"
+        labelled = (
+            f"the labelled {_pct(float(expected))}%"
+            if kind == Kind.SEVERITY or source == "label figure"
+            else f"{_pct(float(expected))}%, the {source}"
+        )
+        verdict = "above" if met else "not significantly above"
+        findings.append(
+            Finding(
+                term=entry.term,
+                kind=kind,
+                met=met,
+                cases=n,
+                exposed=exposed,
+                priority=Priority.HIGH if kind == Kind.SEVERITY and met else Priority.MEDIUM,
+                expected_pct=float(expected),
+                band=entry.band or "",
+                observed_pct=observed,
+                ci_low_pct=float(lows[i]) * 100,
+                ci_high_pct=float(highs[i]) * 100,
+                p_value=float(p_values[i]),
+                q_value=float(q_values[i]),
+                summary=(
+                    f"{what} in {n} of {exposed} treated patients with {drug.name} "
+                    f"({_pct(observed)}%, 95% CI {_pct(float(lows[i]) * 100)}-"
+                    f"{_pct(float(highs[i]) * 100)}%), {verdict} {labelled} "
+                    f"(p = {float(p_values[i]):.3g})."
+                ),
+            )
+        )
+    return findings
+
+
+def _interval(cases: int, exposed: int) -> tuple[float | None, float | None]:
+    if not exposed:
+        return None, None
+    low, high = stats.clopper_pearson(np.array([cases]), np.array([exposed]))
+    return float(low[0]) * 100, float(high[0]) * 100
+
+
+def _patients(n: int) -> str:
+    return f"{n} patient{'s' if n != 1 else ''}"
+
+
+def _pct(value: float) -> str:
+    text = f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 9) if isinstance(value, float) else value
+
+
+@transaction.atomic
+def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) -> dict[str, int]:
+    """Write a drug's findings: new signals, changed numbers, reopened signals.
+
+    A signal keeps its identity (drug, term, kind) and its review status; a run whose
+    numbers are unchanged writes nothing.
+    """
+    now = timezone.now()
+    existing = {
+        (s.term_id, s.kind): s for s in Signal.objects.select_for_update().filter(drug=drug)
+    }
+    seen: set[tuple[int, str]] = set()
+    created: list[Signal] = []
+    changed: list[Signal] = []
+    evaluations: list[SignalEvaluation] = []
+    reopened = 0
+    for finding in findings:
+        key = (finding.term.pk, finding.kind)
+        seen.add(key)
+        signal = existing.get(key)
+        if signal is None:
+            if not finding.met:
+                continue
+            signal = Signal(drug=drug, term=finding.term, kind=finding.kind, first_detected_at=now)
+            _copy(signal, finding, now)
+            created.append(signal)
+            continue
+        if _same(signal, finding):
+            continue
+        if signal.status in CLOSED_STATUSES and finding.cases > (signal.cases_at_close or 0):
+            before = signal.status
+            signal.status = ReviewStatus.NEW
+            signal.closed_at = None
+            reopened += 1
+            audit_record(
+                actor=None,
+                action="signal.reopen",
+                target=signal,
+                changes={
+                    "status": [before, ReviewStatus.NEW],
+                    "cases": [signal.cases_at_close, finding.cases],
+                },
+                comment="New cases arrived after the signal was closed.",
+            )
+        _copy(signal, finding, now)
+        changed.append(signal)
+    # Signals whose term no longer has any case are not met any more.
+    for key, signal in existing.items():
+        if key not in seen and (signal.met or signal.cases):
+            empty = Finding(
+                term=signal.term,
+                kind=signal.kind,
+                met=False,
+                cases=0,
+                exposed=signal.exposed,
+                summary=signal.summary,
+                priority=signal.priority,
+                expected_pct=signal.expected_pct,
+                band=signal.band,
+            )
+            _copy(signal, empty, now)
+            changed.append(signal)
+    Signal.objects.bulk_create(created)
+    if changed:
+        Signal.objects.bulk_update(
+            changed,
+            [
+                "met",
+                "priority",
+                "summary",
+                "status",
+                "closed_at",
+                "last_evaluated_at",
+                "band",
+                *NUMBER_FIELDS,
+            ],
+        )
+    for signal in [*created, *changed]:
+        evaluations.append(
+            SignalEvaluation(
+                signal=signal,
+                run=run,
+                evaluated_at=now,
+                met=signal.met,
+                **{name: getattr(signal, name) for name in NUMBER_FIELDS},
+            )
+        )
+    SignalEvaluation.objects.bulk_create(evaluations)
+    return {
+        "signals_new": len(created),
+        "signals_updated": len(changed),
+        "signals_reopened": reopened,
+    }
+
+
+def _same(signal: Signal, finding: Finding) -> bool:
+    numbers = finding.numbers()
+    return (
+        signal.met == finding.met
+        and all(_rounded(getattr(signal, name)) == numbers[name] for name in NUMBER_FIELDS)
+        and signal.summary == finding.summary
+        and signal.priority == finding.priority
+    )
+
+
+def _copy(signal: Signal, finding: Finding, now: Any) -> None:
+    for name, value in finding.numbers().items():
+        setattr(signal, name, value)
+    signal.met = finding.met
+    signal.summary = finding.summary
+    signal.priority = finding.priority
+    signal.band = finding.band
+    signal.last_evaluated_at = now

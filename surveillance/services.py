@@ -1,0 +1,176 @@
+"""Detection runs: create, execute (in-process or by workers, one task per drug), finish,
+and recover from workers that died."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from reference.models import Drug
+
+from .choices import RunStatus, Trigger
+from .detection import evaluate_drug, findings_apply
+from .locks import DrugBusy, drug_lock
+from .models import DetectionRun, DrugRun
+
+logger = logging.getLogger(__name__)
+
+
+def stale_after() -> timedelta:
+    """A part still running after twice the task time limit lost its worker."""
+    return timedelta(seconds=2 * int(settings.CELERY_TASK_TIME_LIMIT))
+
+
+def run_create(
+    *, trigger: str, drug: Drug | None = None, requested_by: User | None = None
+) -> DetectionRun:
+    return DetectionRun.objects.create(trigger=trigger, drug=drug, requested_by=requested_by)
+
+
+def run_queue_for_new_reports(drug_id: int) -> DetectionRun | None:
+    """Queue one run for a drug that received reports, unless one is already queued."""
+    try:
+        with transaction.atomic():
+            return DetectionRun.objects.create(trigger=Trigger.NEW_REPORTS, drug_id=drug_id)
+    except IntegrityError:
+        return None
+
+
+def run_start(run: DetectionRun) -> list[DrugRun]:
+    """Mark the run running and create its parts, one per drug. Idempotent."""
+    drugs = [run.drug] if run.drug else list(Drug.objects.order_by("pk"))
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = DetectionRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, drugs_total=len(drugs)
+        )
+        if claimed:
+            DrugRun.objects.bulk_create(
+                [DrugRun(run=run, drug=d) for d in drugs if d is not None], ignore_conflicts=True
+            )
+    run.refresh_from_db()
+    return list(run.parts.filter(status=RunStatus.QUEUED))
+
+
+def drug_part_execute(part_id: int) -> str:
+    """Detection for one drug of a run; the part is claimed first, so a retry or a second
+    worker never does it twice. Returns the part's final status."""
+    now = timezone.now()
+    claimed = DrugRun.objects.filter(
+        pk=part_id, status__in=[RunStatus.QUEUED, RunStatus.FAILED]
+    ).update(status=RunStatus.RUNNING, started_at=now, error="")
+    part = DrugRun.objects.select_related("run", "drug").get(pk=part_id)
+    if not claimed:
+        return part.status
+    DetectionRun.objects.filter(pk=part.run_id).update(heartbeat_at=now)
+    try:
+        with drug_lock(part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT)):
+            result = evaluate_drug(part.drug)
+            counts = findings_apply(drug=part.drug, findings=result.findings, run=part.run)
+    except DrugBusy:
+        DrugRun.objects.filter(pk=part_id).update(status=RunStatus.QUEUED)
+        raise
+    except Exception as exc:
+        logger.exception("detection failed for drug %s in run %s", part.drug_id, part.run_id)
+        _part_finish(part, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    counts.update(result.counts)
+    counts["findings"] = len(result.findings)
+    counts["met"] = sum(f.met for f in result.findings)
+    _part_finish(part, RunStatus.SUCCEEDED, counts=counts, notes=result.notes)
+    return RunStatus.SUCCEEDED
+
+
+def _part_finish(
+    part: DrugRun,
+    status: str,
+    *,
+    error: str = "",
+    counts: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        DrugRun.objects.filter(pk=part.pk).update(
+            status=status, finished_at=now, error=error, counts=counts or {}, notes=notes or []
+        )
+        DetectionRun.objects.filter(pk=part.run_id).update(
+            drugs_done=F("drugs_done") + 1, heartbeat_at=now
+        )
+    run_finish_if_done(part.run_id)
+
+
+def run_finish_if_done(run_id: int) -> None:
+    """Close a run whose parts are all finished: succeeded, or failed naming the failures."""
+    run = DetectionRun.objects.get(pk=run_id)
+    parts = list(run.parts.select_related("drug"))
+    if run.status != RunStatus.RUNNING or any(
+        p.status in {RunStatus.QUEUED, RunStatus.RUNNING} for p in parts
+    ):
+        return
+    failed = [p for p in parts if p.status == RunStatus.FAILED]
+    counts: dict[str, int] = {}
+    notes: list[str] = []
+    for p in parts:
+        for key, value in p.counts.items():
+            if isinstance(value, int):
+                counts[key] = counts.get(key, 0) + value
+        notes += p.notes
+    DetectionRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        counts=counts,
+        notes=notes,
+        drugs_done=len(parts),
+        error="; ".join(f"{p.drug.name}: {p.error}" for p in failed),
+    )
+
+
+def run_execute(run: DetectionRun) -> DetectionRun:
+    """The whole run in this process, drug after drug (command line, tasks without a broker)."""
+    for part in run_start(run):
+        try:
+            drug_part_execute(part.pk)
+        except Exception:  # noqa: S112 - recorded on the part; the other drugs go on
+            continue
+    run_finish_if_done(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def runs_sweep_stale() -> int:
+    """Fail what a dead worker left behind: parts running too long, runs queued too long.
+
+    The next run does their work: failed parts hold no lock once their lease expires.
+    """
+    cutoff = timezone.now() - stale_after()
+    lost = DrugRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff)
+    run_ids = set(lost.values_list("run_id", flat=True))
+    count = lost.update(
+        status=RunStatus.FAILED, finished_at=timezone.now(), error="worker lost (timed out)"
+    )
+    for run_id in run_ids:
+        DetectionRun.objects.filter(pk=run_id).update(drugs_done=F("drugs_done"))
+        run_finish_if_done(run_id)
+    # A run running with no part left to do, or queued and never picked up.
+    stuck = DetectionRun.objects.filter(
+        Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
+        | Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    )
+    for run in stuck:
+        run.parts.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+            status=RunStatus.FAILED, error="worker lost (timed out)", finished_at=timezone.now()
+        )
+        count += DetectionRun.objects.filter(
+            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error="The run's worker was lost; the next run does its work.",
+        )
+    return count

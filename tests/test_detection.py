@@ -1,0 +1,175 @@
+import pytest
+
+from audit.models import AuditEntry
+from surveillance.choices import ReviewStatus
+from surveillance.models import DetectionRun, Signal, SignalEvaluation
+from surveillance.services import run_create, run_execute
+
+from .cohort import Case, CohortBuilder, worked_scenario
+
+pytestmark = pytest.mark.django_db
+
+
+def detect(drug=None):
+    run = run_execute(run_create(trigger="command_line", drug=drug))
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def signal(drug, term, kind):
+    return Signal.objects.get(drug=drug, term__name=term, kind=kind)
+
+
+@pytest.fixture
+def scenario(inotuzumab, nurse):
+    return worked_scenario(inotuzumab, nurse, nurse.site)
+
+
+class TestWorkedScenario:
+    def test_thrombocytopenia_in_130_of_200_is_an_incidence_signal(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        s = signal(inotuzumab, "Thrombocytopenia", "incidence")
+        assert (s.cases, s.exposed, s.met) == (130, 200, True)
+        assert s.expected_pct == 51.0
+        assert s.observed_pct == pytest.approx(65.0)
+        assert s.p_value < 0.001
+        assert s.ci_low_pct < 65 < s.ci_high_pct
+
+    def test_nausea_in_60_of_200_is_no_signal(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        assert not Signal.objects.filter(term__name="Nausea").exists()
+
+    def test_hypersensitivity_in_30_is_tested_against_the_upper_bound_of_common(
+        self, scenario, inotuzumab
+    ):
+        detect(inotuzumab)
+        s = signal(inotuzumab, "Hypersensitivity", "incidence")
+        assert s.met and s.cases == 30
+        assert s.expected_pct == 10.0
+        assert s.band == "common"
+        assert s.p_value == pytest.approx(0.0163266, abs=1e-6)
+        assert s.ci_low_pct == pytest.approx(10.3550, abs=1e-3)
+        assert s.ci_high_pct == pytest.approx(20.7159, abs=1e-3)
+        assert s.q_value >= s.p_value
+
+    def test_retinal_haemorrhage_is_one_high_priority_unlisted_signal_worded_with_the_group(
+        self, scenario, inotuzumab
+    ):
+        detect(inotuzumab)
+        [s] = Signal.objects.filter(term__name="Retinal haemorrhage")
+        assert (s.kind, s.priority, s.cases, s.met) == ("unlisted", "high", 2, True)
+        assert s.summary.startswith(
+            "Retinal haemorrhage is not listed for inotuzumab ozogamicin; the label lists "
+            "Haemorrhage (33%, 5% grade >= 3) and names other sites, not this one."
+        )
+        assert s.p_value is None and s.expected_pct is None
+
+    def test_pneumonia_is_covered_by_infection(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        assert not Signal.objects.filter(
+            kind="unlisted", term__name__in=["Lung infection", "Pneumonia"]
+        ).exists()
+
+    def test_void_and_duplicate_reports_change_nothing(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        assert not Signal.objects.filter(term__name="Vitreous haemorrhage").exists()
+        assert signal(inotuzumab, "Thrombocytopenia", "incidence").exposed == 200
+
+
+class TestIdentityAndHistory:
+    def test_running_twice_on_unchanged_data_changes_nothing(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        before = list(Signal.objects.order_by("pk").values())
+        evaluations = SignalEvaluation.objects.count()
+        detect(inotuzumab)
+        assert list(Signal.objects.order_by("pk").values()) == before
+        assert SignalEvaluation.objects.count() == evaluations
+
+    def test_a_signal_keeps_its_identity_and_review_status_across_runs(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        s = signal(inotuzumab, "Hypersensitivity", "incidence")
+        s.status = ReviewStatus.UNDER_VALIDATION
+        s.save()
+        for i in range(31, 41):
+            scenario.report(i, Case("Hypersensitivity"))
+        detect(inotuzumab)
+        assert Signal.objects.filter(term__name="Hypersensitivity", kind="incidence").count() == 1
+        s.refresh_from_db()
+        assert s.status == ReviewStatus.UNDER_VALIDATION
+        assert s.cases == 40
+        assert [e.cases for e in s.evaluations.order_by("id")] == [30, 40]
+
+    def test_a_closed_signal_reopens_when_new_cases_arrive(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        s = signal(inotuzumab, "Retinal haemorrhage", "unlisted")
+        s.status, s.cases_at_close = ReviewStatus.REFUTED, s.cases
+        s.save()
+        detect(inotuzumab)
+        s.refresh_from_db()
+        assert s.status == ReviewStatus.REFUTED
+        scenario.report(196, Case("Retinal haemorrhage", grade=2))
+        detect(inotuzumab)
+        s.refresh_from_db()
+        assert s.status == ReviewStatus.NEW
+        assert AuditEntry.objects.filter(action="signal.reopen", target_id=s.pk).exists()
+
+    def test_a_signal_no_longer_met_stays_marked_not_met(self, scenario, inotuzumab):
+        detect(inotuzumab)
+        s = signal(inotuzumab, "Hypersensitivity", "incidence")
+        from surveillance.models import Signal as S  # noqa: F401
+
+        scenario.register_more = scenario.register  # keep the API symmetrical
+        # Doubling the cohort halves the incidence: 30 of 400 is 7.5%, below 10%.
+        extra = CohortBuilder(inotuzumab, scenario.reporter, scenario.site)
+        extra.drug = inotuzumab
+        from reports.models import Exposure, Patient
+
+        patients = Patient.objects.bulk_create(
+            [Patient(site=scenario.site, reference=f"X-{i}") for i in range(200)]
+        )
+        Exposure.objects.bulk_create([Exposure(patient=p, drug=inotuzumab) for p in patients])
+        detect(inotuzumab)
+        s.refresh_from_db()
+        assert (s.met, s.exposed) == (False, 400)
+
+
+def test_without_a_registered_cohort_only_unlisted_signals_are_raised(inotuzumab, nurse):
+    cohort = CohortBuilder(inotuzumab, nurse, nurse.site)
+    cohort.register(20, from_report=True)
+    for i in range(1, 21):
+        cohort.report(i, Case("Hypersensitivity"), Case("Retinal haemorrhage"))
+    run = detect(inotuzumab)
+    assert not Signal.objects.filter(kind="incidence").exists()
+    assert Signal.objects.filter(kind="unlisted", term__name="Retinal haemorrhage").exists()
+    assert any("no registered cohort" in n for n in run.notes)
+
+
+def test_detection_queries_do_not_grow_with_the_terms(
+    inotuzumab, nurse, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from surveillance.detection import evaluate_drug
+
+    cohort = CohortBuilder(inotuzumab, nurse, nurse.site)
+    cohort.register(50)
+    cohort.report(1, Case("Nausea"))
+    with CaptureQueriesContext(connection) as few:
+        evaluate_drug(inotuzumab)
+    for i, name in enumerate(
+        ["Headache", "Fatigue", "Retinal haemorrhage", "Alopecia", "Cough", "Hypersensitivity"],
+        start=2,
+    ):
+        cohort.report(i, Case(name))
+    with CaptureQueriesContext(connection) as many:
+        evaluate_drug(inotuzumab)
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_run_over_every_drug_records_its_progress(scenario, inotuzumab):
+    run = detect()
+    assert (run.drugs_total, run.drugs_done) == (1, 1)
+    assert run.counts["signals_new"] >= 3
+    assert run.finished_at is not None
+    assert DetectionRun.objects.get(pk=run.pk).parts.get().status == "succeeded"

@@ -1,0 +1,131 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from reports.models import Report
+from surveillance.choices import RunStatus
+from surveillance.locks import DrugBusy, drug_lock
+from surveillance.models import DetectionRun, DrugRun, Signal
+from surveillance.services import run_create, run_execute, run_start, runs_sweep_stale
+from surveillance.triggers import on_report_committed
+
+from .cohort import worked_scenario
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer_api(officer):
+    client = APIClient()
+    client.force_authenticate(officer)
+    return client
+
+
+def test_an_officer_starts_a_run_and_follows_it(
+    officer_api, inotuzumab, nurse, django_capture_on_commit_callbacks
+):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_api.post(
+            "/api/v1/signal-runs/", {"drug": "inotuzumab-ozogamicin"}, format="json"
+        )
+    assert response.status_code == 202
+    run_id = response.json()["id"]
+    # Without a broker the task ran in this process.
+    body = officer_api.get(f"/api/v1/signal-runs/{run_id}/").json()
+    assert body["status"] == "succeeded"
+    assert {"id", "status", "started_at", "finished_at", "error"} <= set(body)
+    signals = officer_api.get("/api/v1/signals/", {"kind": "unlisted"}).json()
+    assert [s["term"] for s in signals["results"]] == ["Retinal haemorrhage"]
+    [hyper] = officer_api.get("/api/v1/signals/", {"term": "allergic reaction"}).json()["results"]
+    assert hyper["kind"] == "incidence" and hyper["band"] == "common"
+    detail = officer_api.get(f"/api/v1/signals/{hyper['id']}/").json()
+    assert len(detail["evaluations"]) == 1
+    assert len(detail["cases_list"]) == 30
+
+
+def test_an_unknown_drug_is_a_400(officer_api, inotuzumab):
+    response = officer_api.post("/api/v1/signal-runs/", {"drug": "nope"}, format="json")
+    assert response.status_code == 400
+    assert "drug" in response.json()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/signals/", "/api/v1/signal-runs/"])
+def test_only_safety_officers_see_signals_and_runs(nurse, admin_account, url, inotuzumab):
+    for user, expected in [(None, 401), (nurse, 403), (admin_account, 403)]:
+        client = APIClient()
+        if user:
+            client.force_authenticate(user)
+        assert client.get(url).status_code == expected
+        assert client.post("/api/v1/signal-runs/", {}, format="json").status_code == expected
+
+
+def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
+    inotuzumab, nurse, settings, monkeypatch
+):
+    settings.DETECTION_ON_NEW_REPORTS = True
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sent = []
+
+    from surveillance import tasks
+
+    def fake_apply_async(args, countdown):
+        sent.append((args, countdown))
+
+    monkeypatch.setattr(tasks.detection_run_start, "apply_async", fake_apply_async)
+    report = Report(drug=inotuzumab)
+    for _ in range(500):
+        on_report_committed(report)
+    assert DetectionRun.objects.filter(trigger="new_reports", status="queued").count() == 1
+    assert len(sent) == 1
+    assert sent[0][1] == settings.DETECTION_DEBOUNCE_SECONDS
+
+
+def test_a_run_whose_worker_died_is_failed_and_the_next_run_does_the_work(inotuzumab, nurse):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    dead = run_create(trigger="manual")
+    [part] = run_start(dead)
+    long_ago = timezone.now() - timedelta(days=1)
+    DrugRun.objects.filter(pk=part.pk).update(status=RunStatus.RUNNING, started_at=long_ago)
+    DetectionRun.objects.filter(pk=dead.pk).update(heartbeat_at=long_ago)
+    assert runs_sweep_stale() >= 1
+    dead.refresh_from_db()
+    assert dead.status == "failed"
+    assert "worker" in dead.error
+    again = run_execute(run_create(trigger="manual"))
+    assert again.status == "succeeded"
+    assert Signal.objects.filter(term__name="Retinal haemorrhage").count() == 1
+
+
+def test_two_runs_never_work_on_one_drug_at_once(inotuzumab):
+    with (
+        drug_lock(inotuzumab.pk, ttl_seconds=60),
+        pytest.raises(DrugBusy),
+        drug_lock(inotuzumab.pk, ttl_seconds=60),
+    ):
+        pass
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        pass
+
+
+def test_detect_signals_command_prints_a_summary(inotuzumab, nurse):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    out = StringIO()
+    call_command("detect_signals", "--drug", "inotuzumab-ozogamicin", stdout=out)
+    assert "succeeded" in out.getvalue()
+    assert "signals 3 new" in out.getvalue()
+
+
+def test_the_runs_page_is_for_officers(client, officer, nurse, inotuzumab):
+    run_execute(run_create(trigger="manual"))
+    client.force_login(nurse)
+    assert client.get("/surveillance/runs/").status_code == 403
+    client.force_login(officer)
+    html = client.get("/surveillance/runs/").content.decode()
+    assert "Succeeded" in html and "All drugs" in html
