@@ -240,23 +240,6 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-def parentheticals(text: str) -> list[str]:
-    """The contents of the top-level parentheses of a text, in order."""
-    found: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            if depth == 0:
-                start = i + 1
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                found.append(text[start:i].strip())
-    return found
-
-
 def expand_slash(name: str) -> list[str]:
     """ "upper/lower GI hemorrhage" names two reactions: upper and lower GI hemorrhage."""
     match = SLASH_PAIR.search(name)

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from surveillance.choices import Kind, Priority, ReviewStatus, RunStatus
-from surveillance.models import DetectionRun, Signal, SignalEvaluation
+from surveillance.models import DetectionRun, Signal
 
 
 class RunRequestSerializer(serializers.Serializer[Any]):
@@ -26,9 +26,9 @@ class RunSerializer(serializers.Serializer[DetectionRun]):
     error = serializers.CharField()
 
 
-class EvaluationSerializer(serializers.Serializer[SignalEvaluation]):
-    run = serializers.IntegerField(source="run_id")
-    evaluated_at = serializers.DateTimeField()
+class NumbersSerializer(serializers.Serializer[Any]):
+    """The figures of a signal, the same at each evaluation."""
+
     met = serializers.BooleanField()
     cases = serializers.IntegerField()
     exposed = serializers.IntegerField()
@@ -40,24 +40,20 @@ class EvaluationSerializer(serializers.Serializer[SignalEvaluation]):
     q_value = serializers.FloatField(allow_null=True)
 
 
-class SignalSerializer(serializers.Serializer[Signal]):
+class EvaluationSerializer(NumbersSerializer):
+    run = serializers.IntegerField(source="run_id")
+    evaluated_at = serializers.DateTimeField()
+
+
+class SignalSerializer(NumbersSerializer):
     id = serializers.IntegerField()
     drug = serializers.CharField(source="drug.slug")
     term = serializers.CharField(source="term.name")
     soc = serializers.CharField(source="term.soc")
     is_group = serializers.BooleanField(source="term.is_group")
     kind = serializers.ChoiceField(choices=Kind.choices)
-    cases = serializers.IntegerField()
-    exposed = serializers.IntegerField()
-    observed_pct = serializers.FloatField(allow_null=True)
-    ci_low_pct = serializers.FloatField(allow_null=True)
-    ci_high_pct = serializers.FloatField(allow_null=True)
-    expected_pct = serializers.FloatField(allow_null=True)
     band = serializers.CharField(allow_null=True)
-    p_value = serializers.FloatField(allow_null=True)
-    q_value = serializers.FloatField(allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)
-    met = serializers.BooleanField()
     status = serializers.ChoiceField(choices=ReviewStatus.choices)
     summary = serializers.CharField()
     first_detected_at = serializers.DateTimeField()
