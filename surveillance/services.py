@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -72,7 +72,8 @@ def drug_part_execute(part_id: int) -> str:
         with drug_lock(part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT)):
             result = evaluate_drug(part.drug)
             counts = findings_apply(drug=part.drug, findings=result.findings, run=part.run)
-    except DrugBusy:
+    except (DrugBusy, OperationalError):
+        # Passing trouble: the part waits for the task's retry (or the sweep, if none comes).
         DrugRun.objects.filter(pk=part_id).update(status=RunStatus.QUEUED)
         raise
     except Exception as exc:
@@ -99,9 +100,10 @@ def _part_finish(
         DrugRun.objects.filter(pk=part.pk).update(
             status=status, finished_at=now, error=error, counts=counts or {}, notes=notes or []
         )
-        DetectionRun.objects.filter(pk=part.run_id).update(
-            drugs_done=F("drugs_done") + 1, heartbeat_at=now
-        )
+        done = DrugRun.objects.filter(
+            run_id=part.run_id, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]
+        ).count()
+        DetectionRun.objects.filter(pk=part.run_id).update(drugs_done=done, heartbeat_at=now)
     run_finish_if_done(part.run_id)
 
 
@@ -155,7 +157,6 @@ def runs_sweep_stale() -> int:
         status=RunStatus.FAILED, finished_at=timezone.now(), error="worker lost (timed out)"
     )
     for run_id in run_ids:
-        DetectionRun.objects.filter(pk=run_id).update(drugs_done=F("drugs_done"))
         run_finish_if_done(run_id)
     # A run running with no part left to do, or queued and never picked up.
     stuck = DetectionRun.objects.filter(
