@@ -182,6 +182,12 @@ class Reaction(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="reactions")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="reactions")
+    # Copies of the report's drug and patient, and whether the report counts (neither void
+    # nor a confirmed duplicate), so that detection reads one drug's reactions from one
+    # index without joining the reports. The report services keep them in step.
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", db_index=False)
+    counted = models.BooleanField(default=True)
     verbatim = models.CharField(max_length=300, blank=True)
     onset_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
@@ -206,7 +212,15 @@ class Reaction(models.Model):
 
     class Meta:
         ordering = ["report", "id"]
-        indexes = [models.Index(fields=["term", "onset_date"])]
+        indexes = [
+            models.Index(fields=["term", "onset_date"]),
+            models.Index(
+                fields=["drug", "term"],
+                include=["patient", "grade", "serious", "outcome"],
+                condition=Q(counted=True),
+                name="reaction_counted_drug_term",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(grade__gte=1, grade__lte=5), name="reaction_grade_1_5"

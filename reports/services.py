@@ -324,6 +324,9 @@ def _reactions_build(
         rows.append(
             Reaction(
                 report=report,
+                drug_id=report.drug_id,
+                patient_id=report.patient_id,
+                counted=report.counts,
                 term=term,
                 verbatim=reaction.verbatim or reaction.term,
                 onset_date=reaction.onset_date,
@@ -539,6 +542,7 @@ def report_void(*, actor: User, report: Report, reason: str) -> Report:
     report.voided_at = timezone.now()
     report.voided_by = actor
     report.save(update_fields=["is_void", "void_reason", "voided_at", "voided_by", "updated_at"])
+    Reaction.objects.filter(report=report).update(counted=False)
     audit_record(actor=actor, action="report.void", target=report, comment=reason)
     _on_commit(report)
     return report
@@ -561,6 +565,7 @@ def report_duplicate_decide(
     before = report.duplicate_status
     report.duplicate_status = DuplicateStatus.CONFIRMED if duplicate else DuplicateStatus.DISMISSED
     report.save(update_fields=["duplicate_status", "updated_at"])
+    Reaction.objects.filter(report=report).update(counted=report.counts)
     audit_record(
         actor=actor,
         action="report.duplicate_decision",

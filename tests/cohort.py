@@ -70,6 +70,9 @@ class CohortBuilder:
             [
                 Reaction(
                     report=report,
+                    drug=self.drug,
+                    patient=report.patient,
+                    counted=report.counts,
                     term=self.term(c.term),
                     verbatim=c.term,
                     onset_date=date(2026, 9, 10),

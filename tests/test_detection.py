@@ -113,6 +113,18 @@ class TestIdentityAndHistory:
         assert s.status == ReviewStatus.NEW
         assert AuditEntry.objects.filter(action="signal.reopen", target_id=s.pk).exists()
 
+    def test_voiding_a_report_takes_its_cases_out_of_the_next_run(
+        self, scenario, inotuzumab, nurse
+    ):
+        from reports.models import Report
+        from reports.services import report_void
+
+        detect(inotuzumab)
+        report = Report.objects.get(patient__reference__endswith="-192")
+        report_void(actor=nurse, report=report, reason="wrong patient")
+        detect(inotuzumab)
+        assert signal(inotuzumab, "Retinal haemorrhage", "unlisted").cases == 1
+
     def test_a_signal_no_longer_met_stays_marked_not_met(self, scenario, inotuzumab):
         detect(inotuzumab)
         s = signal(inotuzumab, "Hypersensitivity", "incidence")
