@@ -86,6 +86,13 @@ class Exposure(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["patient", "drug"], name="exposure_patient_drug"),
         ]
+        indexes = [
+            models.Index(
+                fields=["drug", "patient"],
+                condition=Q(from_report=False),
+                name="exposure_registered_cohort",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} on {self.drug}"

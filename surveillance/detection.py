@@ -20,13 +20,12 @@ from audit.services import audit_record
 from reference.choices import BAND_UPPER_PCT, Band
 from reference.listedness import LabelListing
 from reference.models import Drug, Label, LabelEntry, Term
-from reports.models import Exposure, Reaction, Report
+from reports.models import Exposure, Reaction
 
 from . import stats
 from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus
 from .models import DetectionRun, Signal, SignalEvaluation
 
-SEVERE = Q(serious=True) | Q(grade__gte=3) | Q(outcome="fatal")
 # Numbers are compared after rounding, so that float noise never makes a new evaluation.
 NUMBER_FIELDS = (
     "cases",
@@ -95,50 +94,52 @@ class DrugResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def counted_reports(drug: Drug) -> Q:
-    """Reports that count: neither void nor a confirmed duplicate."""
-    return Q(drug=drug, is_void=False) & ~Q(duplicate_status="confirmed")
-
-
 def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
     """The cohort and the cases per term and per labelled group, in four grouped queries."""
-    reports = Report.objects.filter(counted_reports(drug))
+    # Every report has a reaction, so the counted reactions name every counted report's
+    # patient, and come from the same covering index as the cases.
     registered = Exposure.objects.filter(drug=drug, from_report=False)
+    reported = Reaction.objects.filter(drug=drug, counted=True)
     exposed = (
         registered.values("patient_id")
         .order_by()
-        .union(reports.values("patient_id").order_by())
+        .union(reported.values("patient_id").order_by())
         .count()
     )
     has_registered = registered.exists()
 
-    # One drug's counted reactions come from one covering index, with no join to the reports.
-    reactions = Reaction.objects.filter(drug=drug, counted=True)
-    patient = "patient_id"
-    measures = {
-        "cases": Count(patient, distinct=True),
-        "cases3": Count(patient, distinct=True, filter=Q(grade__gte=3)),
-        "severe": Count(patient, distinct=True, filter=SEVERE),
-    }
-    terms = {
-        term_id: Counts(cases, cases3, severe)
-        for term_id, cases, cases3, severe in reactions.values("term_id")
-        .annotate(**measures)
-        .order_by()
-        .values_list("term_id", "cases", "cases3", "severe")  # type: ignore[misc]
-    }
-    groups: dict[int, Counts] = {}
+    terms = _per_patient_counts(drug, group_ids=None)
     group_ids = list(group_ids)
-    if group_ids:
-        gid = "term__group_links__group_id"
-        for row in (
-            reactions.filter(**{f"{gid}__in": group_ids})
-            .values(gid)
-            .annotate(**measures)
-            .order_by()
-        ):
-            groups[row[gid]] = Counts(row["cases"], row["cases3"], row["severe"])
+    groups = _per_patient_counts(drug, group_ids=group_ids) if group_ids else {}
     return Cohort(exposed=exposed, registered=has_registered, terms=terms, groups=groups)
+
+
+def _per_patient_counts(drug: Drug, group_ids: list[int] | None) -> dict[int, Counts]:
+    """Distinct patients per term (or per group), with grade >= 3 and with a severe case.
+
+    The drug's counted reactions are read from their covering index, already in term
+    order, with no join to the reports.
+    """
+    reactions = Reaction.objects.filter(drug=drug, counted=True)
+    key = "term_id"
+    if group_ids is not None:
+        key = "term__group_links__group_id"
+        reactions = reactions.filter(term__group_links__group_id__in=group_ids)
+    rows = (
+        reactions.values(key)
+        .annotate(
+            cases=Count("patient_id", distinct=True),
+            cases3=Count("patient_id", distinct=True, filter=Q(grade__gte=3)),
+            severe=Count(
+                "patient_id",
+                distinct=True,
+                filter=Q(serious=True) | Q(grade__gte=3) | Q(outcome="fatal"),
+            ),
+        )
+        .order_by()
+        .values_list(key, "cases", "cases3", "severe")
+    )
+    return {key_id: Counts(cases, cases3, severe) for key_id, cases, cases3, severe in rows}
 
 
 def expected_incidence(
@@ -193,6 +194,7 @@ def evaluate_drug(drug: Drug) -> DrugResult:
                 )
     result.findings += _tests(drug, tests, cohort.exposed)
 
+    unlisted: list[Finding] = []
     for term_id, counts in cohort.terms.items():
         term = terms[term_id]
         decision = listing.assess(term)
@@ -200,8 +202,7 @@ def evaluate_drug(drug: Drug) -> DrugResult:
             continue
         severe = counts.severe > 0
         observed = 100.0 * counts.cases / cohort.exposed if cohort.exposed else None
-        low, high = _interval(counts.cases, cohort.exposed)
-        result.findings.append(
+        unlisted.append(
             Finding(
                 term=term,
                 kind=Kind.UNLISTED,
@@ -210,14 +211,19 @@ def evaluate_drug(drug: Drug) -> DrugResult:
                 exposed=cohort.exposed,
                 priority=Priority.HIGH if severe else Priority.MEDIUM,
                 observed_pct=observed,
-                ci_low_pct=low,
-                ci_high_pct=high,
                 summary=(
                     f"{decision.explain(term, drug)} {_patients(counts.cases)}"
                     f"{', at least one serious, grade >= 3 or fatal' if severe else ''}."
                 ),
             )
         )
+    if unlisted and cohort.exposed:
+        lows, highs = stats.clopper_pearson(
+            np.array([f.cases for f in unlisted]), np.full(len(unlisted), cohort.exposed)
+        )
+        for finding, low, high in zip(unlisted, lows, highs, strict=True):
+            finding.ci_low_pct, finding.ci_high_pct = float(low) * 100, float(high) * 100
+    result.findings += unlisted
     return result
 
 
@@ -266,13 +272,6 @@ def _tests(
             )
         )
     return findings
-
-
-def _interval(cases: int, exposed: int) -> tuple[float | None, float | None]:
-    if not exposed:
-        return None, None
-    low, high = stats.clopper_pearson(np.array([cases]), np.array([exposed]))
-    return float(low[0]) * 100, float(high[0]) * 100
 
 
 def _patients(n: int) -> str:

@@ -51,33 +51,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(copy_from_reports, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="reaction",
-            name="drug",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="reference.drug",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reaction",
-            name="patient",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="reports.patient",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="reaction",
-            index=models.Index(
-                condition=models.Q(("counted", True)),
-                fields=["drug", "term"],
-                include=["patient", "grade", "serious", "outcome"],
-                name="reaction_counted_drug_term",
-            ),
-        ),
     ]
