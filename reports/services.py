@@ -20,7 +20,7 @@ from reference.listedness import LabelListing
 from reference.models import Drug, Label, Term
 from reference.selectors import drug_by_slug_or_name, term_index, term_index_revision
 
-from .choices import DuplicateStatus, Listedness, Outcome, Sex, Source
+from .choices import DuplicateStatus, Listedness, Outcome, Route, Sex, Source
 from .inputs import FollowUpInput, ReactionInput, ReportInput
 from .models import (
     CaseCounter,
@@ -32,6 +32,7 @@ from .models import (
     ReportVersion,
 )
 from .validation import (
+    EARLIEST_DATE,
     PATIENT_REFERENCE,
     Errors,
     ReportInvalid,
@@ -543,7 +544,13 @@ def report_void(*, actor: User, report: Report, reason: str) -> Report:
     report.voided_by = actor
     report.save(update_fields=["is_void", "void_reason", "voided_at", "voided_by", "updated_at"])
     Reaction.objects.filter(report=report).update(counted=False)
-    audit_record(actor=actor, action="report.void", target=report, comment=reason)
+    audit_record(
+        actor=actor,
+        action="report.void",
+        target=report,
+        changes={"is_void": [False, True], "void_reason": reason},
+        comment=reason,
+    )
     _on_commit(report)
     return report
 
@@ -623,6 +630,13 @@ def exposures_register(
             )
         if row.start_date is not None and row.start_date > today:
             errors.add(f"{prefix}.start_date", "The start date is in the future.")
+        elif row.start_date is not None and row.start_date < EARLIEST_DATE:
+            errors.add(f"{prefix}.start_date", f"The start date is before {EARLIEST_DATE:%Y}.")
+        if row.route and row.route not in Route.values:
+            errors.add(f"{prefix}.route", f"Route must be one of {', '.join(Route.values)}.")
+        for name, limit in (("dose", 100), ("lot_number", 50)):
+            if len(getattr(row, name)) > limit:
+                errors.add(f"{prefix}.{name}", f"At most {limit} characters.")
     if errors.found:
         raise ReportInvalid(errors.found)
     results = []

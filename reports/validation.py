@@ -18,9 +18,17 @@ from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import ReactionInput, ReportInput
 from .models import PATIENT_REFERENCE
 
-__all__ = ["PATIENT_REFERENCE", "Checked", "Errors", "ReportInvalid", "check_report"]
+__all__ = [
+    "EARLIEST_DATE",
+    "PATIENT_REFERENCE",
+    "Checked",
+    "Errors",
+    "ReportInvalid",
+    "check_report",
+]
 
 ONSET_LONG_AFTER_START = timedelta(days=365)
+EARLIEST_DATE = date(1900, 1, 1)
 
 
 class ReportInvalid(Exception):
@@ -137,6 +145,8 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
         value = getattr(data, name)
         if value is not None and value > today:
             errors.add(name, "This date is in the future.")
+        elif value is not None and value < EARLIEST_DATE:
+            errors.add(name, f"This date is before {EARLIEST_DATE:%Y}.")
     if data.therapy_start and data.therapy_end and data.therapy_end < data.therapy_start:
         errors.add("therapy_end", "Therapy cannot end before it starts.")
 
@@ -219,10 +229,11 @@ def check_reaction(
 def check_dates(
     onset: date | None, end: date | None, prefix: str, errors: Errors, today: date
 ) -> None:
-    if onset is not None and onset > today:
-        errors.add(f"{prefix}.onset_date", "The onset date is in the future.")
-    if end is not None and end > today:
-        errors.add(f"{prefix}.end_date", "The end date is in the future.")
+    for name, value in (("onset_date", onset), ("end_date", end)):
+        if value is not None and value > today:
+            errors.add(f"{prefix}.{name}", "This date is in the future.")
+        elif value is not None and value < EARLIEST_DATE:
+            errors.add(f"{prefix}.{name}", f"This date is before {EARLIEST_DATE:%Y}.")
     if onset is not None and end is not None and end < onset:
         errors.add(f"{prefix}.end_date", "The reaction cannot end before its onset.")
 

@@ -351,6 +351,9 @@ def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
     except csv.Error as exc:
         return [], [f"The file is not valid CSV: {exc}."]
     for line, raw in enumerate(records, start=2):
+        if None in raw:
+            errors.append(f"Row {line}: more fields than the header names.")
+            continue
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         start = None
         if record.get("start_date"):

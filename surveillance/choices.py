@@ -39,5 +39,23 @@ class ReviewStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed (closed)"
 
 
+class RecommendedAction(models.TextChoices):
+    LABEL_UPDATE = "label_update", "Label update"
+    RISK_MINIMISATION = "risk_minimisation", "Risk-minimisation measure"
+    FURTHER_STUDY = "further_study", "Further study"
+    NO_ACTION = "no_action", "No action"
+
+
+# GVP Module IX: the moves a signal may make, and nothing else.
+ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
+    "new": ("under_validation",),
+    "under_validation": ("validated", "not_validated"),
+    "validated": ("under_assessment",),
+    "under_assessment": ("refuted", "confirmed"),
+    "not_validated": (),
+    "refuted": (),
+    "confirmed": (),
+}
+
 CLOSED_STATUSES = {ReviewStatus.NOT_VALIDATED, ReviewStatus.REFUTED, ReviewStatus.CONFIRMED}
 PRIORITY_ORDER = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}

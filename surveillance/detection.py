@@ -316,7 +316,11 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
             continue
         if _same(signal, finding):
             continue
-        if signal.status in CLOSED_STATUSES and finding.cases > (signal.cases_at_close or 0):
+        if (
+            signal.status in CLOSED_STATUSES
+            and signal.cases_at_close is not None
+            and finding.cases > signal.cases_at_close
+        ):
             before = signal.status
             signal.status = ReviewStatus.NEW
             signal.closed_at = None

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from reference.models import Drug, Label, Term
 
-from .choices import Kind, Priority, ReviewStatus, RunStatus, Trigger
+from .choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus, Trigger
 
 
 class DetectionRun(models.Model):
@@ -120,6 +120,9 @@ class Signal(models.Model):
     first_detected_at = models.DateTimeField(default=timezone.now)
     last_evaluated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    recommended_action = models.CharField(
+        max_length=20, choices=RecommendedAction.choices, blank=True
+    )
     cases_at_close = models.PositiveIntegerField(
         null=True, blank=True, help_text="Cases when the signal was closed: more reopen it."
     )

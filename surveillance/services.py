@@ -41,6 +41,17 @@ def run_queue_for_new_reports(drug_id: int) -> DetectionRun | None:
         return None
 
 
+def run_fail(run_id: int, error: str) -> None:
+    """Fail a run that has not finished, and its unfinished parts."""
+    now = timezone.now()
+    DrugRun.objects.filter(run_id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        status=RunStatus.FAILED, error=error, finished_at=now
+    )
+    DetectionRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        status=RunStatus.FAILED, error=error, finished_at=now
+    )
+
+
 def run_start(run: DetectionRun) -> list[DrugRun]:
     """Mark the run running and create its parts, one per drug. Idempotent."""
     drugs = [run.drug] if run.drug else list(Drug.objects.order_by("pk"))
@@ -138,6 +149,12 @@ def run_execute(run: DetectionRun) -> DetectionRun:
     for part in run_start(run):
         try:
             drug_part_execute(part.pk)
+        except (DrugBusy, OperationalError) as exc:
+            # In-process there is no retry: the part fails and the next run does it.
+            reason = (
+                "another run was working on this drug" if isinstance(exc, DrugBusy) else str(exc)
+            )
+            _part_finish(part, RunStatus.FAILED, error=reason)
         except Exception:  # noqa: S112 - recorded on the part; the other drugs go on
             continue
     run_finish_if_done(run.pk)

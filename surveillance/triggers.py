@@ -1,22 +1,39 @@
 """New reports queue detection for their drug, after commit and debounced."""
 
+import logging
+
 from django.conf import settings
 
 from reports.models import Report
 
-from .services import run_queue_for_new_reports
+from .models import DetectionRun
+from .services import run_fail, run_queue_for_new_reports
+
+logger = logging.getLogger(__name__)
 
 
 def on_report_committed(report: Report) -> None:
     """At most one queued run per drug: a burst of reports shares it. The run starts after a
-    delay, so that it sees the whole burst."""
+    delay, so that it sees the whole burst.
+
+    The report is already saved: nothing here may fail the request that filed it. If the
+    run cannot be queued, it is marked failed (so that the next report queues another) and
+    the nightly run catches up.
+    """
     if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True):
         return
     run = run_queue_for_new_reports(report.drug_id)
     if run is None:
         return
+    run_dispatch(run, countdown=int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60)))
+
+
+def run_dispatch(run: DetectionRun, countdown: int = 0) -> None:
+    """Hand a run to the workers (or run it here without a broker), never raising."""
     from .tasks import detection_run_start
 
-    detection_run_start.apply_async(
-        (run.pk,), countdown=int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60))
-    )
+    try:
+        detection_run_start.apply_async((run.pk,), countdown=countdown)
+    except Exception as exc:
+        logger.exception("detection run %s could not be started", run.pk)
+        run_fail(run.pk, f"could not be started: {type(exc).__name__}: {exc}")

@@ -27,13 +27,12 @@ class CohortBuilder:
         self._terms: dict[str, Term] = {}
 
     def register(self, count: int, *, from_report: bool = False) -> list[Patient]:
+        first = len(self.patients) + 1
+        numbers = range(first, first + count)
         patients = Patient.objects.bulk_create(
-            [
-                Patient(site=self.site, reference=f"C-{self.drug.pk}-{i}")
-                for i in range(1, count + 1)
-            ]
+            [Patient(site=self.site, reference=f"C-{self.drug.pk}-{i}") for i in numbers]
         )
-        for i, p in enumerate(patients, start=1):
+        for i, p in zip(numbers, patients, strict=True):
             self.patients[i] = p
         Exposure.objects.bulk_create(
             [

@@ -129,3 +129,28 @@ def test_the_runs_page_is_for_officers(client, officer, nurse, inotuzumab):
     client.force_login(officer)
     html = client.get("/surveillance/runs/").content.decode()
     assert "Succeeded" in html and "All drugs" in html
+
+
+def test_a_run_that_cannot_be_queued_never_fails_the_report(inotuzumab, settings, monkeypatch):
+    from surveillance import tasks
+
+    settings.DETECTION_ON_NEW_REPORTS = True
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.detection_run_start, "apply_async", broker_down)
+    on_report_committed(Report(drug=inotuzumab))
+    run = DetectionRun.objects.get()
+    assert run.status == "failed"
+    assert "could not be started" in run.error
+    # The failed run does not block the next one.
+    on_report_committed(Report(drug=inotuzumab))
+    assert DetectionRun.objects.count() == 2
+
+
+def test_an_in_process_run_on_a_busy_drug_ends_failed_not_running(inotuzumab):
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        run = run_execute(run_create(trigger="command_line", drug=inotuzumab))
+    assert run.status == "failed"
+    assert "another run" in run.error

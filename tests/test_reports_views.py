@@ -221,6 +221,22 @@ class TestExposureUpload:
         )
         assert response.context["row_errors"] == ["Row 2: Unknown drug 'aspirinumab'."]
 
+    def test_extra_fields_and_bad_routes_are_row_errors(self, nurse_client, inotuzumab):
+        text = (
+            "patient,drug,start_date,route\n"
+            "PT-1,inotuzumab-ozogamicin,2026-09-01,intravenous,surplus\n"
+            "PT-2,inotuzumab-ozogamicin,2026-09-01,teleport\n"
+        )
+        response = self.upload(nurse_client, text)
+        assert response.status_code == 200
+        assert response.context["row_errors"] == ["Row 2: more fields than the header names."]
+        response = self.upload(
+            nurse_client,
+            "patient,drug,start_date,route\nPT-2,inotuzumab-ozogamicin,2026-09-01,teleport\n",
+        )
+        assert "Route must be one of" in response.context["row_errors"][0]
+        assert Exposure.objects.count() == 0
+
     def test_a_file_without_the_columns_is_refused(self, nurse_client, inotuzumab):
         response = self.upload(nurse_client, "name,medicine\nJane,x\n")
         assert "Missing column(s)" in response.context["row_errors"][0]

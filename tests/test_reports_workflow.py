@@ -191,3 +191,24 @@ def test_concurrent_retries_with_one_key_make_one_report(nurse, inotuzumab):
     assert {status for status, _ in answers} == {201}
     assert len({report_id for _, report_id in answers}) == 1
     assert Report.objects.count() == 1
+
+
+def test_dates_before_1900_are_refused_not_a_500(api, inotuzumab):
+    submit(api, reaction("Nausea"))
+    response = api.post(
+        "/api/v1/reports/",
+        report_payload(reaction("Nausea", onset_date="0001-01-02")),
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "onset_date" in response.json()["reactions"]["0"]
+
+
+def test_a_bad_exposure_route_or_long_dose_is_a_row_error(api, inotuzumab):
+    response = api.post(
+        "/api/v1/exposures/",
+        [{"patient": "PT-1", "drug": "inotuzumab-ozogamicin", "dose": "x" * 101}],
+        format="json",
+    )
+    assert response.status_code == 400
+    assert Exposure.objects.count() == 0

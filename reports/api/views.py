@@ -35,6 +35,8 @@ from .serializers import (
     VoidSerializer,
 )
 
+MAX_EXPOSURES_PER_REQUEST = 5000
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -177,6 +179,10 @@ class ExposureViewSet(
         rows = body.validated_data if many else [body.validated_data]
         if not rows:
             raise ValidationError({"non_field_errors": ["The list is empty."]})
+        if len(rows) > MAX_EXPOSURES_PER_REQUEST:
+            raise ValidationError(
+                {"non_field_errors": [f"At most {MAX_EXPOSURES_PER_REQUEST} exposures a request."]}
+            )
         sites = {r.get("site", "") for r in rows}
         errors = Errors()
         site = site_for(request.user, sites.pop() if len(sites) == 1 else "", errors)  # type: ignore[arg-type]

@@ -2,12 +2,22 @@ from typing import Any
 
 from rest_framework import serializers
 
-from surveillance.choices import Kind, Priority, ReviewStatus, RunStatus
+from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
 
 
+class MoveSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    comment = serializers.CharField(max_length=5000)
+    recommended_action = serializers.ChoiceField(
+        choices=RecommendedAction.choices, required=False, allow_blank=True
+    )
+
+
 class RunRequestSerializer(serializers.Serializer[Any]):
-    drug = serializers.CharField(required=False, allow_blank=True, help_text="A drug slug.")
+    drug = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="A drug slug."
+    )
 
 
 class RunSerializer(serializers.Serializer[DetectionRun]):
@@ -56,6 +66,7 @@ class SignalSerializer(NumbersSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     status = serializers.ChoiceField(choices=ReviewStatus.choices)
     summary = serializers.CharField()
+    recommended_action = serializers.CharField()
     first_detected_at = serializers.DateTimeField()
     last_evaluated_at = serializers.DateTimeField()
 

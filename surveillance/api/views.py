@@ -14,10 +14,13 @@ from accounts.permissions import IsSafetyOfficer
 from reference.selectors import drug_by_slug_or_name, term_code
 from surveillance.choices import Kind, ReviewStatus, Trigger
 from surveillance.models import DetectionRun, Signal
+from surveillance.review import MoveRefused, signal_move
 from surveillance.selectors import run_list, signal_detail, signal_list
 from surveillance.services import run_create
+from surveillance.triggers import run_dispatch
 
 from .serializers import (
+    MoveSerializer,
     RunRequestSerializer,
     RunSerializer,
     SignalDetailSerializer,
@@ -44,7 +47,11 @@ class SignalFilter(django_filters.FilterSet):
 class SignalViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Signal]
 ):
-    """Safety signals: safety officers only."""
+    """Safety signals: safety officers only. PATCH moves a signal through the GVP IX
+    review (new, under_validation, validated or not_validated, under_assessment, refuted
+    or confirmed); a move that is not allowed is a 400 naming the allowed ones."""
+
+    http_method_names = ["get", "patch", "head", "options"]
 
     permission_classes = [IsAuthenticated, IsSafetyOfficer]
     filterset_class = SignalFilter
@@ -55,6 +62,23 @@ class SignalViewSet(
 
     def get_serializer_class(self) -> Any:
         return SignalDetailSerializer if self.action == "retrieve" else SignalSerializer
+
+    @extend_schema(request=MoveSerializer, responses={200: SignalDetailSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        signal = self.get_object()
+        body = MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            signal_move(
+                actor=request.user,  # type: ignore[arg-type]
+                signal=signal,
+                status=body.validated_data["status"],
+                comment=body.validated_data["comment"],
+                recommended_action=body.validated_data.get("recommended_action", ""),
+            )
+        except MoveRefused as exc:
+            raise ValidationError(exc.errors) from exc
+        return Response(SignalDetailSerializer(signal_detail().get(pk=signal.pk)).data)
 
 
 class SignalRunViewSet(
@@ -80,8 +104,6 @@ class SignalRunViewSet(
         if slug and drug is None:
             raise ValidationError({"drug": [f"Unknown drug {slug!r}."]})
         run = run_create(trigger=Trigger.MANUAL, drug=drug, requested_by=request.user)  # type: ignore[arg-type]
-        from surveillance.tasks import detection_run_start
-
-        transaction.on_commit(lambda: detection_run_start.delay(run.pk))
+        transaction.on_commit(lambda: run_dispatch(run))
         run.refresh_from_db()
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,58 @@
+"""The review of a signal: status moves of EMA GVP Module IX, each with a comment, recorded
+with who and when in the same transaction."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_record
+
+from .choices import ALLOWED_MOVES, CLOSED_STATUSES, RecommendedAction, ReviewStatus
+from .models import Signal
+
+
+class MoveRefused(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__(errors)
+
+
+@transaction.atomic
+def signal_move(
+    *, actor: User, signal: Signal, status: str, comment: str, recommended_action: str = ""
+) -> Signal:
+    signal = Signal.objects.select_for_update().get(pk=signal.pk)
+    allowed = ALLOWED_MOVES.get(signal.status, ())
+    errors: dict[str, list[str]] = {}
+    if status not in allowed:
+        options = ", ".join(allowed) if allowed else "none (the signal is closed)"
+        errors["status"] = [
+            f"A {signal.status} signal cannot move to {status!r}; allowed: {options}."
+        ]
+    if not comment.strip():
+        errors["comment"] = ["Every move needs a comment."]
+    if status == ReviewStatus.CONFIRMED and recommended_action not in RecommendedAction.values:
+        errors["recommended_action"] = [
+            f"A confirmed signal needs a recommended action: {', '.join(RecommendedAction.values)}."
+        ]
+    if errors:
+        raise MoveRefused(errors)
+    before = signal.status
+    signal.status = status
+    if status == ReviewStatus.CONFIRMED:
+        signal.recommended_action = recommended_action
+    if status in CLOSED_STATUSES:
+        signal.closed_at = timezone.now()
+        signal.cases_at_close = signal.cases
+    signal.save(update_fields=["status", "recommended_action", "closed_at", "cases_at_close"])
+    audit_record(
+        actor=actor,
+        action="signal.status",
+        target=signal,
+        changes={
+            "status": [before, status],
+            **({"recommended_action": recommended_action} if recommended_action else {}),
+        },
+        comment=comment.strip(),
+    )
+    return signal
