@@ -486,8 +486,9 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
     report.version += 1
     added: list[Reaction] = []
     if data.new_reactions:
+        # New information is judged against the label in force now; the report keeps the
+        # version its first reactions were judged against (a listed reaction names its entry).
         label = Label.objects.filter(drug=report.drug, is_current=True).first()
-        report.label = label
         added = Reaction.objects.bulk_create(
             _reactions_build(
                 report,
