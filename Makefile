@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
+# DEMO_DATA=0 skips the synthetic demo cohort.
+DEMO_DATA ?= 1
 # CTCAE grade criteria are NCI's text, not shipped: loaded from this file when it is there.
 CTCAE_CSV ?= ../shared/datasets/ctcae_v5.0.csv
 
@@ -27,6 +29,8 @@ run: $(VENV)/.installed
 	@if [ -f "$(CTCAE_CSV)" ]; then $(BIN)/python manage.py import_ctcae "$(CTCAE_CSV)"; \
 	else echo "No CTCAE file at $(CTCAE_CSV): grade criteria will not show (see README)."; fi
 	$(BIN)/python manage.py setup_demo
+	@if [ "$(DEMO_DATA)" != "0" ]; then $(BIN)/python manage.py load_demo_cohort; \
+	else echo "DEMO_DATA=0: no demo cohort loaded."; fi
 	$(BIN)/python manage.py runserver $(HOST)
 
 lint: $(VENV)/.installed-test

@@ -151,6 +151,9 @@ CACHES: dict[str, dict[str, Any]] = {
 # Celery: without a broker every task runs in-process, synchronously.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Nothing is sent anywhere; an in-memory transport keeps Celery from looking for a broker.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND") or None
 CELERY_ACCEPT_CONTENT = ["json"]

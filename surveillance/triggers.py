@@ -1,6 +1,9 @@
 """New reports queue detection for their drug, after commit and debounced."""
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -10,6 +13,17 @@ from .models import DetectionRun
 from .services import run_fail, run_queue_for_new_reports
 
 logger = logging.getLogger(__name__)
+_paused = threading.local()
+
+
+@contextmanager
+def detection_paused() -> Iterator[None]:
+    """Reports filed inside the block queue no detection (a bulk load runs it once after)."""
+    _paused.on = True
+    try:
+        yield
+    finally:
+        _paused.on = False
 
 
 def on_report_committed(report: Report) -> None:
@@ -20,7 +34,7 @@ def on_report_committed(report: Report) -> None:
     run cannot be queued, it is marked failed (so that the next report queues another) and
     the nightly run catches up.
     """
-    if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True):
+    if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True) or getattr(_paused, "on", False):
         return
     run = run_queue_for_new_reports(report.drug_id)
     if run is None:

@@ -42,6 +42,8 @@ def test_celery_speaks_json_only_with_time_limits():
 
 def test_without_a_broker_tasks_run_in_process():
     assert settings.CELERY_TASK_ALWAYS_EAGER is not bool(os.getenv("CELERY_BROKER_URL"))
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        assert settings.CELERY_BROKER_URL == "memory://"
 
 
 def run_manage(*args, **env):

@@ -1,0 +1,110 @@
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.services import account_create_or_update
+from reference.models import Drug
+from reports.inputs import PatientInput, ReactionInput, ReportInput
+from reports.models import Patient
+from reports.services import ExposureRow, exposures_register, report_submit
+from surveillance.choices import Trigger
+from surveillance.services import run_create, run_execute
+from surveillance.triggers import detection_paused
+
+DEMO_SITE = "Demo General Hospital"
+PREFIX = "DEMO-"
+
+# Synthetic reactions, in patients per 300 treated, chosen so that detection raises each kind
+# of signal on the seed label: more frequent than labelled, more often severe than labelled,
+# and unlisted (among them a bleeding site the label does not name).
+PLAN: list[tuple[str, int, tuple[int, int], list[str]]] = [
+    # term, patients, grade range, seriousness
+    ("Thrombocytopenia", 190, (1, 2), []),
+    ("Hypersensitivity", 45, (1, 2), []),
+    ("Nausea", 80, (1, 2), []),
+    ("Febrile neutropenia", 95, (3, 4), ["hospitalization"]),
+    ("Epistaxis", 30, (1, 1), []),
+    ("Retinal haemorrhage", 4, (3, 3), ["hospitalization"]),
+    ("Haemoptysis", 2, (2, 2), []),
+    ("pneumonia", 25, (2, 3), []),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a synthetic demo cohort (DEMO- patients at the demo site) on the seed drug and "
+        "run detection, so that the officers' pages show signals at once. Demo data only."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--patients", type=int, default=300)
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        drug = Drug.objects.filter(slug="inotuzumab-ozogamicin").first()
+        if drug is None:
+            self.stdout.write("The seed drug is not loaded; run migrate first.")
+            return
+        if Patient.objects.filter(reference__startswith=PREFIX).exists():
+            self.stdout.write("The demo cohort is already loaded.")
+            return
+        nurse, _, _ = account_create_or_update(
+            username="demo-loader", role=Role.NURSE, site_name=DEMO_SITE
+        )
+        assert nurse.site is not None
+        rng = random.Random(options["seed"])  # noqa: S311 - synthetic demo data, not secrets
+        count = options["patients"]
+        start = timezone.localdate() - timedelta(days=120)
+        with detection_paused(), transaction.atomic():
+            exposures_register(
+                actor=nurse,
+                site=nurse.site,
+                rows=[
+                    ExposureRow(
+                        patient=f"{PREFIX}{i:04d}",
+                        drug=drug.slug,
+                        start_date=start + timedelta(days=rng.randint(0, 30)),
+                        route="intravenous",
+                    )
+                    for i in range(1, count + 1)
+                ],
+            )
+            reactions: dict[int, list[ReactionInput]] = {}
+            for term, patients, (low, high), seriousness in PLAN:
+                for i in rng.sample(range(1, count + 1), min(patients * count // 300, count)):
+                    grade = rng.randint(low, high)
+                    reactions.setdefault(i, []).append(
+                        ReactionInput(
+                            term=term,
+                            onset_date=start + timedelta(days=rng.randint(31, 60)),
+                            grade=grade,
+                            seriousness=list(seriousness),
+                            outcome="recovering",
+                        )
+                    )
+            for i, items in sorted(reactions.items()):
+                report_submit(
+                    reporter=nurse,
+                    data=ReportInput(
+                        patient=PatientInput(
+                            reference=f"{PREFIX}{i:04d}",
+                            age=rng.randint(20, 80),
+                            sex=rng.choice(["female", "male"]),
+                        ),
+                        drug=drug.slug,
+                        therapy_start=start,
+                        narrative="Synthetic demo case.",
+                        reactions=items,
+                    ),
+                )
+        run = run_execute(run_create(trigger=Trigger.COMMAND_LINE))
+        self.stdout.write(
+            f"Demo cohort: {count} treated patients, {len(reactions)} reports (synthetic, "
+            f"references {PREFIX}...). Detection run {run.pk} {run.status}: "
+            f"{run.counts.get('signals_new', 0)} new signals."
+        )
