@@ -46,6 +46,8 @@ urlpatterns = [
     ),
     path("exposures/", report_views.exposure_register_view, name="exposure-register"),
     path("surveillance/runs/", surveillance_views.runs_page, name="detection-runs"),
+    path("surveillance/signals/", surveillance_views.dashboard, name="signal-dashboard"),
+    path("surveillance/signals/<int:pk>/", surveillance_views.signal_page, name="signal-page"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -37,3 +37,24 @@ def signal_cases(signal: Signal) -> QuerySet[Reaction]:
 
 def run_list() -> QuerySet[DetectionRun]:
     return DetectionRun.objects.select_related("drug", "requested_by")
+
+
+def signal_dashboard(filters: dict[str, str]) -> QuerySet[Signal]:
+    """Signals for the dashboard: open ones unless a status is asked for, high priority first,
+    then the strongest evidence (an unlisted reaction has no expected rate: it comes first)."""
+    from django.db.models import Case, F, IntegerField, Value, When
+
+    from .choices import CLOSED_STATUSES, PRIORITY_ORDER
+    from .filters import SignalFilter
+
+    signals = signal_list()
+    if not filters.get("status"):
+        signals = signals.exclude(status__in=CLOSED_STATUSES)
+    signals = SignalFilter(filters, queryset=signals).qs
+    rank = Case(
+        *[When(priority=p, then=Value(n)) for p, n in PRIORITY_ORDER.items()],
+        output_field=IntegerField(),
+    )
+    return signals.annotate(priority_rank=rank).order_by(
+        "priority_rank", "-met", F("p_value").asc(nulls_first=True), "-cases", "id"
+    )

@@ -1,17 +1,154 @@
+from collections import Counter
+from typing import Any
+
+from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 
 from accounts.choices import Role
+from audit.services import audit_history
+from reference.models import Drug
 
-from .selectors import run_list
+from .charts import Point, bar_chart, incidence_chart
+from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
+from .models import Signal
+from .review import MoveRefused, signal_move
+from .selectors import run_list, signal_cases, signal_dashboard, signal_detail
+
+
+def _officer(request: HttpRequest) -> Any:
+    if getattr(request.user, "role", None) != Role.SAFETY_OFFICER:
+        raise PermissionDenied("Only safety officers review signals.")
+    return request.user
 
 
 def runs_page(request: HttpRequest) -> HttpResponse:
-    if getattr(request.user, "role", None) != Role.SAFETY_OFFICER:
-        raise PermissionDenied("Only safety officers follow detection runs.")
+    _officer(request)
     page = Paginator(run_list().order_by("-created_at", "-id"), 25).get_page(
         request.GET.get("page")
     )
     return render(request, "surveillance/runs.html", {"page": page})
+
+
+class DashboardFilters(forms.Form):
+    drug = forms.ModelChoiceField(
+        queryset=Drug.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All drugs",
+    )
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *Kind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Open (not closed)"), *ReviewStatus.choices], required=False
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "All priorities"), *Priority.choices], required=False
+    )
+    met = forms.ChoiceField(
+        label="Rule met now",
+        choices=[("", "Either"), ("true", "Met"), ("false", "Not met any more")],
+        required=False,
+    )
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _officer(request)
+    form = DashboardFilters(request.GET)
+    filters = {k: str(v) for k, v in request.GET.items() if k in form.fields and v}
+    page = Paginator(signal_dashboard(filters), 50).get_page(request.GET.get("page"))
+    counts = dict(Signal.objects.values_list("status").annotate(n=Count("id")).order_by())
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "surveillance/dashboard.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "status_counts": [(s, label, counts.get(s, 0)) for s, label in ReviewStatus.choices],
+        },
+    )
+
+
+class MoveForm(forms.Form):
+    status = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
+    comment = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+    recommended_action = forms.ChoiceField(
+        label="Recommended action (when confirming)",
+        choices=[("", "—"), *RecommendedAction.choices],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, signal: Signal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(ReviewStatus.choices)
+        self.fields["status"].choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]  # type: ignore[attr-defined]
+
+
+def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
+    officer = _officer(request)
+    signal = get_object_or_404(signal_detail(), pk=pk)
+    form = MoveForm(request.POST or None, signal=signal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signal_move(
+                actor=officer,
+                signal=signal,
+                status=form.cleaned_data["status"],
+                comment=form.cleaned_data["comment"],
+                recommended_action=form.cleaned_data["recommended_action"],
+            )
+        except MoveRefused as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "The move is recorded.")
+            return redirect("signal-page", pk=signal.pk)
+    cases = list(signal_cases(signal))
+    evaluations = list(signal.evaluations.all())
+    chart = incidence_chart(
+        [
+            Point(e.evaluated_at.strftime("%d %b"), e.observed_pct, e.ci_low_pct, e.ci_high_pct)
+            for e in evaluations
+        ],
+        signal.expected_pct,
+    )
+    grades = Counter(c.grade for c in cases)
+    onset_days = [
+        (c.onset_date - c.report.therapy_start).days
+        for c in cases
+        if c.onset_date and c.report.therapy_start
+    ]
+    weeks = Counter(min(max(d, 0) // 7, 12) for d in onset_days)
+    return render(
+        request,
+        "surveillance/signal.html",
+        {
+            "signal": signal,
+            "form": form if ALLOWED_MOVES[signal.status] else None,
+            "cases": cases,
+            "evaluations": evaluations,
+            "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
+            "grade_chart": mark_safe(  # noqa: S308
+                bar_chart(
+                    [(f"G{g}", grades.get(g, 0)) for g in range(1, 6)], label="Cases by grade"
+                )
+            ),
+            "onset_chart": mark_safe(  # noqa: S308
+                bar_chart(
+                    [(f"{w}w" if w < 12 else "12w+", weeks.get(w, 0)) for w in range(13)],
+                    label="Days from therapy start to onset, by week",
+                )
+            )
+            if onset_days
+            else "",
+            "history": list(audit_history(signal)),
+        },
+    )

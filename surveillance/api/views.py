@@ -1,6 +1,5 @@
 from typing import Any
 
-import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -11,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import IsSafetyOfficer
-from reference.selectors import drug_by_slug_or_name, term_code
-from surveillance.choices import Kind, ReviewStatus, Trigger
+from reference.selectors import drug_by_slug_or_name
+from surveillance.choices import Trigger
+from surveillance.filters import SignalFilter
 from surveillance.models import DetectionRun, Signal
 from surveillance.review import MoveRefused, signal_move
 from surveillance.selectors import run_list, signal_detail, signal_list
@@ -26,22 +26,6 @@ from .serializers import (
     SignalDetailSerializer,
     SignalSerializer,
 )
-
-
-class SignalFilter(django_filters.FilterSet):
-    drug = django_filters.CharFilter(field_name="drug__slug")
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
-    term = django_filters.CharFilter(method="filter_term")
-    met = django_filters.BooleanFilter()
-    priority = django_filters.CharFilter()
-
-    class Meta:
-        model = Signal
-        fields = ["drug", "kind", "status", "term", "met", "priority"]
-
-    def filter_term(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
-        return queryset.filter(term__in=term_code(value))
 
 
 class SignalViewSet(

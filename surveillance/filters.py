@@ -1,0 +1,23 @@
+import django_filters
+from django.db.models import QuerySet
+
+from reference.selectors import term_code
+
+from .choices import Kind, Priority, ReviewStatus
+from .models import Signal
+
+
+class SignalFilter(django_filters.FilterSet):
+    drug = django_filters.CharFilter(field_name="drug__slug")
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
+    term = django_filters.CharFilter(method="filter_term")
+    met = django_filters.BooleanFilter()
+    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+
+    class Meta:
+        model = Signal
+        fields = ["drug", "kind", "status", "term", "met", "priority"]
+
+    def filter_term(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
+        return queryset.filter(term__in=term_code(value))

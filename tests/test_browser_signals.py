@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+from surveillance.services import run_create, run_execute
+
+from .browser import page, sign_in  # noqa: F401
+from .cohort import worked_scenario
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+@pytest.mark.browser
+def test_an_officer_reviews_the_unlisted_bleeding_site(
+    page,  # noqa: F811
+    live_server,
+    officer,
+    nurse,
+    inotuzumab,
+):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    run_execute(run_create(trigger="manual"))
+    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+    page.get_by_role("link", name="Signals").first.click()
+    page.wait_for_url("**/surveillance/signals/")
+    first_row = page.locator("table.signals tbody tr").first
+    assert "Retinal haemorrhage" in first_row.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+    first_row.get_by_role("link", name="Retinal haemorrhage").click()
+    page.wait_for_url("**/surveillance/signals/*/")
+    assert page.get_by_role("img", name="Observed incidence at each evaluation").is_visible()
+    assert page.get_by_role("heading", name="Cases (2)").is_visible()
+    page.get_by_label("Under validation").check()
+    page.get_by_label("Comment").fill("Two cases, one serious: validating.")
+    page.screenshot(path=str(SCREENSHOTS / "signal.png"), full_page=True)
+    page.get_by_role("button", name="Record the move").click()
+    page.wait_for_load_state()
+    history = page.locator("table.history")
+    assert "new → under_validation" in history.inner_text()
+    assert "Two cases, one serious: validating." in history.inner_text()

@@ -1,0 +1,80 @@
+import pytest
+from django.test import Client
+
+from audit.models import AuditEntry
+from surveillance.models import Signal
+from surveillance.services import run_create, run_execute
+
+from .cohort import worked_scenario
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signals(inotuzumab, nurse):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    run_execute(run_create(trigger="manual"))
+
+
+@pytest.fixture
+def officer_client(client: Client, officer):
+    client.force_login(officer)
+    return client
+
+
+def test_the_dashboard_puts_the_unlisted_bleeding_site_first(officer_client, signals):
+    response = officer_client.get("/surveillance/signals/")
+    page = list(response.context["page"])
+    assert page[0].term.name == "Retinal haemorrhage"
+    assert [s.priority for s in page] == sorted(
+        [s.priority for s in page], key=["high", "medium", "low"].index
+    )
+
+
+def test_the_dashboard_filters_and_counts(officer_client, signals):
+    response = officer_client.get("/surveillance/signals/", {"kind": "incidence"})
+    assert {s.kind for s in response.context["page"]} == {"incidence"}
+    counts = dict((s, n) for s, _, n in response.context["status_counts"])
+    assert counts["new"] == Signal.objects.count()
+
+
+def test_the_dashboard_needs_a_bounded_number_of_queries(
+    officer_client, signals, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        officer_client.get("/surveillance/signals/")
+
+
+def test_the_signal_page_shows_the_evidence_and_records_a_move(officer_client, officer, signals):
+    signal = Signal.objects.get(term__name="Retinal haemorrhage")
+    html = officer_client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
+    assert "Haemorrhage (33%, 5% grade &gt;= 3)" in html
+    assert "<svg" in html and "Cases (2)" in html
+    response = officer_client.post(
+        f"/surveillance/signals/{signal.pk}/",
+        {"status": "under_validation", "comment": "Checking the two cases"},
+    )
+    assert response.status_code == 302
+    signal.refresh_from_db()
+    assert signal.status == "under_validation"
+    assert AuditEntry.objects.filter(action="signal.status", actor=officer).exists()
+    html = officer_client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
+    assert "new → under_validation" in html and "Checking the two cases" in html
+
+
+def test_a_move_without_a_comment_is_refused_on_the_page(officer_client, signals):
+    signal = Signal.objects.get(term__name="Retinal haemorrhage")
+    response = officer_client.post(
+        f"/surveillance/signals/{signal.pk}/", {"status": "under_validation", "comment": ""}
+    )
+    assert response.status_code == 200
+    signal.refresh_from_db()
+    assert signal.status == "new"
+
+
+def test_only_safety_officers_see_the_signal_pages(client, nurse, admin_account, signals):
+    signal = Signal.objects.first()
+    for user in (nurse, admin_account):
+        client.force_login(user)
+        assert client.get("/surveillance/signals/").status_code == 403
+        assert client.get(f"/surveillance/signals/{signal.pk}/").status_code == 403
