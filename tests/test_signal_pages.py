@@ -73,7 +73,7 @@ def test_a_move_without_a_comment_is_refused_on_the_page(officer_client, signals
 
 
 def test_only_safety_officers_see_the_signal_pages(client, nurse, admin_account, signals):
-    signal = Signal.objects.first()
+    signal = Signal.objects.get(term__name="Retinal haemorrhage")
     for user in (nurse, admin_account):
         client.force_login(user)
         assert client.get("/surveillance/signals/").status_code == 403
