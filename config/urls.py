@@ -48,6 +48,12 @@ urlpatterns = [
     path("surveillance/runs/", surveillance_views.runs_page, name="detection-runs"),
     path("surveillance/signals/", surveillance_views.dashboard, name="signal-dashboard"),
     path("surveillance/signals/<int:pk>/", surveillance_views.signal_page, name="signal-page"),
+    path("surveillance/signals.csv", surveillance_views.dashboard_csv, name="signal-csv"),
+    path(
+        "surveillance/signals/<int:pk>/cases.csv",
+        surveillance_views.signal_cases_csv,
+        name="signal-cases-csv",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

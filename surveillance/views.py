@@ -16,6 +16,7 @@ from reference.models import Drug
 
 from .charts import Point, bar_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
+from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_move
 from .selectors import run_list, signal_cases, signal_dashboard, signal_detail
@@ -89,6 +90,100 @@ class MoveForm(forms.Form):
         super().__init__(*args, **kwargs)
         labels = dict(ReviewStatus.choices)
         self.fields["status"].choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]  # type: ignore[attr-defined]
+
+
+SIGNAL_COLUMNS = [
+    "id",
+    "drug",
+    "term",
+    "kind",
+    "priority",
+    "met",
+    "status",
+    "cases",
+    "exposed",
+    "observed_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+    "expected_pct",
+    "band",
+    "p_value",
+    "q_value",
+    "first_detected_at",
+    "last_evaluated_at",
+    "summary",
+]
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    """The dashboard's signals, with its filters, as CSV."""
+    _officer(request)
+    filters = {k: str(v) for k, v in request.GET.items() if k in DashboardFilters.base_fields and v}
+    rows = (
+        [
+            s.pk,
+            s.drug.name,
+            s.term.name,
+            s.kind,
+            s.priority,
+            s.met,
+            s.status,
+            s.cases,
+            s.exposed,
+            s.observed_pct,
+            s.ci_low_pct,
+            s.ci_high_pct,
+            s.expected_pct,
+            s.band,
+            s.p_value,
+            s.q_value,
+            s.first_detected_at.isoformat(),
+            s.last_evaluated_at.isoformat(),
+            s.summary,
+        ]
+        for s in signal_dashboard(filters)
+    )
+    return _csv_response(csv_text(SIGNAL_COLUMNS, rows), "signals.csv")
+
+
+def signal_cases_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """A signal's line listing as CSV."""
+    _officer(request)
+    signal = get_object_or_404(signal_detail(), pk=pk)
+    rows = (
+        [
+            c.report.reference,
+            c.report.patient.reference,
+            c.term.name,
+            c.verbatim,
+            c.onset_date,
+            c.grade,
+            c.serious,
+            ";".join(c.seriousness),
+            c.outcome,
+            c.report.duplicate_status,
+        ]
+        for c in signal_cases(signal)
+    )
+    header = [
+        "report",
+        "patient",
+        "term",
+        "verbatim",
+        "onset_date",
+        "grade",
+        "serious",
+        "seriousness",
+        "outcome",
+        "duplicate_status",
+    ]
+    return _csv_response(csv_text(header, rows), f"signal-{signal.pk}-cases.csv")
 
 
 def signal_page(request: HttpRequest, pk: int) -> HttpResponse:

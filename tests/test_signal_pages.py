@@ -78,3 +78,26 @@ def test_only_safety_officers_see_the_signal_pages(client, nurse, admin_account,
         client.force_login(user)
         assert client.get("/surveillance/signals/").status_code == 403
         assert client.get(f"/surveillance/signals/{signal.pk}/").status_code == 403
+
+
+def test_csv_exports_neutralise_formulas(officer_client, signals, nurse):
+    from reports.models import Reaction
+
+    signal = Signal.objects.get(term__name="Retinal haemorrhage")
+    Reaction.objects.filter(term=signal.term).update(verbatim='=HYPERLINK("http://x","y")')
+    text = officer_client.get(f"/surveillance/signals/{signal.pk}/cases.csv").content.decode()
+    assert text.splitlines()[0].startswith("report,patient,term,verbatim")
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+    listing = officer_client.get("/surveillance/signals.csv", {"kind": "unlisted"}).content.decode()
+    assert len(listing.strip().splitlines()) == 2
+    assert "Retinal haemorrhage" in listing
+
+
+def test_safe_cell_prefixes_every_formula_start():
+    from surveillance.exports import safe_cell
+
+    for dangerous in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"]:
+        assert safe_cell(dangerous).startswith("'")
+    assert safe_cell("Nausea") == "Nausea"
+    assert safe_cell(None) == ""
