@@ -123,6 +123,9 @@ class Signal(models.Model):
     recommended_action = models.CharField(
         max_length=20, choices=RecommendedAction.choices, blank=True
     )
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When officers were emailed about this signal."
+    )
     cases_at_close = models.PositiveIntegerField(
         null=True, blank=True, help_text="Cases when the signal was closed: more reopen it."
     )

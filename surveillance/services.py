@@ -17,6 +17,7 @@ from .choices import RunStatus, Trigger
 from .detection import evaluate_drug, findings_apply
 from .locks import DrugBusy, drug_lock
 from .models import DetectionRun, DrugRun
+from .notify import signals_notify_pending
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def drug_part_execute(part_id: int) -> str:
         with drug_lock(part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT)):
             result = evaluate_drug(part.drug)
             counts = findings_apply(drug=part.drug, findings=result.findings, run=part.run)
+            counts["officers_notified_of"] = signals_notify_pending(part.drug_id)
     except (DrugBusy, OperationalError):
         # Passing trouble: the part waits for the task's retry (or the sweep, if none comes).
         DrugRun.objects.filter(pk=part_id).update(status=RunStatus.QUEUED)

@@ -154,3 +154,20 @@ def test_an_in_process_run_on_a_busy_drug_ends_failed_not_running(inotuzumab):
         run = run_execute(run_create(trigger="command_line", drug=inotuzumab))
     assert run.status == "failed"
     assert "another run" in run.error
+
+
+def test_officers_are_emailed_once_about_a_new_high_priority_signal(
+    inotuzumab, nurse, officer, mailoutbox, django_capture_on_commit_callbacks
+):
+    officer.email = "officer@example.org"
+    officer.save()
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_execute(run_create(trigger="manual"))
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["officer@example.org"]
+    assert "Retinal haemorrhage" in message.subject
+    with django_capture_on_commit_callbacks(execute=True):
+        run_execute(run_create(trigger="manual"))
+    assert len(mailoutbox) == 1
