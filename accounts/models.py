@@ -24,6 +24,9 @@ class User(AbstractUser):
     site = models.ForeignKey(
         Site, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )
+    signals_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a safety officer last opened the signal dashboard."
+    )
 
     class Meta:
         constraints = [

@@ -18,6 +18,24 @@ class MoveRefused(Exception):
 
 
 @transaction.atomic
+def signal_assign(*, actor: User, signal: Signal, assignee: User | None) -> Signal:
+    """Give a signal to an officer (or to nobody), audited."""
+    if assignee is not None and assignee.role != "safety_officer":
+        raise MoveRefused({"assigned_to": ["Signals go to safety officers only."]})
+    signal = Signal.objects.select_for_update().get(pk=signal.pk)
+    before = signal.assigned_to.username if signal.assigned_to else None
+    signal.assigned_to = assignee
+    signal.save(update_fields=["assigned_to"])
+    audit_record(
+        actor=actor,
+        action="signal.assign",
+        target=signal,
+        changes={"assigned_to": [before, assignee.username if assignee else None]},
+    )
+    return signal
+
+
+@transaction.atomic
 def signal_move(
     *, actor: User, signal: Signal, status: str, comment: str, recommended_action: str = ""
 ) -> Signal:

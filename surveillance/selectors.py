@@ -7,7 +7,7 @@ from .models import DetectionRun, Signal, SignalEvaluation
 
 
 def signal_list() -> QuerySet[Signal]:
-    return Signal.objects.select_related("drug", "term")
+    return Signal.objects.select_related("drug", "term", "assigned_to")
 
 
 def signal_detail() -> QuerySet[Signal]:

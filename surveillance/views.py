@@ -8,9 +8,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from accounts.choices import Role
+from accounts.models import User
 from audit.services import audit_history
 from reference.models import Drug
 
@@ -18,7 +20,7 @@ from .charts import Point, bar_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
 from .exports import csv_text
 from .models import Signal
-from .review import MoveRefused, signal_move
+from .review import MoveRefused, signal_assign, signal_move
 from .selectors import run_list, signal_cases, signal_dashboard, signal_detail
 
 
@@ -58,8 +60,12 @@ class DashboardFilters(forms.Form):
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    _officer(request)
+    officer = _officer(request)
     form = DashboardFilters(request.GET)
+    # What is new since the officer's last visit; this visit becomes the last one.
+    seen_at = officer.signals_seen_at
+    User.objects.filter(pk=officer.pk).update(signals_seen_at=timezone.now())
+    new_since = Signal.objects.filter(first_detected_at__gt=seen_at).count() if seen_at else None
     filters = {k: str(v) for k, v in request.GET.items() if k in form.fields and v}
     page = Paginator(signal_dashboard(filters), 50).get_page(request.GET.get("page"))
     counts = dict(Signal.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -73,6 +79,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "status_counts": [(s, label, counts.get(s, 0)) for s, label in ReviewStatus.choices],
+            "seen_at": seen_at,
+            "new_since": new_since,
         },
     )
 
@@ -186,11 +194,29 @@ def signal_cases_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return _csv_response(csv_text(header, rows), f"signal-{signal.pk}-cases.csv")
 
 
+class AssignForm(forms.Form):
+    assigned_to = forms.ModelChoiceField(
+        label="Assigned to",
+        queryset=User.objects.filter(role=Role.SAFETY_OFFICER, is_active=True).order_by("username"),
+        to_field_name="username",
+        required=False,
+        empty_label="Nobody",
+    )
+
+
 def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
     officer = _officer(request)
     signal = get_object_or_404(signal_detail(), pk=pk)
-    form = MoveForm(request.POST or None, signal=signal)
-    if request.method == "POST" and form.is_valid():
+    assign = AssignForm(
+        request.POST if "assigned_to" in request.POST else None,
+        initial={"assigned_to": signal.assigned_to.username if signal.assigned_to else None},
+    )
+    if "assigned_to" in request.POST and assign.is_valid():
+        signal_assign(actor=officer, signal=signal, assignee=assign.cleaned_data["assigned_to"])
+        messages.success(request, "The assignment is recorded.")
+        return redirect("signal-page", pk=signal.pk)
+    form = MoveForm(request.POST if "status" in request.POST else None, signal=signal)
+    if "status" in request.POST and form.is_valid():
         try:
             signal_move(
                 actor=officer,
@@ -245,5 +271,6 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             if onset_days
             else "",
             "history": list(audit_history(signal)),
+            "assign": assign,
         },
     )

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def signals(inotuzumab, nurse):
-    worked_scenario(inotuzumab, nurse, nurse.site)
+    cohort = worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
+    return cohort
 
 
 @pytest.fixture
@@ -101,3 +102,28 @@ def test_safe_cell_prefixes_every_formula_start():
         assert safe_cell(dangerous).startswith("'")
     assert safe_cell("Nausea") == "Nausea"
     assert safe_cell(None) == ""
+
+
+def test_the_dashboard_tells_what_is_new_since_the_last_visit(officer_client, signals, nurse):
+    first = officer_client.get("/surveillance/signals/")
+    assert first.context["new_since"] is None
+    from .cohort import Case
+
+    signals.report(199, Case("Alopecia"))
+    run_execute(run_create(trigger="manual"))
+    again = officer_client.get("/surveillance/signals/")
+    assert again.context["new_since"] == 1
+    assert "1 new signal</strong> since your last visit" in again.content.decode()
+
+
+def test_an_officer_assigns_a_signal_and_the_assignment_is_audited(
+    officer_client, officer, signals
+):
+    signal = Signal.objects.get(term__name="Retinal haemorrhage")
+    response = officer_client.post(
+        f"/surveillance/signals/{signal.pk}/", {"assigned_to": "officer1"}
+    )
+    assert response.status_code == 302
+    signal.refresh_from_db()
+    assert signal.assigned_to == officer
+    assert AuditEntry.objects.filter(action="signal.assign", target_id=signal.pk).exists()
