@@ -48,6 +48,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/term_search.py
 	$(BIN)/python bench/api_submit.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

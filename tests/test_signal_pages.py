@@ -127,3 +127,20 @@ def test_an_officer_assigns_a_signal_and_the_assignment_is_audited(
     signal.refresh_from_db()
     assert signal.assigned_to == officer
     assert AuditEntry.objects.filter(action="signal.assign", target_id=signal.pk).exists()
+
+
+def test_the_dashboard_with_5000_signals_makes_a_bounded_number_of_queries(
+    officer_client, inotuzumab, django_assert_max_num_queries
+):
+    from .signals_bulk import make_signals
+
+    assert make_signals(5000) == 5000
+    with django_assert_max_num_queries(12):
+        response = officer_client.get("/surveillance/signals/")
+    assert (
+        response.context["page"].paginator.count
+        == Signal.objects.exclude(status__in=["not_validated", "refuted", "confirmed"]).count()
+    )
+    assert len(response.context["page"]) == 50
+    with django_assert_max_num_queries(12):
+        officer_client.get("/surveillance/signals/", {"priority": "high", "page": 3})
