@@ -18,7 +18,7 @@ def make_signals(count: int, seed: int = 5) -> int:
     for i in range(len(drugs), needed):
         drugs.append(Drug.objects.create(slug=f"signalmab-{i}", name=f"signalmab {i}"))
     now = timezone.now()
-    rows = []
+    rows: list[Signal] = []
     for drug in drugs:
         for term in terms:
             for kind in KINDS:
