@@ -49,6 +49,7 @@ urlpatterns = [
     path("surveillance/signals/", surveillance_views.dashboard, name="signal-dashboard"),
     path("surveillance/signals/<int:pk>/", surveillance_views.signal_page, name="signal-page"),
     path("surveillance/signals.csv", surveillance_views.dashboard_csv, name="signal-csv"),
+    path("surveillance/drugs/<slug:slug>/", surveillance_views.drug_page, name="drug-overview"),
     path(
         "surveillance/signals/<int:pk>/cases.csv",
         surveillance_views.signal_cases_csv,

@@ -102,3 +102,60 @@ def _ticks(top: float) -> list[float]:
         if top / step <= 6:
             return [step * i for i in range(int(top // step) + 1)]
     return [0.0, top]
+
+
+@dataclass
+class ForestRow:
+    label: str
+    observed: float | None
+    low: float | None
+    high: float | None
+    expected: float | None
+
+
+def forest_chart(rows: Sequence[ForestRow], *, width: int = 640) -> str:
+    """One row per labelled reaction: the observed incidence with its interval, and the
+    labelled incidence as a red tick."""
+    row_h, left, right, top_pad = 22, 230, 24, 24
+    height = top_pad + row_h * len(rows) + 24
+    values = [v for r in rows for v in (r.high, r.expected, r.observed) if v is not None]
+    top = max([*values, 1.0]) * 1.1
+    plot_w = width - left - right
+
+    def x(v: float) -> float:
+        return left + plot_w * v / top
+
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" class="chart forest" role="img" '
+        'aria-label="Observed incidence of each labelled reaction against its labelled incidence">'
+    ]
+    for tick in _ticks(top):
+        parts.append(
+            f'<line x1="{x(tick):.1f}" y1="{top_pad - 6}" x2="{x(tick):.1f}" y2="{height - 20}" '
+            f'class="grid"/><text x="{x(tick):.1f}" y="{top_pad - 10}" class="tick" '
+            f'text-anchor="middle">{tick:g}%</text>'
+        )
+    for i, r in enumerate(rows):
+        y = top_pad + row_h * i + row_h / 2
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
+            f"{escape(r.label)}</text>"
+        )
+        if r.low is not None and r.high is not None:
+            parts.append(
+                f'<line x1="{x(r.low):.1f}" y1="{y:.1f}" x2="{x(r.high):.1f}" y2="{y:.1f}" '
+                'class="interval"/>'
+            )
+        if r.observed is not None:
+            parts.append(
+                f'<circle cx="{x(r.observed):.1f}" cy="{y:.1f}" r="4" class="observed">'
+                f"<title>{escape(r.label)}: observed {r.observed:.1f}%</title></circle>"
+            )
+        if r.expected is not None:
+            parts.append(
+                f'<line x1="{x(r.expected):.1f}" y1="{y - 7:.1f}" x2="{x(r.expected):.1f}" '
+                f'y2="{y + 7:.1f}" class="expected-tick"><title>labelled {r.expected:g}%</title>'
+                "</line>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -404,3 +404,51 @@ def _copy(signal: Signal, finding: Finding, now: Any) -> None:
     signal.priority = finding.priority
     signal.band = finding.band
     signal.last_evaluated_at = now
+
+
+@dataclass
+class EntryView:
+    term: Term
+    band: str
+    expected_pct: float | None
+    cases: int
+    observed_pct: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+
+
+def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
+    """Every labelled entry observed against expected, and the unlisted terms observed
+    (bleeding sites first). Reads only."""
+    label = Label.objects.filter(drug=drug, is_current=True).first()
+    listing = LabelListing(label)
+    cohort = cohort_count(drug, listing.groups)
+    entries = sorted(listing.by_term.values(), key=lambda e: (e.term.soc, e.term.name))
+    counts = [
+        (cohort.groups if e.term.is_group else cohort.terms).get(e.term_id, Counts()).cases
+        for e in entries
+    ]
+    lows, highs = (
+        stats.clopper_pearson(np.array(counts), np.full(len(counts), cohort.exposed))
+        if entries and cohort.exposed
+        else (np.full(len(counts), np.nan), np.full(len(counts), np.nan))
+    )
+    views = []
+    for entry, n, low, high in zip(entries, counts, lows, highs, strict=True):
+        expected, _ = expected_incidence(entry, listing.groups, listing.members)
+        views.append(
+            EntryView(
+                term=entry.term,
+                band=entry.band or "",
+                expected_pct=float(expected) if expected is not None else None,
+                cases=n,
+                observed_pct=100.0 * n / cohort.exposed if cohort.exposed else None,
+                ci_low_pct=None if np.isnan(low) else float(low) * 100,
+                ci_high_pct=None if np.isnan(high) else float(high) * 100,
+            )
+        )
+    haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
+    unlisted = [f for f in evaluate_drug(drug).findings if f.kind == Kind.UNLISTED]
+    bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
+    unlisted.sort(key=lambda f: (f.term.pk not in bleeding, -f.cases, f.term.name))
+    return cohort, views, unlisted

@@ -16,8 +16,9 @@ from accounts.models import User
 from audit.services import audit_history
 from reference.models import Drug
 
-from .charts import Point, bar_chart, incidence_chart
+from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
+from .detection import drug_overview
 from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move
@@ -201,6 +202,31 @@ class AssignForm(forms.Form):
         to_field_name="username",
         required=False,
         empty_label="Nobody",
+    )
+
+
+def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every labelled reaction observed against expected, and what the label does not list."""
+    _officer(request)
+    drug = get_object_or_404(Drug, slug=slug)
+    cohort, entries, unlisted = drug_overview(drug)
+    tested = [e for e in entries if e.expected_pct is not None or e.cases]
+    chart = forest_chart(
+        [
+            ForestRow(e.term.name, e.observed_pct, e.ci_low_pct, e.ci_high_pct, e.expected_pct)
+            for e in tested
+        ]
+    )
+    return render(
+        request,
+        "surveillance/drug.html",
+        {
+            "drug": drug,
+            "cohort": cohort,
+            "entries": entries,
+            "unlisted": unlisted,
+            "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
+        },
     )
 
 

@@ -5,7 +5,7 @@ from audit.models import AuditEntry
 from surveillance.models import Signal
 from surveillance.services import run_create, run_execute
 
-from .cohort import worked_scenario
+from .cohort import Case, worked_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +144,18 @@ def test_the_dashboard_with_5000_signals_makes_a_bounded_number_of_queries(
     assert len(response.context["page"]) == 50
     with django_assert_max_num_queries(12):
         officer_client.get("/surveillance/signals/", {"priority": "high", "page": 3})
+
+
+def test_the_drug_page_shows_every_labelled_entry_and_the_unlisted_bleeding_site_first(
+    officer_client, signals, inotuzumab
+):
+    signals.report(198, Case("Alopecia", grade=1))
+    response = officer_client.get(f"/surveillance/drugs/{inotuzumab.slug}/")
+    assert response.status_code == 200
+    assert len(response.context["entries"]) == 62
+    unlisted = [f.term.name for f in response.context["unlisted"]]
+    assert unlisted[0] == "Retinal haemorrhage"
+    assert "Alopecia" in unlisted
+    thrombo = next(e for e in response.context["entries"] if e.term.name == "Thrombocytopenia")
+    assert (thrombo.cases, thrombo.expected_pct) == (130, 51.0)
+    assert 'class="chart forest"' in response.content.decode()
