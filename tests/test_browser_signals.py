@@ -40,3 +40,47 @@ def test_an_officer_reviews_the_unlisted_bleeding_site(
     history = page.locator("table.history")
     assert "new → under_validation" in history.inner_text()
     assert "Two cases, one serious: validating." in history.inner_text()
+
+
+UNLABELLED = """
+() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(el => !el.closest('template') && !el.hidden && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.name || el.id)
+"""
+
+
+@pytest.mark.browser
+def test_officer_pages_have_labelled_controls_and_work_from_the_keyboard(
+    page,  # noqa: F811
+    live_server,
+    officer,
+    nurse,
+    inotuzumab,
+):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    run_execute(run_create(trigger="manual"))
+    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+    for path in [
+        "/surveillance/signals/",
+        f"/surveillance/drugs/{inotuzumab.slug}/",
+        "/reports/new/",
+    ]:
+        page.goto(live_server.url + path)
+        assert page.evaluate(UNLABELLED) == [], path
+    page.goto(live_server.url + "/surveillance/drugs/" + inotuzumab.slug + "/")
+    page.screenshot(path=str(SCREENSHOTS / "drug.png"), full_page=True)
+
+    # From the dashboard, the keyboard alone reaches the first signal and opens it.
+    page.goto(live_server.url + "/surveillance/signals/")
+    target = page.locator("table.signals tbody tr").first.get_by_role("link").first
+    name = target.inner_text()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == name:
+            break
+    else:
+        pytest.fail("the first signal cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/surveillance/signals/*/")
+    assert page.get_by_role("heading", name=name).is_visible()
