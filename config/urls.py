@@ -29,6 +29,8 @@ api_v1 = [
     *router.urls,
 ]
 
+handler500 = "config.middleware.server_error"
+
 urlpatterns = [
     path("", reference_views.home, name="home"),
     path("drugs/<slug:slug>/label/", reference_views.label_detail, name="label-detail"),

@@ -1,0 +1,56 @@
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from rest_framework.test import APIClient
+
+from reports.models import Report
+
+from .factories import reaction, report_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_carry_a_content_security_policy(client, nurse):
+    client.force_login(nurse)
+    response = client.get("/reports/")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src 'self';" in policy
+
+
+def test_repeated_failed_sign_ins_lock_the_account_for_a_while(nurse):
+    client = Client()
+    wrong = {"username": "nurse1", "password": "wrong"}
+    for _ in range(4):
+        assert client.post("/login/", wrong).status_code == 200
+    # The fifth failure locks the account, and then even the right password is refused.
+    assert client.post("/login/", wrong).status_code == 429
+    locked = client.post("/login/", {"username": "nurse1", "password": "correct-horse-battery"})
+    assert locked.status_code == 429
+    api = APIClient()
+    token = api.post(
+        "/api/v1/auth/token/",
+        {"username": "nurse1", "password": "correct-horse-battery"},
+        format="json",
+    )
+    # The token endpoint refuses the locked account too (as bad credentials).
+    assert token.status_code == 400
+    assert "token" not in token.json()
+
+
+def test_an_unreachable_database_is_a_clear_503_and_nothing_is_saved(
+    nurse, inotuzumab, monkeypatch
+):
+    from reports import services
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "next_case_number", down)
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(nurse)
+    response = api.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")
+    assert response.status_code == 503
+    assert "database is unavailable" in response.json()["detail"]
+    assert response["Retry-After"] == "30"
+    assert Report.objects.count() == 0
