@@ -29,6 +29,7 @@ api_v1 = [
     *router.urls,
 ]
 
+handler400 = "config.middleware.bad_request"
 handler500 = "config.middleware.server_error"
 
 urlpatterns = [

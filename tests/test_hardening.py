@@ -54,3 +54,32 @@ def test_an_unreachable_database_is_a_clear_503_and_nothing_is_saved(
     assert "database is unavailable" in response.json()["detail"]
     assert response["Retry-After"] == "30"
     assert Report.objects.count() == 0
+
+
+def test_an_oversized_body_is_refused_with_a_clear_413(nurse, inotuzumab, settings):
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(nurse)
+    body = report_payload(
+        reaction("Nausea"), narrative="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)
+    )
+    response = api.post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert Report.objects.count() == 0
+
+
+def test_no_patient_reference_reaches_the_logs(nurse, inotuzumab, caplog):
+    api = APIClient()
+    api.force_authenticate(nurse)
+    with caplog.at_level("DEBUG"):
+        api.post(
+            "/api/v1/reports/",
+            report_payload(reaction("Nausea"), patient="PT-SECRET-77"),
+            format="json",
+        )
+        api.post(
+            "/api/v1/reports/",
+            report_payload(reaction("no such term"), patient="PT-SECRET-78"),
+            format="json",
+        )
+    assert "PT-SECRET" not in caplog.text
