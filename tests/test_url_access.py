@@ -87,7 +87,7 @@ def world(inotuzumab, nurse, officer):
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
     return {
-        "pk": Report.objects.first().pk,
+        "pk": Report.objects.order_by("pk")[0].pk,
         "slug": inotuzumab.slug,
     }
 
@@ -98,11 +98,11 @@ def url_for(name, keys, world):
         if key == "slug":
             kwargs[key] = world["slug"]
         elif name.startswith(("signal-", "api:signal-detail")):
-            kwargs[key] = Signal.objects.first().pk
+            kwargs[key] = Signal.objects.order_by("pk")[0].pk
         elif name.startswith("api:signal-run"):
-            kwargs[key] = DetectionRun.objects.first().pk
+            kwargs[key] = DetectionRun.objects.order_by("pk")[0].pk
         elif name.startswith("api:exposure"):
-            kwargs[key] = Exposure.objects.first().pk
+            kwargs[key] = Exposure.objects.order_by("pk")[0].pk
         else:
             kwargs[key] = world["pk"]
     return reverse(name, kwargs=kwargs)
