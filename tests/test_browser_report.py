@@ -81,3 +81,38 @@ def test_a_failed_submit_in_the_browser_keeps_what_was_typed(page, live_server, 
     assert page.get_by_label("Patient reference").input_value() == "PT-0043"
     assert page.get_by_label("What happened").input_value() == "Bruises on both arms."
     assert Report.objects.count() == 0
+
+
+@pytest.mark.browser
+def test_script_in_narrative_verbatim_and_comments_is_shown_as_text(
+    page,  # noqa: F811
+    live_server,
+    nurse,
+    officer,
+    inotuzumab,
+):
+    from rest_framework.test import APIClient
+
+    from .factories import reaction, report_payload
+
+    payload = "<script>alert('x')</script><img src=x onerror=alert('y')>"
+    api = APIClient()
+    api.force_authenticate(nurse)
+    body = api.post(
+        "/api/v1/reports/",
+        report_payload(reaction("Nausea", verbatim=payload), narrative=payload),
+        format="json",
+    ).json()
+    api.post(f"/api/v1/reports/{body['id']}/void/", {"reason": payload}, format="json")
+    dialogs: list[str] = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+    page.goto(f"{live_server.url}/reports/{body['id']}/")
+    assert page.get_by_text("<script>alert('x')</script>", exact=False).first.is_visible()
+    assert page.locator("script:not([src])").count() == 0
+    assert dialogs == []

@@ -1,0 +1,109 @@
+"""Property-based fuzzing of what users upload: any text either imports or is refused with
+its problems listed; nothing crashes and nothing is half-imported."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reference.label_text import parse_label_text
+from reference.models import Label, LabelEntry
+from reference.services import LabelImportError, entries_from_parsed, label_import
+from reports.models import Exposure, Patient
+
+LABEL_WORDS = st.sampled_from(
+    [
+        "Very common (10% or more):",
+        "Common (1% to 10%):",
+        "Uncommon (0.1% to 1%):",
+        "Frequency not reported:",
+        "Nausea",
+        "Headache (28%)",
+        "(42% of which were Grade 3 or higher)",
+        "Pancytopenia (e.g., bone marrow failure)",
+        "upper/lower GI hemorrhage",
+        "[Ref]",
+        ",",
+        "(",
+        ")",
+        "%",
+        "Hemorrhage (33%)",
+        "Flibbertigibbet",
+        "For Healthcare Professionals",
+        "For the Consumer",
+        "  • nosebleeds",
+        "\n",
+        "é",
+        "(all of which were Grade 3 or higher)",
+    ]
+)
+LABEL_TEXT = st.lists(st.one_of(LABEL_WORDS, st.text(max_size=12)), max_size=40).map(" ".join)
+
+
+@given(LABEL_TEXT)
+@settings(max_examples=200, deadline=None)
+def test_the_label_reader_never_crashes(text):
+    parsed = parse_label_text(text)
+    for item in parsed.professional:
+        assert item.verbatim.strip()
+    for line in parsed.unread:
+        assert line.reason
+
+
+@pytest.mark.django_db
+@given(LABEL_TEXT)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_label_imports_whole_or_not_at_all(text):
+    labels, entries = Label.objects.count(), LabelEntry.objects.count()
+    parsed = parse_label_text("For Healthcare Professionals\n" + text)
+    try:
+        result = label_import(
+            drug_name="Fuzzumab", entries=entries_from_parsed(parsed), source="fuzz"
+        )
+    except LabelImportError:
+        assert (Label.objects.count(), LabelEntry.objects.count()) == (labels, entries)
+    else:
+        assert LabelEntry.objects.filter(label=result.label).count() >= result.entries
+
+
+CSV_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "PT-1",
+            "PT-2",
+            "inotuzumab-ozogamicin",
+            "2026-09-01",
+            "01/09/2026",
+            "",
+            "intravenous",
+            "teleport",
+            "=SUM(A1)",
+            "x" * 120,
+            "Jane Doe",
+            "é",
+        ]
+    ),
+    st.text(max_size=10),
+)
+CSV_ROWS = st.lists(st.lists(CSV_CELLS, min_size=1, max_size=5), max_size=8)
+
+
+@pytest.mark.django_db
+@given(rows=CSV_ROWS, with_header=st.booleans())
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_an_exposure_upload_registers_every_row_or_none(rows, with_header, client, nurse):
+    client.force_login(nurse)
+    header = "patient,drug,start_date,route\n" if with_header else ""
+    body = header + "\n".join(
+        ",".join(c.replace(",", " ").replace("\n", " ") for c in row) for row in rows
+    )
+    before = (Exposure.objects.count(), Patient.objects.count())
+    upload = SimpleUploadedFile("x.csv", body.encode(), content_type="text/csv")
+    response = client.post("/exposures/", {"csv-file": upload})
+    assert response.status_code in {200, 302}
+    if response.status_code == 200:
+        assert (Exposure.objects.count(), Patient.objects.count()) == before
