@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -194,3 +194,32 @@ def runs_sweep_stale() -> int:
             error="The run's worker was lost; the next run does its work.",
         )
     return count
+
+
+ACTIVE = [RunStatus.QUEUED, RunStatus.RUNNING]
+
+
+def drugs_behind() -> list[int]:
+    """Drugs with reports received since their last successful run started and no run queued
+    or running: detection that new reports could not queue (a broker down) catches up here."""
+    last_start = (
+        DetectionRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .filter(Q(drug=OuterRef("pk")) | Q(drug__isnull=True))
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    if DetectionRun.objects.filter(drug__isnull=True, status__in=ACTIVE).exists():
+        return []
+    busy = set(
+        DetectionRun.objects.filter(status__in=ACTIVE, drug__isnull=False).values_list(
+            "drug_id", flat=True
+        )
+    )
+    drugs = Drug.objects.annotate(
+        latest_report=Max("reports__received_at"), last_start=Subquery(last_start)
+    ).filter(latest_report__isnull=False)
+    return [
+        d.pk
+        for d in drugs
+        if d.pk not in busy and (d.last_start is None or d.latest_report > d.last_start)
+    ]

@@ -43,4 +43,14 @@ def detection_scheduled() -> None:
 
 @shared_task(ignore_result=True)
 def detection_sweep() -> int:
-    return runs_sweep_stale()
+    """Fail what dead workers left behind, then catch up the drugs whose new reports could
+    not queue their run (for instance while the broker was down)."""
+    from .services import drugs_behind, run_queue_for_new_reports
+    from .triggers import run_dispatch
+
+    swept = runs_sweep_stale()
+    for drug_id in drugs_behind():
+        run = run_queue_for_new_reports(drug_id)
+        if run is not None:
+            run_dispatch(run)
+    return swept

@@ -171,3 +171,28 @@ def test_officers_are_emailed_once_about_a_new_high_priority_signal(
     with django_capture_on_commit_callbacks(execute=True):
         run_execute(run_create(trigger="manual"))
     assert len(mailoutbox) == 1
+
+
+def test_the_sweep_catches_up_reports_whose_run_could_not_be_queued(
+    inotuzumab, nurse, settings, monkeypatch
+):
+    from surveillance import tasks
+    from surveillance.services import drugs_behind
+
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    settings.DETECTION_ON_NEW_REPORTS = True
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.detection_run_start, "apply_async", broker_down)
+        on_report_committed(Report.objects.order_by("pk")[0])
+    assert DetectionRun.objects.get().status == "failed"
+    assert drugs_behind() == [inotuzumab.pk]
+    # The broker is back: the periodic sweep queues the run, and it completes.
+    tasks.detection_sweep()
+    latest = DetectionRun.objects.latest("created_at")
+    assert latest.status == "succeeded"
+    assert Signal.objects.filter(term__name="Retinal haemorrhage").exists()
+    assert drugs_behind() == []
