@@ -339,17 +339,17 @@ def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], ["The file is not UTF-8 text."]
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {c.strip().lower() for c in (reader.fieldnames or [])}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        columns = {c.strip().lower() for c in (reader.fieldnames or [])}
+        records = list(reader)
+    except csv.Error as exc:
+        return [], [f"The file is not valid CSV: {exc}."]
     missing = {"patient", "drug", "start_date"} - columns
     if missing:
         return [], [f"Missing column(s): {', '.join(sorted(missing))}."]
     rows: list[ExposureRow] = []
     errors: list[str] = []
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        return [], [f"The file is not valid CSV: {exc}."]
     for line, raw in enumerate(records, start=2):
         if None in raw:
             errors.append(f"Row {line}: more fields than the header names.")

@@ -41,7 +41,7 @@ LABEL_TEXT = st.lists(st.one_of(LABEL_WORDS, st.text(max_size=12)), max_size=40)
 
 
 @given(LABEL_TEXT)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, derandomize=True, deadline=None)
 def test_the_label_reader_never_crashes(text):
     parsed = parse_label_text(text)
     for item in parsed.professional:
@@ -53,7 +53,10 @@ def test_the_label_reader_never_crashes(text):
 @pytest.mark.django_db
 @given(LABEL_TEXT)
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_a_label_imports_whole_or_not_at_all(text):
     labels, entries = Label.objects.count(), LabelEntry.objects.count()
@@ -93,7 +96,10 @@ CSV_ROWS = st.lists(st.lists(CSV_CELLS, min_size=1, max_size=5), max_size=8)
 @pytest.mark.django_db
 @given(rows=CSV_ROWS, with_header=st.booleans())
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_an_exposure_upload_registers_every_row_or_none(rows, with_header, client, nurse):
     client.force_login(nurse)

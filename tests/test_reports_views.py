@@ -253,3 +253,12 @@ class TestExposureUpload:
         )
         assert response.status_code == 302
         assert Exposure.objects.get().patient.site == nurse.site
+
+
+def test_a_stray_carriage_return_in_the_header_is_a_clear_error(client, nurse, inotuzumab):
+    client.force_login(nurse)
+    upload = SimpleUploadedFile("x.csv", b"patient,dr\rug,start_date\nPT-1,x,2026-09-01\n")
+    response = client.post("/exposures/", {"csv-file": upload})
+    assert response.status_code == 200
+    assert response.context["row_errors"]
+    assert Exposure.objects.count() == 0
