@@ -113,17 +113,7 @@ class ReactionForm(forms.Form):
     )
 
     def to_input(self) -> ReactionInput:
-        d = self.cleaned_data
-        return ReactionInput(
-            term=d["term"],
-            verbatim=d.get("verbatim", ""),
-            onset_date=d.get("onset_date"),
-            end_date=d.get("end_date"),
-            grade=d.get("grade"),
-            seriousness=list(d.get("seriousness", [])),
-            outcome=d.get("outcome", ""),
-            causality=d.get("causality", ""),
-        )
+        return ReactionInput.from_cleaned(self.cleaned_data)
 
 
 ReactionFormSet = formset_factory(ReactionForm, extra=0, min_num=1, can_delete=True, max_num=50)

@@ -1,8 +1,10 @@
 """What a report submission carries, independent of where it comes from (form, API, import)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass
@@ -23,6 +25,20 @@ class ReactionInput:
     seriousness: list[str] = field(default_factory=list)
     outcome: str = ""
     causality: str = ""
+
+    @classmethod
+    def from_cleaned(cls, data: Mapping[str, Any]) -> "ReactionInput":
+        """From the cleaned data of the web form or the API serializer (same field names)."""
+        return cls(
+            term=data["term"],
+            verbatim=data.get("verbatim") or "",
+            onset_date=data.get("onset_date"),
+            end_date=data.get("end_date"),
+            grade=data.get("grade"),
+            seriousness=list(data.get("seriousness") or []),
+            outcome=data.get("outcome") or "",
+            causality=data.get("causality") or "",
+        )
 
 
 @dataclass

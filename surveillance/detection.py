@@ -159,15 +159,19 @@ def expected_incidence(
     return None, ""
 
 
-def evaluate_drug(drug: Drug) -> DrugResult:
-    """Every finding for one drug against its current label: no writes."""
+def evaluate_drug(
+    drug: Drug, *, listing: LabelListing | None = None, cohort: Cohort | None = None
+) -> DrugResult:
+    """Every finding for one drug against its current label: no writes. A caller that has
+    already loaded the listing and counted the cohort passes them in."""
     result = DrugResult()
-    label = Label.objects.filter(drug=drug, is_current=True).first()
-    listing = LabelListing(label)
-    if label is None:
+    if listing is None:
+        listing = LabelListing(Label.objects.filter(drug=drug, is_current=True).first())
+    if listing.label is None:
         result.notes.append(f"{drug.name} has no label: every reaction is unlisted.")
     group_entries = dict(listing.groups)
-    cohort = cohort_count(drug, group_entries)
+    if cohort is None:
+        cohort = cohort_count(drug, group_entries)
     result.counts = {"exposed": cohort.exposed, "terms_with_cases": len(cohort.terms)}
     term_ids = set(cohort.terms) | {e.term_id for e in listing.by_term.values()}
     terms = Term.objects.in_bulk(term_ids)
@@ -448,7 +452,8 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
             )
         )
     haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
-    unlisted = [f for f in evaluate_drug(drug).findings if f.kind == Kind.UNLISTED]
+    findings = evaluate_drug(drug, listing=listing, cohort=cohort).findings
+    unlisted = [f for f in findings if f.kind == Kind.UNLISTED]
     bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
     unlisted.sort(key=lambda f: (f.term.pk not in bleeding, -f.cases, f.term.name))
     return cohort, views, unlisted

@@ -43,16 +43,7 @@ class ReactionInputSerializer(serializers.Serializer[Any]):
     causality = serializers.ChoiceField(choices=Causality.choices, required=False, allow_blank=True)
 
     def to_input(self, data: dict[str, Any]) -> ReactionInput:
-        return ReactionInput(
-            term=data["term"],
-            verbatim=data.get("verbatim", ""),
-            onset_date=data.get("onset_date"),
-            end_date=data.get("end_date"),
-            grade=data.get("grade"),
-            seriousness=list(data.get("seriousness", [])),
-            outcome=data.get("outcome", ""),
-            causality=data.get("causality", ""),
-        )
+        return ReactionInput.from_cleaned(data)
 
 
 class ReportCreateSerializer(serializers.Serializer[Any]):
