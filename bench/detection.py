@@ -57,6 +57,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.services import account_create_or_update  # noqa: E402
+from bench.harness import ensure_database  # noqa: E402
 from reference.models import Drug, Label, LabelEntry, Term  # noqa: E402
 from reference.services import entries_from_structured, label_import  # noqa: E402
 from surveillance.detection import evaluate_drug, findings_apply  # noqa: E402
@@ -76,13 +77,6 @@ FROM reports_reaction x
 WHERE x.counted
 GROUP BY x.drug_id, x.term_id
 """
-
-
-def ensure_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    subprocess.run(
-        ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, check=False
-    )
 
 
 def marker_text(args: argparse.Namespace) -> str:
