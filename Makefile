@@ -10,7 +10,7 @@ DEMO_DATA ?= 1
 # CTCAE grade criteria are NCI's text, not shipped: loaded from this file when it is there.
 CTCAE_CSV ?= ../shared/datasets/ctcae_v5.0.csv
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench bench-disproportionality bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,5 +50,14 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/api_submit.py
 	$(BIN)/python bench/dashboard.py
 
+# Our disproportionality statistics beside vigipy, installed only in var/bench-venv.
+bench-disproportionality: $(VENV)/.installed-test
+	$(BIN)/python bench/disproportionality.py $(BENCH_ARGS)
+
+# 16 clients against gunicorn and a Celery worker (needs PostgreSQL and Redis).
+bench-load: $(VENV)/.installed-test
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) var/*.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var/*.sqlite3 var/bench-venv var/bench-disproportionality staticfiles \
+		.pytest_cache .mypy_cache .ruff_cache

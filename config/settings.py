@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "reference",
     "reports",
     "surveillance",
+    "spontaneous",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +203,14 @@ DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
 # New reports queue one run per drug, started after this many seconds.
 DETECTION_ON_NEW_REPORTS = env_bool("DETECTION_ON_NEW_REPORTS", True)
 DETECTION_DEBOUNCE_SECONDS = int(os.getenv("DETECTION_DEBOUNCE_SECONDS", "60"))
+# Disproportionality over the spontaneous reports (DOMAIN.md section 7): the rule that makes a
+# drug-event pair a signal: mgps (EB05 >= DISPROPORTIONALITY_EB05), prr (Evans), ror or ic.
+DISPROPORTIONALITY_RULE = os.getenv("DISPROPORTIONALITY_RULE", "mgps")
+if DISPROPORTIONALITY_RULE not in ("mgps", "prr", "ror", "ic"):
+    raise ImproperlyConfigured("DISPROPORTIONALITY_RULE must be one of mgps, prr, ror, ic")
+DISPROPORTIONALITY_EB05 = float(os.getenv("DISPROPORTIONALITY_EB05", "2"))
+# The MGPS prior is fitted to the pairs with at least this many reports (the truncation N*).
+DISPROPORTIONALITY_MIN_COUNT = int(os.getenv("DISPROPORTIONALITY_MIN_COUNT", "1"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

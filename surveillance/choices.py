@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     INCIDENCE = "incidence", "More frequent than labelled"
     SEVERITY = "severity", "More often severe than labelled"
     UNLISTED = "unlisted", "Not on the label"
+    DISPROPORTIONALITY = "disproportionality", "Reported disproportionately"
 
 
 class Priority(models.TextChoices):

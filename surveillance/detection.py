@@ -22,6 +22,7 @@ from reference.listedness import LabelListing
 from reference.models import Drug, Label, LabelEntry, Term
 from reports.models import Exposure, Reaction
 
+from . import disproportionality as dp
 from . import stats
 from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus
 from .models import DetectionRun, Signal, SignalEvaluation
@@ -82,9 +83,13 @@ class Finding:
     ci_high_pct: float | None = None
     p_value: float | None = None
     q_value: float | None = None
+    statistics: dict[str, Any] = field(default_factory=dict)
 
     def numbers(self) -> dict[str, Any]:
         return {name: _rounded(getattr(self, name)) for name in NUMBER_FIELDS}
+
+    def rounded_statistics(self) -> dict[str, Any]:
+        return {name: _rounded(value) for name, value in self.statistics.items()}
 
 
 @dataclass
@@ -167,17 +172,21 @@ def evaluate_drug(
     result = DrugResult()
     if listing is None:
         listing = LabelListing(Label.objects.filter(drug=drug, is_current=True).first())
-    if listing.label is None:
-        result.notes.append(f"{drug.name} has no label: every reaction is unlisted.")
     group_entries = dict(listing.groups)
     if cohort is None:
-        cohort = cohort_count(drug, group_entries)
+        # Every reported patient has an exposure: without one, there is nothing to count.
+        has_cohort = Exposure.objects.filter(drug=drug).exists()
+        cohort = cohort_count(drug, group_entries) if has_cohort else Cohort(0, False, {}, {})
+    # A drug known only from spontaneous reports has no cohort to speak of.
+    hospital = cohort.exposed > 0 or listing.label is not None
+    if listing.label is None and hospital:
+        result.notes.append(f"{drug.name} has no label: every reaction is unlisted.")
     result.counts = {"exposed": cohort.exposed, "terms_with_cases": len(cohort.terms)}
     term_ids = set(cohort.terms) | {e.term_id for e in listing.by_term.values()}
     terms = Term.objects.in_bulk(term_ids)
 
     tests: list[tuple[LabelEntry, str, int, Decimal, str]] = []
-    if not cohort.registered:
+    if not cohort.registered and hospital:
         result.notes.append(
             f"{drug.name}: no registered cohort (every exposed patient came from a report), "
             "so no incidence or severity test; unlisted signals only."
@@ -228,6 +237,7 @@ def evaluate_drug(
         for finding, low, high in zip(unlisted, lows, highs, strict=True):
             finding.ci_low_pct, finding.ci_high_pct = float(low) * 100, float(high) * 100
     result.findings += unlisted
+    result.findings += disproportionality_findings(drug)
     return result
 
 
@@ -276,6 +286,208 @@ def _tests(
             )
         )
     return findings
+
+
+RULES = ("mgps", "prr", "ror", "ic")
+
+
+def disproportionality_rule() -> tuple[str, float]:
+    """The rule that makes a drug-event pair a signal, and the EB05 threshold of MGPS."""
+    rule = str(getattr(settings, "DISPROPORTIONALITY_RULE", "mgps"))
+    return rule, float(getattr(settings, "DISPROPORTIONALITY_EB05", 2.0))
+
+
+def disproportionality_findings(drug: Drug) -> list[Finding]:
+    """The drug's event pairs in the spontaneous-report database against every other drug's
+    (DOMAIN.md section 7): the 2x2 table of unique reports, PRR, ROR, IC and EBGM.
+
+    One grouped query for the drug's pairs; the marginal counts and the MGPS prior come
+    from the snapshot of the database's last import.
+    """
+    from spontaneous.models import CaseReportPair
+    from spontaneous.services import snapshot_current
+
+    snapshot = snapshot_current()
+    if snapshot is None or str(drug.pk) not in snapshot.drug_reports:
+        return []
+    rows = list(
+        CaseReportPair.objects.filter(drug=drug, batch_id__lte=snapshot.revision)
+        .values("term_id")
+        .annotate(n=Count("report_id"))
+        .order_by()
+        .values_list("term_id", "n")
+    )
+    drug_n = int(snapshot.drug_reports[str(drug.pk)])
+    total = snapshot.n_reports
+    a = np.array([n for _, n in rows], dtype=np.float64)
+    term_n = np.array([snapshot.term_reports[str(t)] for t, _ in rows], dtype=np.float64)
+    b = drug_n - a
+    c = term_n - a
+    d = total - drug_n - c
+    n_min = min_cases()
+    prr = dp.prr(a, b, c, d, min_cases=n_min)
+    ror = dp.ror(a, b, c, d, min_cases=n_min)
+    ic = dp.information_component(a, b, c, d)
+    if snapshot.prior:
+        prior = dp.GpsPrior(**{k: v for k, v in snapshot.prior.items() if k != "min_count"})
+        eb = dp.ebgm(a, ic.expected, prior)
+    else:
+        # No prior could be fitted (too few pairs): no EBGM, and the MGPS rule is never met.
+        nan = np.full(len(a), np.nan)
+        eb = dp.EbgmResult(ebgm=nan, eb05=nan, eb95=nan, qn=nan)
+    rule, eb05_min = disproportionality_rule()
+    met_by = {
+        "mgps": eb.eb05 >= eb05_min,
+        "prr": prr.signal,
+        "ror": ror.signal,
+        "ic": ic.signal,
+    }
+    met = met_by.get(rule, met_by["mgps"])
+    every = met_by["mgps"] & prr.signal & ror.signal & ic.signal
+    terms = Term.objects.in_bulk([t for t, _ in rows])
+    findings = []
+    for i, (term_id, _) in enumerate(rows):
+        numbers = {
+            "a": int(a[i]),
+            "b": int(b[i]),
+            "c": int(c[i]),
+            "d": int(d[i]),
+            "expected": _finite(ic.expected[i]),
+            "prr": _finite(prr.prr[i]),
+            "prr_low": _finite(prr.lower[i]),
+            "prr_high": _finite(prr.upper[i]),
+            "chi2_yates": _finite(prr.chi2_yates[i]),
+            "ror": _finite(ror.ror[i]),
+            "ror_low": _finite(ror.lower[i]),
+            "ror_high": _finite(ror.upper[i]),
+            "ic": _finite(ic.ic[i]),
+            "ic025": _finite(ic.ic025[i]),
+            "ic975": _finite(ic.ic975[i]),
+            "ebgm": _finite(eb.ebgm[i]),
+            "eb05": _finite(eb.eb05[i]),
+            "eb95": _finite(eb.eb95[i]),
+            "rule": rule,
+        }
+        observed = 100.0 * a[i] / drug_n
+        others = c[i] + d[i]
+        background = 100.0 * c[i] / others if others else None
+        findings.append(
+            Finding(
+                term=terms[term_id],
+                kind=Kind.DISPROPORTIONALITY,
+                met=bool(met[i]),
+                cases=int(a[i]),
+                exposed=drug_n,
+                priority=Priority.HIGH if every[i] else Priority.MEDIUM,
+                observed_pct=float(observed),
+                expected_pct=background,
+                statistics=numbers,
+                summary=_disproportionality_summary(drug, terms[term_id], numbers, background),
+            )
+        )
+    return findings
+
+
+@dataclass
+class MethodRow:
+    """One method's figures on a signal page."""
+
+    method: str
+    value: float | None
+    low: float | None
+    high: float | None
+    interval: str
+    rule: str
+    met: bool
+    chosen: bool
+
+
+def disproportionality_table(numbers: dict[str, Any]) -> list[MethodRow]:
+    """The four methods of a disproportionality signal, each with its own rule."""
+    if not numbers:
+        return []
+    a = int(numbers.get("a") or 0)
+    n_min = min_cases()
+    rule, eb05_min = disproportionality_rule()
+    chosen = numbers.get("rule", rule)
+
+    def at_least(name: str, limit: float) -> bool:
+        value = numbers.get(name)
+        return value is not None and value >= limit
+
+    def above(name: str, limit: float) -> bool:
+        value = numbers.get(name)
+        return value is not None and value > limit
+
+    return [
+        MethodRow(
+            "MGPS (EBGM)",
+            numbers.get("ebgm"),
+            numbers.get("eb05"),
+            numbers.get("eb95"),
+            "EB05-EB95",
+            f"EB05 >= {eb05_min:g}",
+            at_least("eb05", eb05_min),
+            chosen == "mgps",
+        ),
+        MethodRow(
+            "PRR",
+            numbers.get("prr"),
+            numbers.get("prr_low"),
+            numbers.get("prr_high"),
+            "95% CI",
+            f"PRR >= 2, Yates chi-square >= 4 (here {_figure(numbers.get('chi2_yates'))}), "
+            f"a >= {n_min}",
+            at_least("prr", 2) and at_least("chi2_yates", 4) and a >= n_min,
+            chosen == "prr",
+        ),
+        MethodRow(
+            "ROR",
+            numbers.get("ror"),
+            numbers.get("ror_low"),
+            numbers.get("ror_high"),
+            "95% CI",
+            f"lower bound > 1, a >= {n_min}",
+            above("ror_low", 1) and a >= n_min,
+            chosen == "ror",
+        ),
+        MethodRow(
+            "IC",
+            numbers.get("ic"),
+            numbers.get("ic025"),
+            numbers.get("ic975"),
+            "IC025-IC975",
+            "IC025 > 0",
+            above("ic025", 0),
+            chosen == "ic",
+        ),
+    ]
+
+
+def _finite(value: Any) -> float | None:
+    """A statistic for JSON: None where it is undefined (a zero cell) or infinite."""
+    number = float(value)
+    return number if np.isfinite(number) else None
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def _disproportionality_summary(
+    drug: Drug, term: Term, n: dict[str, Any], background: float | None
+) -> str:
+    share = f"{_pct(100.0 * n['a'] / (n['a'] + n['b']))}%"
+    other = (
+        f" against {_pct(background)}% of other drugs' reports" if background is not None else ""
+    )
+    return (
+        f"{term.name} in {n['a']} of {n['a'] + n['b']} spontaneous reports with {drug.name} "
+        f"({share}){other}: EBGM {_figure(n['ebgm'])} (EB05 {_figure(n['eb05'])}), "
+        f"PRR {_figure(n['prr'])} (chi-square {_figure(n['chi2_yates'])}), "
+        f"ROR {_figure(n['ror'])} (95% CI {_figure(n['ror_low'])}-{_figure(n['ror_high'])}), "
+        f"IC025 {_figure(n['ic025'])}."
+    )
 
 
 def _patients(n: int) -> str:
@@ -369,6 +581,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 "closed_at",
                 "last_evaluated_at",
                 "band",
+                "statistics",
                 *NUMBER_FIELDS,
             ],
         )
@@ -379,6 +592,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 run=run,
                 evaluated_at=now,
                 met=signal.met,
+                statistics=signal.statistics,
                 **{name: getattr(signal, name) for name in NUMBER_FIELDS},
             )
         )
@@ -397,12 +611,14 @@ def _same(signal: Signal, finding: Finding) -> bool:
         and all(_rounded(getattr(signal, name)) == numbers[name] for name in NUMBER_FIELDS)
         and signal.summary == finding.summary
         and signal.priority == finding.priority
+        and signal.statistics == finding.rounded_statistics()
     )
 
 
 def _copy(signal: Signal, finding: Finding, now: Any) -> None:
     for name, value in finding.numbers().items():
         setattr(signal, name, value)
+    signal.statistics = finding.rounded_statistics()
     signal.met = finding.met
     signal.summary = finding.summary
     signal.priority = finding.priority

@@ -98,7 +98,7 @@ class Signal(models.Model):
 
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="signals")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="signals")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.MEDIUM)
     met = models.BooleanField(default=True, help_text="Whether the rule is met at the last run.")
     status = models.CharField(
@@ -117,6 +117,11 @@ class Signal(models.Model):
     band = models.CharField(max_length=12, blank=True)
     p_value = models.FloatField(null=True, blank=True)
     q_value = models.FloatField(null=True, blank=True)
+    statistics = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Disproportionality: the 2x2 table and PRR, ROR, IC and EBGM with their limits.",
+    )
     first_detected_at = models.DateTimeField(default=timezone.now)
     last_evaluated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -159,6 +164,7 @@ class SignalEvaluation(models.Model):
     expected_pct = models.FloatField(null=True, blank=True)
     p_value = models.FloatField(null=True, blank=True)
     q_value = models.FloatField(null=True, blank=True)
+    statistics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["signal", "evaluated_at", "id"]

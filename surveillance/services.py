@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from reference.models import Drug
+from spontaneous.services import snapshot_current
 
 from .choices import RunStatus, Trigger
 from .detection import evaluate_drug, findings_apply
@@ -35,6 +36,12 @@ def run_create(
 
 def run_queue_for_new_reports(drug_id: int) -> DetectionRun | None:
     """Queue one run for a drug that received reports, unless one is already queued."""
+    queued = DetectionRun.objects.filter(
+        drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
+    )
+    if queued.exists():
+        # Most reports of a burst end here; the insert below settles the races.
+        return None
     try:
         with transaction.atomic():
             return DetectionRun.objects.create(trigger=Trigger.NEW_REPORTS, drug_id=drug_id)
@@ -66,6 +73,9 @@ def run_start(run: DetectionRun) -> list[DrugRun]:
                 [DrugRun(run=run, drug=d) for d in drugs if d is not None], ignore_conflicts=True
             )
     run.refresh_from_db()
+    if claimed:
+        # Counted and fitted once per import, here, rather than by each drug's worker.
+        snapshot_current()
     return list(run.parts.filter(status=RunStatus.QUEUED))
 
 
@@ -123,11 +133,12 @@ def _part_finish(
 def run_finish_if_done(run_id: int) -> None:
     """Close a run whose parts are all finished: succeeded, or failed naming the failures."""
     run = DetectionRun.objects.get(pk=run_id)
-    parts = list(run.parts.select_related("drug"))
-    if run.status != RunStatus.RUNNING or any(
-        p.status in {RunStatus.QUEUED, RunStatus.RUNNING} for p in parts
+    if (
+        run.status != RunStatus.RUNNING
+        or run.parts.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists()
     ):
         return
+    parts = list(run.parts.select_related("drug"))
     failed = [p for p in parts if p.status == RunStatus.FAILED]
     counts: dict[str, int] = {}
     notes: list[str] = []

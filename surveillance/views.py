@@ -18,7 +18,7 @@ from reference.models import Drug
 
 from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
-from .detection import drug_overview
+from .detection import disproportionality_table, drug_overview
 from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move
@@ -297,6 +297,7 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             if onset_days
             else "",
             "history": list(audit_history(signal)),
+            "methods": disproportionality_table(signal.statistics),
             "assign": assign,
         },
     )

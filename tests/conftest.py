@@ -87,6 +87,14 @@ def inotuzumab(db) -> Drug:
 
 
 @pytest.fixture(autouse=True)
+def no_snapshot_cached():
+    """Each test's spontaneous reports are its own: no snapshot read by an earlier test."""
+    from spontaneous.services import _snapshots
+
+    _snapshots.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_detection_on_commit(settings):
     """Reports do not queue detection in tests unless a test asks for it."""
     settings.DETECTION_ON_NEW_REPORTS = False

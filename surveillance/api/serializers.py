@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
@@ -36,6 +37,33 @@ class RunSerializer(serializers.Serializer[DetectionRun]):
     error = serializers.CharField()
 
 
+class DisproportionalitySerializer(serializers.Serializer[Any]):
+    """A disproportionality signal's 2x2 table of unique spontaneous reports and its four
+    statistics (null where a zero cell leaves one undefined)."""
+
+    a = serializers.IntegerField(help_text="Reports with the drug and the event.")
+    b = serializers.IntegerField(help_text="Reports with the drug, without the event.")
+    c = serializers.IntegerField(help_text="Reports with the event, without the drug.")
+    d = serializers.IntegerField(help_text="Reports with neither.")
+    expected = serializers.FloatField(allow_null=True, help_text="(a+b)(a+c)/N.")
+    prr = serializers.FloatField(allow_null=True)
+    prr_low = serializers.FloatField(allow_null=True)
+    prr_high = serializers.FloatField(allow_null=True)
+    chi2_yates = serializers.FloatField(allow_null=True)
+    ror = serializers.FloatField(allow_null=True)
+    ror_low = serializers.FloatField(allow_null=True)
+    ror_high = serializers.FloatField(allow_null=True)
+    ic = serializers.FloatField(allow_null=True)
+    ic025 = serializers.FloatField(allow_null=True)
+    ic975 = serializers.FloatField(allow_null=True)
+    ebgm = serializers.FloatField(allow_null=True)
+    eb05 = serializers.FloatField(allow_null=True)
+    eb95 = serializers.FloatField(allow_null=True)
+    rule = serializers.ChoiceField(
+        choices=["mgps", "prr", "ror", "ic"], help_text="The rule the signal was judged by."
+    )
+
+
 class NumbersSerializer(serializers.Serializer[Any]):
     """The figures of a signal, the same at each evaluation."""
 
@@ -48,6 +76,15 @@ class NumbersSerializer(serializers.Serializer[Any]):
     expected_pct = serializers.FloatField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
     q_value = serializers.FloatField(allow_null=True)
+    disproportionality = serializers.SerializerMethodField(
+        help_text="Disproportionality signals only: the 2x2 table and the four statistics."
+    )
+
+    @extend_schema_field(DisproportionalitySerializer(allow_null=True))
+    def get_disproportionality(self, instance: Any) -> dict[str, Any] | None:
+        if not instance.statistics:
+            return None
+        return dict(DisproportionalitySerializer(instance.statistics).data)
 
 
 class EvaluationSerializer(NumbersSerializer):

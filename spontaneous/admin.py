@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from .models import ReportImport, Snapshot
+
+
+@admin.register(ReportImport)
+class ReportImportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["file_name", "source", "reports", "pairs", "imported_at"]
+    readonly_fields = [f.name for f in ReportImport._meta.fields]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["revision", "n_reports", "pairs", "computed_at"]
+    readonly_fields = [f.name for f in Snapshot._meta.fields]

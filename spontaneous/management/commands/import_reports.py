@@ -1,0 +1,99 @@
+import csv
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from spontaneous.services import NEW_TERM_SOC, ReportImportError, file_digest, reports_import
+
+SHOWN_PROBLEMS = 200
+
+
+class Command(BaseCommand):
+    help = (
+        "Import spontaneous reports from a CSV of report id, drug, event and optional sex "
+        "(one row per drug-event pair of a report), all or nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument(
+            "--source",
+            default="",
+            help="The database the reports come from (report ids are unique within it); "
+            "the file name by default.",
+        )
+        parser.add_argument(
+            "--new-drugs", action="store_true", help="Register drugs the product does not know."
+        )
+        parser.add_argument(
+            "--new-terms",
+            action="store_true",
+            help="Add events no term names to the terminology, for its curators to classify.",
+        )
+        parser.add_argument(
+            "--all-problems", action="store_true", help="List every problem, however many."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        try:
+            with path.open("rb") as raw:
+                digest = file_digest(iter(lambda: raw.read(1 << 20), b""))
+                raw.seek(0)
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None)
+                if header is None:
+                    raise CommandError(f"{path} is empty")
+                with (
+                    tqdm(
+                        reader, total=max(lines - 1, 0), desc="reading", unit=" rows", disable=None
+                    ) as rows,
+                    tqdm(desc="writing", unit=" pairs", disable=None) as bar,
+                ):
+
+                    def written(count: int) -> None:
+                        bar.update(count)
+
+                    result = reports_import(
+                        rows=rows,
+                        header=header,
+                        source=options["source"] or path.stem,
+                        file_name=path.name,
+                        sha256=digest,
+                        new_drugs=options["new_drugs"],
+                        new_terms=options["new_terms"],
+                        progress=written,
+                    )
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from exc
+        except ReportImportError as exc:
+            shown = exc.problems if options["all_problems"] else exc.problems[:SHOWN_PROBLEMS]
+            for problem in shown:
+                self.stderr.write(problem)
+            if len(shown) < len(exc.problems):
+                self.stderr.write(
+                    f"... and {len(exc.problems) - len(shown)} more (--all-problems lists them)"
+                )
+            raise CommandError(str(exc)) from exc
+        batch = result.batch
+        if result.unchanged:
+            self.stdout.write(
+                f"{path.name} was already imported on {batch.imported_at:%Y-%m-%d %H:%M} "
+                f"({batch.reports} reports): nothing changed"
+            )
+            return
+        self.stdout.write(
+            f"{batch.reports} reports from {batch.source}: {batch.pairs} drug-event pairs "
+            f"({batch.rows} rows); {len(result.new_drugs)} new drugs, "
+            f"{len(result.new_terms)} new terms"
+        )
+        if result.new_terms:
+            self.stdout.write(
+                f"New terms are under {NEW_TERM_SOC!r} for the terminology's curators: "
+                + ", ".join(result.new_terms[:20])
+                + (" ..." if len(result.new_terms) > 20 else "")
+            )

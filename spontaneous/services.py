@@ -1,0 +1,409 @@
+"""Importing spontaneous reports: a CSV of (report id, drug, event[, sex]) rows, coded to the
+product's drugs and terms, all or nothing."""
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils.text import slugify
+
+from accounts.models import User
+from reference.choices import NameKind, TermSource
+from reference.models import Drug, Term, TermName
+from reference.normalize import compact, normalize
+from reference.revision import terminology_revision_bump
+from reference.selectors import term_code, term_suggest
+from surveillance import disproportionality as dp
+
+from .models import CaseReport, CaseReportPair, ReportImport, Sex, Snapshot
+
+# The accepted names of each column (case and spacing ignored).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "report": ("report_id", "report id", "id", "report", "case_id", "primaryid"),
+    "drug": ("drug", "product", "var1", "drug_name", "drugname"),
+    "event": ("event", "reaction", "term", "var2", "pt", "event_name"),
+    "sex": ("sex", "gender", "strat1"),
+}
+SEXES = {
+    "f": Sex.FEMALE,
+    "female": Sex.FEMALE,
+    "m": Sex.MALE,
+    "male": Sex.MALE,
+    "": Sex.UNKNOWN,
+    "u": Sex.UNKNOWN,
+    "unknown": Sex.UNKNOWN,
+    "na": Sex.UNKNOWN,
+    "not reported": Sex.UNKNOWN,
+    "not available": Sex.UNKNOWN,
+    "not specified": Sex.UNKNOWN,
+    "unk": Sex.UNKNOWN,
+}
+NEW_TERM_SOC = "Not yet classified"
+MAX_ID: int = CaseReport._meta.get_field("source_id").max_length or 64
+BATCH = 5000
+
+
+class ReportImportError(Exception):
+    """The file was not imported; ``problems`` names every bad row."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(f"nothing imported: {count} problem{'s' if count != 1 else ''}")
+
+
+@dataclass
+class ReportImportResult:
+    batch: ReportImport
+    unchanged: bool = False
+    new_drugs: list[str] = field(default_factory=list)
+    new_terms: list[str] = field(default_factory=list)
+
+
+def file_digest(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def columns_find(fieldnames: Sequence[str]) -> dict[str, int]:
+    """The position of each column in the header; raises when a required one is missing."""
+    keys = [" ".join(name.strip().lower().replace("-", "_").split()) for name in fieldnames]
+    found: dict[str, int] = {}
+    for column, names in COLUMNS.items():
+        for i, key in enumerate(keys):
+            if key in names or key.replace(" ", "_") in names:
+                found[column] = i
+                break
+    missing = [c for c in ("report", "drug", "event") if c not in found]
+    if missing:
+        expected = "; ".join(f"{c}: one of {', '.join(COLUMNS[c][:3])}" for c in missing)
+        raise ReportImportError(
+            [f"header: missing column{'s' if len(missing) > 1 else ''} ({expected})"]
+        )
+    return found
+
+
+def _sentence_case(name: str) -> str:
+    return name[:1].upper() + name[1:].lower() if name.isupper() else name
+
+
+@transaction.atomic
+def reports_import(
+    *,
+    rows: Iterable[Sequence[str]],
+    header: Sequence[str],
+    source: str,
+    file_name: str,
+    sha256: str,
+    new_drugs: bool = False,
+    new_terms: bool = False,
+    imported_by: User | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReportImportResult:
+    """Code every row and write the reports, or write nothing and raise ReportImportError
+    naming every bad row (line numbers count the header as line 1).
+
+    Drugs are found by name, slug or brand name, events by the terminology's names,
+    synonyms and spelling variants. Names that code to nothing are errors, unless
+    ``new_drugs`` / ``new_terms`` add them to the product (new terms under
+    "Not yet classified", for the terminology's curators).
+    """
+    previous = ReportImport.objects.filter(sha256=sha256).first()
+    if previous is not None:
+        return ReportImportResult(batch=previous, unchanged=True)
+    source = " ".join(source.split())
+    if not source:
+        raise ReportImportError(["the source (the database the reports come from) is empty"])
+    at = columns_find(header)
+    problems: list[str] = []
+    records: list[tuple[int, str, str, str, str]] = []  # line, report id, drug, event, sex
+    sex_of: dict[str, tuple[str, int]] = {}
+    width = len(header)
+    for line_no, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            problems.append(f"line {line_no}: {len(row)} fields where the header has {width}")
+            continue
+        report_id, drug, event = (" ".join(row[at[c]].split()) for c in ("report", "drug", "event"))
+        missing = [
+            c for c, v in (("report id", report_id), ("drug", drug), ("event", event)) if not v
+        ]
+        if missing:
+            problems.append(f"line {line_no}: no {', '.join(missing)}")
+            continue
+        if len(report_id) > MAX_ID:
+            problems.append(f"line {line_no}: the report id is longer than {MAX_ID} characters")
+            continue
+        sex_text = row[at["sex"]].strip().lower() if "sex" in at else ""
+        sex = SEXES.get(sex_text)
+        if sex is None:
+            problems.append(f"line {line_no}: sex {row[at['sex']]!r} is not female, male or empty")
+            continue
+        first = sex_of.setdefault(report_id, (sex, line_no))
+        if first[0] != sex:
+            problems.append(
+                f"line {line_no}: report {report_id} has another sex than on line {first[1]}"
+            )
+            continue
+        records.append((line_no, report_id, drug, event, sex))
+    if not records and not problems:
+        problems.append("the file holds no report")
+
+    drugs, created_drugs = _code_drugs(records, new_drugs, problems)
+    terms, created_terms = _code_terms(records, new_terms, problems)
+    _already_imported(source, sex_of, problems)
+    if problems:
+        raise ReportImportError(problems)
+
+    batch = ReportImport.objects.create(
+        source=source,
+        file_name=file_name[:300],
+        sha256=sha256,
+        rows=len(records),
+        reports=len(sex_of),
+        pairs=0,
+        imported_by=imported_by,
+    )
+    drug_ids = {name: d.pk for name, d in drugs.items()}
+    drug_ids.update(_create_drugs(created_drugs))
+    term_ids = {name: t.pk for name, t in terms.items()}
+    term_ids.update(_create_terms(created_terms))
+
+    report_ids: dict[str, int] = {}
+    new_reports = [
+        CaseReport(batch=batch, source=source, source_id=rid, sex=sex)
+        for rid, (sex, _) in sex_of.items()
+    ]
+    for start in range(0, len(new_reports), BATCH):
+        made = CaseReport.objects.bulk_create(new_reports[start : start + BATCH])
+        report_ids.update((r.source_id, r.pk) for r in made)
+    pairs = {
+        (report_ids[rid], drug_ids[drug.casefold()], term_ids[event.casefold()])
+        for _, rid, drug, event, _ in records
+    }
+    written = 0
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), BATCH):
+        chunk = ordered[start : start + BATCH]
+        CaseReportPair.objects.bulk_create(
+            [CaseReportPair(report_id=r, batch=batch, drug_id=d, term_id=t) for r, d, t in chunk]
+        )
+        written += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    ReportImport.objects.filter(pk=batch.pk).update(
+        pairs=written, drugs_created=len(created_drugs), terms_created=len(created_terms)
+    )
+    batch.refresh_from_db()
+    return ReportImportResult(
+        batch=batch,
+        new_drugs=sorted(created_drugs.values()),
+        new_terms=sorted(created_terms.values()),
+    )
+
+
+def _lines(records: list[tuple[int, str, str, str, str]], index: int) -> dict[str, list[int]]:
+    """The lines on which each distinct name (case folded) of a column appears."""
+    lines: dict[str, list[int]] = {}
+    for record in records:
+        lines.setdefault(str(record[index]).casefold(), []).append(record[0])
+    return lines
+
+
+def _line_list(lines: list[int]) -> str:
+    return f"line {lines[0]}" if len(lines) == 1 else f"lines {', '.join(map(str, lines))}"
+
+
+def _code_drugs(
+    records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
+) -> tuple[dict[str, Drug], dict[str, str]]:
+    """The drug of each name; names to create (folded name -> name as written).
+
+    Names that differ only in punctuation ("5 HOUR ENERGY", "5-HOUR ENERGY") stay
+    separate products, as in their source: the second gets a numbered slug.
+    """
+    found: dict[str, Drug] = {}
+    to_create: dict[str, str] = {}
+    spelling = {r[2].casefold(): r[2] for r in records}
+    # The drug_find rules (name in any case, slug, brand name) over one read of the drugs.
+    known: dict[str, Drug] = {}
+    for drug in Drug.objects.all():
+        for key in (*(b.casefold() for b in drug.brand_names), drug.slug, drug.name.casefold()):
+            known[key] = drug
+    max_name: int = Drug._meta.get_field("name").max_length or 200
+    for folded, lines in _lines(records, 2).items():
+        name = spelling[folded]
+        match = known.get(folded) or known.get(name)
+        if match is not None:
+            found[folded] = match
+        elif not create:
+            problems.append(
+                f"{_line_list(lines)}: unknown drug {name!r} "
+                "(register it, or import with new drugs allowed)"
+            )
+        elif not slugify(name):
+            problems.append(f"{_line_list(lines)}: the drug name {name!r} has no letter or digit")
+        elif len(name) > max_name:
+            problems.append(f"{_line_list(lines)}: the drug name is longer than {max_name}")
+        else:
+            to_create[folded] = name
+    return found, to_create
+
+
+def _create_drugs(names: dict[str, str]) -> dict[str, int]:
+    """New drugs for the names no drug has; their ids by folded name. Names that differ
+    only in punctuation get numbered slugs."""
+    taken = set(Drug.objects.values_list("slug", flat=True))
+    new: list[Drug] = []
+    for name in names.values():
+        base = slugify(name)[:90].strip("-")
+        slug, number = base, 1
+        while slug in taken:
+            number += 1
+            slug = f"{base}-{number}"
+        taken.add(slug)
+        new.append(Drug(name=" ".join(name.split()), slug=slug))
+    Drug.objects.bulk_create(new)
+    ids = dict(Drug.objects.filter(name__in=[d.name for d in new]).values_list("name", "pk"))
+    return {folded: ids[" ".join(name.split())] for folded, name in names.items()}
+
+
+def _code_terms(
+    records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
+) -> tuple[dict[str, Term], dict[str, str]]:
+    found: dict[str, Term] = {}
+    to_create: dict[str, str] = {}
+    spelling = {r[3].casefold(): r[3] for r in records}
+    max_name = Term._meta.get_field("name").max_length
+    for folded, lines in _lines(records, 3).items():
+        name = spelling[folded]
+        terms = term_code(name)
+        if terms:
+            found[folded] = terms[0]
+        elif not create:
+            close = term_suggest(name, limit=3)
+            hint = f"; closest: {', '.join(close)}" if close else ""
+            problems.append(f"{_line_list(lines)}: event {name!r} codes to no term{hint}")
+        elif len(name) > max_name:  # type: ignore[operator]
+            problems.append(f"{_line_list(lines)}: the event name is longer than {max_name}")
+        else:
+            to_create[folded] = _sentence_case(name)
+    return found, to_create
+
+
+def _create_terms(names: dict[str, str]) -> dict[str, int]:
+    """New local terms for the events no term names; their ids by folded name."""
+    if not names:
+        return {}
+    existing = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
+    new = [
+        Term(name=name, soc=NEW_TERM_SOC, source=TermSource.LOCAL)
+        for name in names.values()
+        if name.casefold() not in existing
+    ]
+    Term.objects.bulk_create(new)
+    terms = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
+    TermName.objects.bulk_create(
+        [
+            TermName(term=t, text=t.name, key=compact(normalize(t.name)), kind=NameKind.NAME)
+            for t in terms.values()
+        ],
+        ignore_conflicts=True,
+    )
+    terminology_revision_bump()
+    return {folded: terms[name.casefold()].pk for folded, name in names.items()}
+
+
+def _already_imported(source: str, sex_of: dict[str, tuple[str, int]], problems: list[str]) -> None:
+    ids = list(sex_of)
+    taken: list[str] = []
+    for start in range(0, len(ids), BATCH):
+        taken += CaseReport.objects.filter(
+            source=source, source_id__in=ids[start : start + BATCH]
+        ).values_list("source_id", flat=True)
+    for rid in sorted(taken):
+        problems.append(
+            f"line {sex_of[rid][1]}: report {rid} of {source} was imported before "
+            "(follow-ups of an imported report are not supported; nothing was changed)"
+        )
+
+
+# The last snapshot read by this process: a worker evaluating many drugs reads it once.
+_snapshots: dict[tuple[int, str], Snapshot] = {}
+
+
+def snapshot_current() -> Snapshot | None:
+    """The counts and the MGPS prior of the database as of its last import (None before the
+    first), computed once per import and then read by every run."""
+    last = ReportImport.objects.order_by("-pk").values_list("pk", "sha256").first()
+    if last is None:
+        return None
+    revision = last[0]
+    cached = _snapshots.get(last)
+    if cached is not None:
+        return cached
+    snapshot = Snapshot.objects.filter(revision=revision).first()
+    if snapshot is not None:
+        _snapshots.clear()
+        _snapshots[last] = snapshot
+        return snapshot
+    n_reports = CaseReport.objects.filter(batch_id__lte=revision).count()
+    pairs = CaseReportPair.objects.filter(batch_id__lte=revision)
+    drug_reports = dict(
+        pairs.values("drug_id")
+        .annotate(n=Count("report_id", distinct=True))
+        .order_by()
+        .values_list("drug_id", "n")
+    )
+    term_reports = dict(
+        pairs.values("term_id")
+        .annotate(n=Count("report_id", distinct=True))
+        .order_by()
+        .values_list("term_id", "n")
+    )
+    # (report, drug, term) is unique, so the rows of a pair are its reports.
+    pair_rows = np.array(
+        list(
+            pairs.values("drug_id", "term_id")
+            .annotate(n=Count("report_id"))
+            .order_by()
+            .values_list("drug_id", "term_id", "n")
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    drug_n = np.array([drug_reports[d] for d in pair_rows[:, 0]], dtype=np.float64)
+    term_n = np.array([term_reports[t] for t in pair_rows[:, 1]], dtype=np.float64)
+    expected = drug_n * term_n / max(n_reports, 1)
+    min_count = int(getattr(settings, "DISPROPORTIONALITY_MIN_COUNT", 1))
+    prior = dp.gps_fit(pair_rows[:, 2].astype(np.float64), expected, min_count=min_count)
+    try:
+        with transaction.atomic():
+            return Snapshot.objects.create(
+                revision=revision,
+                n_reports=n_reports,
+                pairs=len(pair_rows),
+                drug_reports={str(k): v for k, v in drug_reports.items()},
+                term_reports={str(k): v for k, v in term_reports.items()},
+                prior=_json_prior(prior, min_count),
+            )
+    except IntegrityError:
+        # Another worker computed it meanwhile.
+        return Snapshot.objects.get(revision=revision)
+
+
+def _json_prior(prior: dp.GpsPrior, min_count: int) -> dict[str, Any]:
+    """The prior for a JSON field: empty when there was nothing to fit or the fit failed."""
+    values = asdict(prior)
+    numbers = [v for k, v in values.items() if k != "converged"]
+    if not prior.converged or not all(math.isfinite(float(v)) for v in numbers):
+        return {}
+    return {**values, "min_count": min_count}

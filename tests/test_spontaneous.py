@@ -1,0 +1,260 @@
+"""Spontaneous reports: import_reports, and disproportionality signals in detection runs."""
+
+import csv
+import io
+import os
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from reference.models import Drug, Term
+from reference.selectors import term_code
+from spontaneous.models import CaseReport, CaseReportPair, ReportImport, Snapshot
+from spontaneous.services import NEW_TERM_SOC
+from surveillance.choices import Kind
+from surveillance.models import Signal, SignalEvaluation
+
+from .conftest import IN_CI
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+def write_csv(path: Path, rows: Sequence[tuple[str, ...]], header=("report_id", "drug", "event")):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def run_import(path: Path, *args: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_reports", str(path), *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        raise CommandError(f"{exc}\n{err.getvalue()}") from exc
+    return out.getvalue()
+
+
+def cohort_rows() -> list[tuple[str, ...]]:
+    """100 reports: Examplumab with nausea in 12 of its 20 reports, nausea in 8 of the 80
+    reports of other drugs; headache everywhere at the same rate."""
+    rows: list[tuple[str, ...]] = []
+    for i in range(100):
+        drug = "Examplumab" if i < 20 else ("Otherine" if i % 2 else "Thirdamab")
+        events = ["Headache"] if i % 4 == 0 else ["Fatigue"]
+        if (i < 20 and i < 12) or (i >= 20 and i < 28):
+            events.append("Nausea")
+        rows += [(f"R{i}", drug, event) for event in events]
+    # A report repeating a pair counts once.
+    rows.append(("R0", "Examplumab", "nausea"))
+    return rows
+
+
+@pytest.mark.django_db
+def test_import_codes_drugs_and_events_and_counts_unique_reports(tmp_path):
+    path = write_csv(tmp_path / "sample.csv", cohort_rows())
+    out = run_import(path, "--new-drugs")
+    assert "100 reports from sample" in out
+    assert "3 new drugs" in out
+    assert CaseReport.objects.count() == 100
+    examplumab = Drug.objects.get(name="Examplumab")
+    nausea = Term.objects.get(name="Nausea")
+    assert CaseReportPair.objects.filter(drug=examplumab, term=nausea).count() == 12
+    # Every event coded to the terminology, the repeated lower-case pair included.
+    assert CaseReportPair.objects.count() == len(set(cohort_rows())) - 1
+
+
+@pytest.mark.django_db
+def test_a_file_imported_twice_changes_nothing(tmp_path):
+    path = write_csv(tmp_path / "sample.csv", cohort_rows())
+    run_import(path, "--new-drugs")
+    out = run_import(path, "--new-drugs")
+    assert "already imported" in out
+    assert ReportImport.objects.count() == 1
+    assert CaseReport.objects.count() == 100
+
+
+@pytest.mark.django_db
+def test_bad_rows_are_all_listed_and_nothing_is_imported(tmp_path):
+    rows = [
+        ("1", "Examplumab", "Nausea", "Female"),
+        ("2", "", "Nausea", "Male"),
+        ("3", "Examplumab", "Nausae", "Male"),
+        ("1", "Examplumab", "Headache", "Male"),
+        ("4", "Examplumab", "Headache", "Martian"),
+    ]
+    path = write_csv(tmp_path / "bad.csv", rows, header=("id", "var1", "var2", "strat1"))
+    with pytest.raises(CommandError) as caught:
+        run_import(path, "--new-drugs")
+    text = str(caught.value)
+    assert "line 3: no drug" in text
+    assert "line 4: event 'Nausae' codes to no term; closest: Nausea" in text
+    assert "line 5: report 1 has another sex than on line 2" in text
+    assert "line 6: sex 'Martian'" in text
+    assert "nothing imported: 4 problems" in text
+    assert not CaseReport.objects.exists()
+    assert not Drug.objects.filter(name="Examplumab").exists()
+
+
+@pytest.mark.django_db
+def test_unknown_drugs_and_events_are_refused_unless_allowed(tmp_path):
+    path = write_csv(tmp_path / "new.csv", [("1", "Examplumab", "Emotional distress")])
+    with pytest.raises(CommandError) as caught:
+        run_import(path)
+    assert "line 2: unknown drug 'Examplumab'" in str(caught.value)
+    assert "codes to no term" in str(caught.value)
+
+    out = run_import(path, "--new-drugs", "--new-terms")
+    assert "1 new terms" in out
+    term = Term.objects.get(name="Emotional distress")
+    assert term.soc == NEW_TERM_SOC
+    # The new term is part of the terminology at once: the next file codes to it.
+    assert term_code("EMOTIONAL DISTRESS") == [term]
+
+
+@pytest.mark.django_db
+def test_a_report_id_already_imported_from_the_source_is_refused(tmp_path):
+    run_import(write_csv(tmp_path / "one.csv", [("1", "Examplumab", "Nausea")]), "--new-drugs")
+    second = write_csv(tmp_path / "two.csv", [("1", "Examplumab", "Headache")])
+    with pytest.raises(CommandError) as caught:
+        run_import(second, "--source", "one")
+    assert "report 1 of one was imported before" in str(caught.value)
+    # From another database, the same id is another report.
+    run_import(second, "--source", "elsewhere")
+    assert CaseReport.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_header_without_the_event_column_is_refused(tmp_path):
+    path = write_csv(tmp_path / "h.csv", [("1", "Examplumab")], header=("report_id", "drug"))
+    with pytest.raises(CommandError) as caught:
+        run_import(path, "--new-drugs")
+    assert "missing column (event: one of event, reaction, term)" in str(caught.value)
+
+
+EVENTS = [
+    "Headache", "Fatigue", "Vomiting", "Diarrhoea", "Pyrexia", "Cough", "Dizziness", "Anaemia",
+    "Insomnia", "Constipation", "Back pain", "Arthralgia", "Nausea", "Myalgia", "Epistaxis",
+    "Dyspnoea", "Pruritus", "Alopecia", "Hypertension", "Abdominal pain", "Chills", "Dry mouth",
+]  # fmt: skip
+
+
+def database_rows() -> list[tuple[str, ...]]:
+    """3,000 reports over 31 drugs and 22 events, events drawn at the same rates for every
+    drug except Nausea, reported with half of Examplumab's reports."""
+    rng = random.Random(7)
+    weights = [1 / (k + 1) for k in range(len(EVENTS))]
+    rows: list[tuple[str, ...]] = []
+    for i in range(3000):
+        drug = "Examplumab" if i < 150 else f"Comparol {i % 30}"
+        events = set(rng.choices(EVENTS, weights, k=rng.randint(1, 3)))
+        if drug == "Examplumab" and rng.random() < 0.5:
+            events.add("Nausea")
+        rows += [(f"R{i}", drug, event) for event in sorted(events)]
+    return rows
+
+
+def naive_table(rows, drug: str, event: str) -> tuple[int, int, int, int]:
+    reports = {r[0] for r in rows}
+    with_drug = {r[0] for r in rows if r[1] == drug}
+    with_event = {r[0] for r in rows if r[2] == event}
+    a = len(with_drug & with_event)
+    b = len(with_drug) - a
+    c = len(with_event) - a
+    return a, b, c, len(reports) - a - b - c
+
+
+@pytest.mark.django_db
+def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, officer):
+    rows = database_rows()
+    run_import(write_csv(tmp_path / "database.csv", rows), "--new-drugs")
+    call_command("detect_signals", stdout=io.StringIO())
+    met = Signal.objects.filter(kind=Kind.DISPROPORTIONALITY, drug__name="Examplumab", met=True)
+    assert [s.term.name for s in met] == ["Nausea"]
+    signal = met.get()
+    n = signal.statistics
+    a, b, c, d = naive_table(rows, "Examplumab", "Nausea")
+    assert (n["a"], n["b"], n["c"], n["d"]) == (a, b, c, d)
+    assert n["prr"] == pytest.approx((a / (a + b)) / (c / (c + d)))
+    assert n["ror"] == pytest.approx(a * d / (b * c))
+    assert n["eb05"] >= 2
+    assert n["rule"] == "mgps"
+    assert (signal.cases, signal.exposed) == (a, a + b)
+    assert Snapshot.objects.count() == 1
+    # The comparators' pairs are reported at the background rates: none is a signal.
+    assert not Signal.objects.filter(
+        kind=Kind.DISPROPORTIONALITY, drug__name__startswith="Comparol", met=True
+    ).exists()
+
+    evaluations = SignalEvaluation.objects.count()
+    call_command("detect_signals", stdout=io.StringIO())
+    assert SignalEvaluation.objects.count() == evaluations
+
+    client = APIClient()
+    client.force_authenticate(officer)
+    body = client.get(f"/api/v1/signals/{signal.pk}/").json()
+    assert body["kind"] == "disproportionality"
+    assert body["disproportionality"]["a"] == a
+    assert body["disproportionality"]["ror"] == pytest.approx(a * d / (b * c))
+
+    client.force_login(officer)
+    page = client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
+    assert f"a = {a}" in page and f"d = {d}" in page
+    for method in ("MGPS (EBGM)", "PRR", "ROR", "IC"):
+        assert method in page
+
+
+@pytest.mark.django_db
+def test_the_rule_is_configurable(tmp_path, settings):
+    settings.DISPROPORTIONALITY_RULE = "prr"
+    run_import(write_csv(tmp_path / "database.csv", database_rows()), "--new-drugs")
+    call_command("detect_signals", stdout=io.StringIO())
+    signal = Signal.objects.get(kind=Kind.DISPROPORTIONALITY, drug__name="Examplumab", met=True)
+    assert signal.statistics["rule"] == "prr"
+
+
+PVDA = SHARED / "pvda_drug_event.csv"
+
+
+@pytest.mark.django_db
+def test_pvda_figures_through_the_database(settings):
+    """The published pvda figures, from the reports imported into the database and counted
+    there (the statistics alone are tested in test_disproportionality)."""
+    if not PVDA.exists():
+        if IN_CI or os.getenv("CI"):
+            pytest.fail(f"{PVDA} is missing")
+        pytest.skip("the shared data sets are not beside the project")
+    # Every pair with IC025 > 0 is a signal, so both pairs below are kept.
+    settings.DISPROPORTIONALITY_RULE = "ic"
+    run_import(PVDA, "--new-drugs", "--new-terms")
+    call_command("detect_signals", "--drug", "drug_z", stdout=io.StringIO())
+    signals = {
+        s.term.name: s.statistics
+        for s in Signal.objects.filter(kind=Kind.DISPROPORTIONALITY, drug__name="Drug_Z")
+    }
+    one = signals["Event_1"]
+    assert one["a"] == 88
+    assert one["expected"] == pytest.approx(55.568, abs=1e-3)
+    assert one["ic"] == pytest.approx(0.65849985, abs=1e-6)
+    assert one["ic025"] == pytest.approx(0.34117708, abs=1e-6)
+    assert one["prr"] == pytest.approx(1.767077, abs=1e-6)
+    assert (one["prr_low"], one["prr_high"]) == pytest.approx((1.497466, 2.085230), abs=1e-6)
+    assert one["ror"] == pytest.approx(2.838549, abs=1e-6)
+    assert (one["ror_low"], one["ror_high"]) == pytest.approx((1.992917, 4.042998), abs=1e-6)
+    assert signals["Event_2"]["ic025"] == pytest.approx(0.16814416, abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_a_database_too_small_for_a_prior_still_runs(tmp_path):
+    run_import(write_csv(tmp_path / "one.csv", [("1", "Examplumab", "Nausea")]), "--new-drugs")
+    out = io.StringIO()
+    call_command("detect_signals", stdout=out)
+    assert "succeeded" in out.getvalue()
+    snapshot = Snapshot.objects.get()
+    assert snapshot.n_reports == 1
+    assert not Signal.objects.filter(kind=Kind.DISPROPORTIONALITY, met=True).exists()
