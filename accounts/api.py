@@ -1,10 +1,14 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.authtoken import serializers as authtoken
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from .models import User
 
 
 class MeSerializer(serializers.Serializer[Any]):
@@ -28,3 +32,21 @@ def me(request: Request) -> Response:
             }
         ).data
     )
+
+
+class AuthTokenSerializer(authtoken.AuthTokenSerializer):
+    # No account has a longer name; refused here, it never reaches the sign-in lockout's
+    # records of failed attempts, whose column is only so wide.
+    username = serializers.CharField(
+        label="Username", write_only=True, max_length=User._meta.get_field("username").max_length
+    )
+
+
+@extend_schema_view(post=extend_schema(auth=[]))
+class TokenView(ObtainAuthToken):
+    """An account's API token, for its username and password (no token needed to ask)."""
+
+    serializer_class = AuthTokenSerializer
+
+
+obtain_token = TokenView.as_view()

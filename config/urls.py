@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as account_api
@@ -21,7 +20,7 @@ router.register("signals", SignalViewSet, basename="signal")
 router.register("signal-runs", SignalRunViewSet, basename="signal-run")
 
 api_v1 = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", account_api.obtain_token, name="api-token"),
     path("me/", account_api.me, name="me"),
     path("terms/", TermSearchView.as_view(), name="term-search"),
     path("terms/criteria/", term_criteria, name="term-criteria"),
@@ -30,6 +29,7 @@ api_v1 = [
 ]
 
 handler400 = "config.middleware.bad_request"
+handler404 = "config.middleware.not_found"
 handler500 = "config.middleware.server_error"
 
 urlpatterns = [

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from config.filters import BooleanFilter
 from reference.selectors import term_code
 
 from .choices import Kind, Priority, ReviewStatus
@@ -12,7 +13,7 @@ class SignalFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
     term = django_filters.CharFilter(method="filter_term")
-    met = django_filters.BooleanFilter()
+    met = BooleanFilter()
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
 
     class Meta:

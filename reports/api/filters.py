@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from config.filters import BooleanFilter
 from reference.selectors import term_code
 from reports.choices import DuplicateStatus, Listedness
 from reports.models import Report
@@ -9,10 +10,10 @@ from reports.models import Report
 class ReportFilter(django_filters.FilterSet):
     drug = django_filters.CharFilter(field_name="drug__slug", help_text="drug slug")
     term = django_filters.CharFilter(method="filter_term", help_text="any name of a reaction term")
-    serious = django_filters.BooleanFilter(method="filter_serious")
+    serious = BooleanFilter(method="filter_serious")
     listedness = django_filters.ChoiceFilter(choices=Listedness.choices, method="filter_listedness")
-    expedited = django_filters.BooleanFilter()
-    void = django_filters.BooleanFilter(field_name="is_void")
+    expedited = BooleanFilter()
+    void = BooleanFilter(field_name="is_void")
     duplicate_status = django_filters.ChoiceFilter(choices=DuplicateStatus.choices[1:])
     patient = django_filters.CharFilter(field_name="patient__reference")
     received_after = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte")

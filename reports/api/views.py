@@ -1,7 +1,12 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -10,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import CanReport, IsSafetyOfficer
+from config.openapi import FIELD_ERRORS
 from reports.choices import Source
 from reports.models import Exposure, Report
 from reports.selectors import exposures_visible, reports_visible
@@ -45,6 +51,15 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="Retry-safe key: the same key and body return the first report; "
     "the same key with another body is a 409.",
 )
+REPLAYED_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    location=OpenApiParameter.HEADER,
+    response=[201],
+    enum=["true"],
+    description="Present when the answer is the report a first request with this "
+    "Idempotency-Key made.",
+)
 
 
 class ReportViewSet(
@@ -69,11 +84,13 @@ class ReportViewSet(
 
     @extend_schema(
         request=ReportCreateSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
         responses={
             201: ReportSerializer,
-            400: OpenApiResponse(description="Field-keyed errors"),
-            409: OpenApiResponse(description="Idempotency-Key reused with another body"),
+            400: FIELD_ERRORS,
+            409: OpenApiResponse(
+                FIELD_ERRORS.response, description="Idempotency-Key reused with another body"
+            ),
         },
     )
     def create(self, request: Request) -> Response:
@@ -149,6 +166,14 @@ class ReportViewSet(
         return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
 
 
+REGISTERED_EXPOSURES = PolymorphicProxySerializer(
+    component_name="RegisteredExposures",
+    serializers=[ExposureSerializer, ExposureSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
 class ExposureViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Exposure]
 ):
@@ -167,10 +192,28 @@ class ExposureViewSet(
         return [IsAuthenticated()]
 
     @extend_schema(
-        request=ExposureInputSerializer(many=True),
-        responses={201: ExposureSerializer(many=True), 200: ExposureSerializer},
-        description="One object or a list (all or nothing). Registering the same patient and "
-        "drug again returns the existing exposure.",
+        request=PolymorphicProxySerializer(
+            component_name="ExposureRegistration",
+            serializers=[ExposureInputSerializer, ExposureInputSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: REGISTERED_EXPOSURES,
+            200: REGISTERED_EXPOSURES,
+            400: OpenApiResponse(
+                {
+                    "oneOf": [
+                        FIELD_ERRORS.response,
+                        {"type": "array", "items": FIELD_ERRORS.response},
+                    ]
+                },
+                description="Field-keyed errors; for a list, one object per row, in order.",
+            ),
+        },
+        description="One object or a list (all or nothing): the answer is the same shape. 201 "
+        "when any exposure is new; registering the same patient and drug again returns the "
+        "existing exposure (200 when none is new).",
     )
     def create(self, request: Request) -> Response:
         many = isinstance(request.data, list)
