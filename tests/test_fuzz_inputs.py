@@ -1,15 +1,19 @@
 """Property-based fuzzing of what users upload: any text either imports or is refused with
 its problems listed; nothing crashes and nothing is half-imported."""
 
+import uuid
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference.label_text import parse_label_text
-from reference.models import Label, LabelEntry
+from reference.models import Drug, Label, LabelEntry
 from reference.services import LabelImportError, entries_from_parsed, label_import
 from reports.models import Exposure, Patient
+from spontaneous.models import CaseReport, CaseReportPair
+from spontaneous.services import ReportImportError, reports_import
 
 LABEL_WORDS = st.sampled_from(
     [
@@ -113,3 +117,87 @@ def test_an_exposure_upload_registers_every_row_or_none(rows, with_header, clien
     assert response.status_code in {200, 302}
     if response.status_code == 200:
         assert (Exposure.objects.count(), Patient.objects.count()) == before
+
+
+REPORT_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "1",
+            "2",
+            "R-7",
+            "inotuzumab ozogamicin",
+            "BESPONSA",
+            "Examplumab",
+            "Nausea",
+            "nosebleed",
+            "Nausae",
+            "Female",
+            "M",
+            "Martian",
+            "",
+            "x" * 300,
+            "=HYPERLINK(1)",
+        ]
+    ),
+    st.text(max_size=10),
+)
+HEADERS = st.sampled_from(
+    [
+        ["report_id", "drug", "event"],
+        ["id", "var1", "var2", "strat1"],
+        ["report", "product", "reaction", "sex"],
+        ["report_id", "drug", "event", "sex"],
+        ["drug", "event"],
+        [],
+    ]
+)
+
+
+SEX_OF = {"1": "Female", "2": "M", "R-7": ""}
+GOOD_ROWS = st.tuples(
+    st.sampled_from(sorted(SEX_OF)),
+    st.sampled_from(["inotuzumab ozogamicin", "BESPONSA", "Examplumab"]),
+    st.sampled_from(["Nausea", "nosebleed", "Retinal haemorrhage", "Brand new event"]),
+).map(lambda row: [*row, SEX_OF[row[0]]])
+
+
+@pytest.mark.django_db
+@given(
+    header=HEADERS,
+    rows=st.one_of(
+        st.lists(GOOD_ROWS, min_size=1, max_size=6),
+        st.lists(st.one_of(GOOD_ROWS, st.lists(REPORT_CELLS, min_size=0, max_size=5)), max_size=8),
+    ),
+    new_names=st.booleans(),
+)
+@settings(
+    max_examples=80,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_a_report_import_loads_every_row_or_none(header, rows, new_names):
+    # Good rows are as wide as the header, as a CSV writer would make them.
+    rows = [row[: len(header)] if len(row) == 4 else row for row in rows]
+    before = (CaseReport.objects.count(), CaseReportPair.objects.count(), Drug.objects.count())
+    try:
+        result = reports_import(
+            rows=rows,
+            header=header,
+            source=uuid.uuid4().hex,
+            file_name="fuzz.csv",
+            sha256=uuid.uuid4().hex,
+            new_drugs=new_names,
+            new_terms=new_names,
+        )
+    except ReportImportError as exc:
+        assert exc.problems
+        assert (
+            CaseReport.objects.count(),
+            CaseReportPair.objects.count(),
+            Drug.objects.count(),
+        ) == before
+    else:
+        batch = result.batch
+        assert CaseReport.objects.filter(batch=batch).count() == batch.reports > 0
+        assert CaseReportPair.objects.filter(batch=batch).count() == batch.pairs > 0
