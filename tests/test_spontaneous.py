@@ -207,6 +207,9 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     assert f"a = {a}" in page and f"d = {d}" in page
     for method in ("MGPS (EBGM)", "PRR", "ROR", "IC"):
         assert method in page
+    listing = client.get("/surveillance/signals/", {"kind": "disproportionality"})
+    text = listing.content.decode()
+    assert "Nausea" in text and f"EB05 {n['eb05']:.2f}" in text
 
 
 @pytest.mark.django_db
