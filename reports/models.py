@@ -221,11 +221,19 @@ class Reaction(models.Model):
         ordering = ["report", "id"]
         indexes = [
             models.Index(fields=["term", "onset_date"]),
+            # Detection reads a drug's counted reactions in term then patient order from this
+            # index alone, with no sort.
             models.Index(
-                fields=["drug", "term"],
-                include=["patient", "grade", "serious", "outcome"],
+                fields=["drug", "term", "patient"],
+                include=["grade", "serious", "outcome"],
                 condition=Q(counted=True),
                 name="reaction_counted_drug_term",
+            ),
+            # Whether a patient has a counted reaction with a drug (the cohort count).
+            models.Index(
+                fields=["drug", "patient"],
+                condition=Q(counted=True),
+                name="reaction_counted_drug_patient",
             ),
         ]
         constraints = [

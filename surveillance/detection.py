@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -100,23 +100,26 @@ class DrugResult:
 
 
 def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
-    """The cohort and the cases per term and per labelled group, in four grouped queries."""
-    # Every report has a reaction, so the counted reactions name every counted report's
-    # patient, and come from the same covering index as the cases.
-    registered = Exposure.objects.filter(drug=drug, from_report=False)
-    reported = Reaction.objects.filter(drug=drug, counted=True)
-    exposed = (
-        registered.values("patient_id")
-        .order_by()
-        .union(reported.values("patient_id").order_by())
-        .count()
+    """The cohort and the cases per term and per labelled group, in three grouped queries."""
+    # A report registers its patient's exposure when missing, so the cohort is the registered
+    # exposures and, among those from reports, the ones whose patient has a counted reaction.
+    counted = Reaction.objects.filter(drug=drug, counted=True, patient_id=OuterRef("patient_id"))
+    sizes = Exposure.objects.filter(drug=drug).aggregate(
+        any=Count("pk"),
+        registered=Count("pk", filter=Q(from_report=False)),
+        reported=Count("pk", filter=Q(from_report=True) & Q(Exists(counted))),
     )
-    has_registered = registered.exists()
-
+    if not sizes["any"]:
+        return Cohort(exposed=0, registered=False, terms={}, groups={})
     terms = _per_patient_counts(drug, group_ids=None)
     group_ids = list(group_ids)
     groups = _per_patient_counts(drug, group_ids=group_ids) if group_ids else {}
-    return Cohort(exposed=exposed, registered=has_registered, terms=terms, groups=groups)
+    return Cohort(
+        exposed=sizes["registered"] + sizes["reported"],
+        registered=sizes["registered"] > 0,
+        terms=terms,
+        groups=groups,
+    )
 
 
 def _per_patient_counts(drug: Drug, group_ids: list[int] | None) -> dict[int, Counts]:
@@ -174,9 +177,7 @@ def evaluate_drug(
         listing = LabelListing(Label.objects.filter(drug=drug, is_current=True).first())
     group_entries = dict(listing.groups)
     if cohort is None:
-        # Every reported patient has an exposure: without one, there is nothing to count.
-        has_cohort = Exposure.objects.filter(drug=drug).exists()
-        cohort = cohort_count(drug, group_entries) if has_cohort else Cohort(0, False, {}, {})
+        cohort = cohort_count(drug, group_entries)
     # A drug known only from spontaneous reports has no cohort to speak of.
     hospital = cohort.exposed > 0 or listing.label is not None
     if listing.label is None and hospital:

@@ -18,20 +18,21 @@ logger = logging.getLogger(__name__)
 
 def signals_notify_pending(drug_id: int) -> int:
     """Claim and announce the drug's high-priority signals nobody was told about yet."""
-    pending = list(
-        Signal.objects.filter(drug_id=drug_id, priority=Priority.HIGH, met=True, notified_at=None)
-        .select_related("drug", "term")
-        .order_by("pk")
-    )
-    if not pending:
-        return 0
-    # A conditional update claims them, so two workers never send the same email.
-    claimed_ids = [
-        s.pk
-        for s in pending
-        if Signal.objects.filter(pk=s.pk, notified_at=None).update(notified_at=timezone.now())
-    ]
-    signals = [s for s in pending if s.pk in claimed_ids]
+    now = timezone.now()
+    with transaction.atomic():
+        # Rows another worker is claiming are skipped; one update claims the rest, so two
+        # workers never send the same email.
+        signals = list(
+            Signal.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(drug_id=drug_id, priority=Priority.HIGH, met=True, notified_at=None)
+            .select_related("drug", "term")
+            .order_by("pk")
+        )
+        if not signals:
+            return 0
+        Signal.objects.filter(pk__in=[s.pk for s in signals], notified_at=None).update(
+            notified_at=now
+        )
     recipients = list(
         User.objects.filter(role=Role.SAFETY_OFFICER, is_active=True)
         .exclude(email="")
