@@ -101,6 +101,8 @@ class MoveForm(forms.Form):
         self.fields["status"].choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]  # type: ignore[attr-defined]
 
 
+# Disproportionality signals only (empty for the others).
+DISPROPORTIONALITY_COLUMNS = ["a", "b", "c", "d", "ebgm", "eb05", "eb95", "prr", "ror", "ic025"]
 SIGNAL_COLUMNS = [
     "id",
     "drug",
@@ -118,6 +120,7 @@ SIGNAL_COLUMNS = [
     "band",
     "p_value",
     "q_value",
+    *DISPROPORTIONALITY_COLUMNS,
     "first_detected_at",
     "last_evaluated_at",
     "summary",
@@ -152,6 +155,7 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
             s.band,
             s.p_value,
             s.q_value,
+            *(s.statistics.get(name) for name in DISPROPORTIONALITY_COLUMNS),
             s.first_detected_at.isoformat(),
             s.last_evaluated_at.isoformat(),
             s.summary,
