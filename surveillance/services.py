@@ -23,6 +23,10 @@ from .notify import signals_notify_pending
 logger = logging.getLogger(__name__)
 
 
+# How long past its debounce delay a run queued by new reports may wait for a worker.
+QUEUED_MESSAGE_LOST = timedelta(minutes=10)
+
+
 def stale_after() -> timedelta:
     """A part still running after twice the task time limit lost its worker."""
     return timedelta(seconds=2 * int(settings.CELERY_TASK_TIME_LIMIT))
@@ -83,8 +87,12 @@ def drug_part_execute(part_id: int) -> str:
     """Detection for one drug of a run; the part is claimed first, so a retry or a second
     worker never does it twice. Returns the part's final status."""
     now = timezone.now()
+    # Only while its run is running: a task delivered again after its run was closed (a
+    # worker killed before it acknowledged the task) does nothing.
     claimed = DrugRun.objects.filter(
-        pk=part_id, status__in=[RunStatus.QUEUED, RunStatus.FAILED]
+        pk=part_id,
+        status__in=[RunStatus.QUEUED, RunStatus.FAILED],
+        run__status=RunStatus.RUNNING,
     ).update(status=RunStatus.RUNNING, started_at=now, error="")
     part = DrugRun.objects.select_related("run", "drug").get(pk=part_id)
     if not claimed:
@@ -188,9 +196,17 @@ def runs_sweep_stale() -> int:
     )
     for run_id in run_ids:
         run_finish_if_done(run_id)
-    # A run running with no part left to do, or queued and never picked up.
+    # A run running with no part left to do, or queued and never picked up. A run queued by
+    # new reports starts after the debounce delay: long after it, its message was lost (a
+    # broker restarted empty), and while it stays queued no other report queues a run.
+    lost_after = timedelta(seconds=int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60)))
     stuck = DetectionRun.objects.filter(
         Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
+        | Q(
+            status=RunStatus.QUEUED,
+            trigger=Trigger.NEW_REPORTS,
+            created_at__lt=timezone.now() - lost_after - QUEUED_MESSAGE_LOST,
+        )
         | Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
     )
     for run in stuck:
@@ -202,7 +218,7 @@ def runs_sweep_stale() -> int:
         ).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),
-            error="The run's worker was lost; the next run does its work.",
+            error="The run was lost before it finished; the next run does its work.",
         )
     return count
 

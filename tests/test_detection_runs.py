@@ -8,7 +8,15 @@ from reports.models import Report
 from surveillance.choices import RunStatus
 from surveillance.locks import DrugBusy, drug_lock
 from surveillance.models import DetectionRun, DrugRun, Signal
-from surveillance.services import run_create, run_execute, run_start, runs_sweep_stale
+from surveillance.services import (
+    QUEUED_MESSAGE_LOST,
+    drug_part_execute,
+    run_create,
+    run_execute,
+    run_fail,
+    run_start,
+    runs_sweep_stale,
+)
 from surveillance.triggers import on_report_committed
 
 from .cohort import worked_scenario
@@ -196,3 +204,32 @@ def test_the_sweep_catches_up_reports_whose_run_could_not_be_queued(
     assert latest.status == "succeeded"
     assert Signal.objects.filter(term__name="Retinal haemorrhage").exists()
     assert drugs_behind() == []
+
+
+def test_a_task_delivered_again_after_its_run_closed_does_nothing(inotuzumab, nurse):
+    """A worker killed before acknowledging its task: the broker delivers it again, long
+    after the sweep failed the run; it must not work inside a closed run."""
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    run = run_create(trigger="manual")
+    [part] = run_start(run)
+    run_fail(run.pk, "worker lost (timed out)")
+    assert drug_part_execute(part.pk) == RunStatus.FAILED
+    assert not Signal.objects.exists()
+    part.refresh_from_db()
+    assert part.started_at is None
+
+
+def test_a_new_reports_run_whose_message_was_lost_is_failed_soon(inotuzumab, settings):
+    settings.DETECTION_DEBOUNCE_SECONDS = 60
+    lost = run_create(trigger="new_reports", drug=inotuzumab)
+    waiting = run_create(trigger="manual")
+    long_ago = timezone.now() - timedelta(seconds=60) - QUEUED_MESSAGE_LOST - timedelta(minutes=1)
+    DetectionRun.objects.filter(pk__in=[lost.pk, waiting.pk]).update(created_at=long_ago)
+    fresh = DetectionRun.objects.create(trigger="new_reports", drug=None)
+    assert runs_sweep_stale() == 1
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.FAILED
+    # Other runs queued as long wait for the usual stale limit (a long queue is not a loss);
+    # a run queued by new reports a moment ago waits for its debounce delay.
+    assert DetectionRun.objects.get(pk=waiting.pk).status == RunStatus.QUEUED
+    assert DetectionRun.objects.get(pk=fresh.pk).status == RunStatus.QUEUED

@@ -408,7 +408,7 @@ def test_a_run_queued_before_redis_restarted_empty_is_failed_and_caught_up_by_th
     run = next_run(inotuzumab, worker, after=queued.pk)
     queued.refresh_from_db()
     assert queued.status == RunStatus.FAILED
-    assert "worker was lost" in queued.error
+    assert "lost before it finished" in queued.error
     assert run.trigger == Trigger.NEW_REPORTS
     assert_detected_once(inotuzumab, cases=3)
 
