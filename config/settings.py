@@ -210,6 +210,8 @@ DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
 # New reports queue one run per drug, started after this many seconds.
 DETECTION_ON_NEW_REPORTS = env_bool("DETECTION_ON_NEW_REPORTS", True)
 DETECTION_DEBOUNCE_SECONDS = int(os.getenv("DETECTION_DEBOUNCE_SECONDS", "60"))
+# Without a broker, a run waits this long for another run to free its drug (workers retry).
+DETECTION_LOCK_WAIT_SECONDS = float(os.getenv("DETECTION_LOCK_WAIT_SECONDS", "60"))
 # Disproportionality over the spontaneous reports (DOMAIN.md section 7): the rule that makes a
 # drug-event pair a signal: mgps (EB05 >= DISPROPORTIONALITY_EB05), prr (Evans), ror or ic.
 DISPROPORTIONALITY_RULE = os.getenv("DISPROPORTIONALITY_RULE", "mgps")

@@ -99,7 +99,11 @@ def drug_part_execute(part_id: int) -> str:
         return part.status
     DetectionRun.objects.filter(pk=part.run_id).update(heartbeat_at=now)
     try:
-        with drug_lock(part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT)):
+        # Without a broker nothing retries later: wait for the run holding the drug.
+        wait = settings.DETECTION_LOCK_WAIT_SECONDS if settings.CELERY_TASK_ALWAYS_EAGER else 0
+        with drug_lock(
+            part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT), wait_seconds=wait
+        ):
             result = evaluate_drug(part.drug)
             counts = findings_apply(drug=part.drug, findings=result.findings, run=part.run)
             counts["officers_notified_of"] = signals_notify_pending(part.drug_id)

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from reports.models import Report
 from surveillance.choices import RunStatus
 from surveillance.locks import DrugBusy, drug_lock
-from surveillance.models import DetectionRun, DrugRun, Signal
+from surveillance.models import DetectionRun, DrugLock, DrugRun, Signal
 from surveillance.services import (
     QUEUED_MESSAGE_LOST,
     drug_part_execute,
@@ -157,11 +157,28 @@ def test_a_run_that_cannot_be_queued_never_fails_the_report(inotuzumab, settings
     assert DetectionRun.objects.count() == 2
 
 
-def test_an_in_process_run_on_a_busy_drug_ends_failed_not_running(inotuzumab):
+def test_an_in_process_run_on_a_busy_drug_ends_failed_not_running(inotuzumab, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DETECTION_LOCK_WAIT_SECONDS = 0.5
     with drug_lock(inotuzumab.pk, ttl_seconds=60):
         run = run_execute(run_create(trigger="command_line", drug=inotuzumab))
     assert run.status == "failed"
     assert "another run" in run.error
+
+
+def test_without_a_broker_a_run_waits_for_the_drug_to_be_free(inotuzumab, nurse, settings):
+    """Nothing retries a run in the web process: it waits for the run holding its drug."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DETECTION_LOCK_WAIT_SECONDS = 10
+    settings.REDIS_URL = ""
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    # Another process holds the drug's lease for one more second.
+    DrugLock.objects.create(
+        drug=inotuzumab, holder="other", expires_at=timezone.now() + timedelta(seconds=1)
+    )
+    run = run_execute(run_create(trigger="new_reports", drug=inotuzumab))
+    assert run.status == "succeeded"
+    assert Signal.objects.filter(term__name="Retinal haemorrhage").exists()
 
 
 def test_officers_are_emailed_once_about_a_new_high_priority_signal(
