@@ -177,12 +177,17 @@ def body_hash(body: Any) -> str:
 
 def report_for_key(*, user: User, key: str, body: Any) -> Report | None:
     """The report an idempotency key already made, or None; IdempotencyConflict on another body."""
-    record = IdempotencyRecord.objects.filter(user=user, key=key).select_related("report").first()
+    # Most keys are new: the look-up reads two columns, and the report only for a retry.
+    record = (
+        IdempotencyRecord.objects.filter(user=user, key=key)
+        .values_list("body_hash", "report_id")
+        .first()
+    )
     if record is None:
         return None
-    if record.body_hash != body_hash(body):
+    if record[0] != body_hash(body):
         raise IdempotencyConflict(key)
-    return record.report
+    return Report.objects.get(pk=record[1])
 
 
 def report_submit(
