@@ -220,6 +220,10 @@ if DISPROPORTIONALITY_RULE not in ("mgps", "prr", "ror", "ic"):
 DISPROPORTIONALITY_EB05 = float(os.getenv("DISPROPORTIONALITY_EB05", "2"))
 # The MGPS prior is fitted to the pairs with at least this many reports (the truncation N*).
 DISPROPORTIONALITY_MIN_COUNT = int(os.getenv("DISPROPORTIONALITY_MIN_COUNT", "1"))
+# MGPS expected counts summed over strata of the reports: "" (none) or "sex".
+DISPROPORTIONALITY_STRATIFY = os.getenv("DISPROPORTIONALITY_STRATIFY", "")
+if DISPROPORTIONALITY_STRATIFY not in ("", "sex"):
+    raise ImproperlyConfigured("DISPROPORTIONALITY_STRATIFY must be empty or sex")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -89,13 +89,20 @@ class Snapshot(models.Model):
     """The counts of the spontaneous-report database after one import, and the MGPS prior
     fitted to its drug-event pairs."""
 
-    revision = models.PositiveIntegerField(
-        unique=True, help_text="The last import the counts include."
+    revision = models.PositiveIntegerField(help_text="The last import the counts include.")
+    method = models.CharField(
+        max_length=40,
+        default="",
+        help_text="The settings it was computed with: the truncation N* and the strata.",
     )
     n_reports = models.PositiveIntegerField()
     pairs = models.PositiveIntegerField()
     drug_reports = models.JSONField(default=dict, help_text="Reports per drug id.")
     term_reports = models.JSONField(default=dict, help_text="Reports per term id.")
+    strata = models.JSONField(
+        default=dict,
+        help_text="When stratified: per stratum, its reports and its reports per drug and term.",
+    )
     prior = models.JSONField(
         default=dict,
         help_text="alpha1, beta1, alpha2, beta2, p, neg_log_likelihood, converged, min_count.",
@@ -104,6 +111,9 @@ class Snapshot(models.Model):
 
     class Meta:
         ordering = ["-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "method"], name="snapshot_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"Snapshot at import {self.revision}: {self.n_reports} reports"

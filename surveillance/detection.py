@@ -306,7 +306,7 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
     from the snapshot of the database's last import.
     """
     from spontaneous.models import CaseReportPair
-    from spontaneous.services import snapshot_current
+    from spontaneous.services import snapshot_current, stratified_expected
 
     snapshot = snapshot_current()
     if snapshot is None or str(drug.pk) not in snapshot.drug_reports:
@@ -329,9 +329,15 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
     prr = dp.prr(a, b, c, d, min_cases=n_min)
     ror = dp.ror(a, b, c, d, min_cases=n_min)
     ic = dp.information_component(a, b, c, d)
+    # MGPS compares with E summed over the strata when the database is stratified (by sex).
+    stratified = (
+        stratified_expected(snapshot.strata, [drug.pk] * len(rows), [t for t, _ in rows])
+        if snapshot.strata
+        else None
+    )
     if snapshot.prior:
         prior = dp.GpsPrior(**{k: v for k, v in snapshot.prior.items() if k != "min_count"})
-        eb = dp.ebgm(a, ic.expected, prior)
+        eb = dp.ebgm(a, ic.expected if stratified is None else stratified, prior)
     else:
         # No prior could be fitted (too few pairs): no EBGM, and the MGPS rule is never met.
         nan = np.full(len(a), np.nan)
@@ -354,6 +360,7 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
             "c": int(c[i]),
             "d": int(d[i]),
             "expected": _finite(ic.expected[i]),
+            "expected_stratified": None if stratified is None else _finite(stratified[i]),
             "prr": _finite(prr.prr[i]),
             "prr_low": _finite(prr.lower[i]),
             "prr_high": _finite(prr.upper[i]),

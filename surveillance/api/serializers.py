@@ -46,6 +46,12 @@ class DisproportionalitySerializer(serializers.Serializer[Any]):
     c = serializers.IntegerField(help_text="Reports with the event, without the drug.")
     d = serializers.IntegerField(help_text="Reports with neither.")
     expected = serializers.FloatField(allow_null=True, help_text="(a+b)(a+c)/N.")
+    expected_stratified = serializers.FloatField(
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="E summed over the strata, which MGPS uses when the database is stratified.",
+    )
     prr = serializers.FloatField(allow_null=True)
     prr_low = serializers.FloatField(allow_null=True)
     prr_high = serializers.FloatField(allow_null=True)
