@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from audit.services import audit_record
 from reference.choices import BAND_UPPER_PCT, Band
@@ -351,6 +352,23 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
     }
     met = met_by.get(rule, met_by["mgps"])
     every = met_by["mgps"] & prr.signal & ror.signal & ic.signal
+    statistics: dict[str, NDArray[np.float64] | None] = {
+        "expected": ic.expected,
+        "expected_stratified": stratified,
+        "prr": prr.prr,
+        "prr_low": prr.lower,
+        "prr_high": prr.upper,
+        "chi2_yates": prr.chi2_yates,
+        "ror": ror.ror,
+        "ror_low": ror.lower,
+        "ror_high": ror.upper,
+        "ic": ic.ic,
+        "ic025": ic.ic025,
+        "ic975": ic.ic975,
+        "ebgm": eb.ebgm,
+        "eb05": eb.eb05,
+        "eb95": eb.eb95,
+    }
     terms = Term.objects.in_bulk([t for t, _ in rows])
     findings = []
     for i, (term_id, _) in enumerate(rows):
@@ -359,21 +377,10 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
             "b": int(b[i]),
             "c": int(c[i]),
             "d": int(d[i]),
-            "expected": _finite(ic.expected[i]),
-            "expected_stratified": None if stratified is None else _finite(stratified[i]),
-            "prr": _finite(prr.prr[i]),
-            "prr_low": _finite(prr.lower[i]),
-            "prr_high": _finite(prr.upper[i]),
-            "chi2_yates": _finite(prr.chi2_yates[i]),
-            "ror": _finite(ror.ror[i]),
-            "ror_low": _finite(ror.lower[i]),
-            "ror_high": _finite(ror.upper[i]),
-            "ic": _finite(ic.ic[i]),
-            "ic025": _finite(ic.ic025[i]),
-            "ic975": _finite(ic.ic975[i]),
-            "ebgm": _finite(eb.ebgm[i]),
-            "eb05": _finite(eb.eb05[i]),
-            "eb95": _finite(eb.eb95[i]),
+            **{
+                name: None if values is None else _finite(values[i])
+                for name, values in statistics.items()
+            },
             "rule": rule,
         }
         observed = 100.0 * a[i] / drug_n
