@@ -322,3 +322,17 @@ def test_mgps_by_sex_strata_removes_a_signal_that_sex_alone_explains(tmp_path, s
     assert (n["a"], n["prr"], n["ror"]) == (crude["a"], crude["prr"], crude["ror"])
     assert n["eb05"] < 2 and not signal.met
     assert Snapshot.objects.filter(method="N*=1; by sex").get().strata["F"]["n"] > 0
+
+
+@pytest.mark.django_db
+def test_a_check_says_what_would_be_imported_and_keeps_nothing(tmp_path):
+    path = write_csv(tmp_path / "new.csv", [("1", "Examplumab", "Emotional distress")])
+    out = run_import(path, "--new-drugs", "--new-terms", "--check")
+    assert "Check only, nothing kept: would import 1 reports" in out
+    assert "1 new drugs, 1 new terms" in out
+    assert not ReportImport.objects.exists()
+    assert not Drug.objects.filter(name="Examplumab").exists()
+    assert not Term.objects.filter(name="Emotional distress").exists()
+    assert term_code("Emotional distress") == []
+    # The real import afterwards is not taken for a repeat of the check.
+    assert "1 reports from new" in run_import(path, "--new-drugs", "--new-terms")

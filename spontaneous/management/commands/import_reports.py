@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from tqdm import tqdm
 
 from spontaneous.services import NEW_TERM_SOC, ReportImportError, file_digest, reports_import
@@ -35,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--all-problems", action="store_true", help="List every problem, however many."
         )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Read and code the whole file, say what it would import, and keep nothing.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
@@ -58,16 +64,19 @@ class Command(BaseCommand):
                     def written(count: int) -> None:
                         bar.update(count)
 
-                    result = reports_import(
-                        rows=rows,
-                        header=header,
-                        source=options["source"] or path.stem,
-                        file_name=path.name,
-                        sha256=digest,
-                        new_drugs=options["new_drugs"],
-                        new_terms=options["new_terms"],
-                        progress=written,
-                    )
+                    with transaction.atomic():
+                        result = reports_import(
+                            rows=rows,
+                            header=header,
+                            source=options["source"] or path.stem,
+                            file_name=path.name,
+                            sha256=digest,
+                            new_drugs=options["new_drugs"],
+                            new_terms=options["new_terms"],
+                            progress=written,
+                        )
+                        if options["check"]:
+                            transaction.set_rollback(True)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
         except ReportImportError as exc:
@@ -87,7 +96,8 @@ class Command(BaseCommand):
             )
             return
         self.stdout.write(
-            f"{batch.reports} reports from {batch.source}: {batch.pairs} drug-event pairs "
+            ("Check only, nothing kept: would import " if options["check"] else "")
+            + f"{batch.reports} reports from {batch.source}: {batch.pairs} drug-event pairs "
             f"({batch.rows} rows); {len(result.new_drugs)} new drugs, "
             f"{len(result.new_terms)} new terms"
         )
