@@ -6,6 +6,7 @@ from surveillance.services import run_create, run_execute
 
 from .browser import page, sign_in  # noqa: F401
 from .cohort import worked_scenario
+from .spontaneous_data import database_rows, run_import, write_csv
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
@@ -84,3 +85,28 @@ def test_officer_pages_have_labelled_controls_and_work_from_the_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_url("**/surveillance/signals/*/")
     assert page.get_by_role("heading", name=name).is_visible()
+
+
+@pytest.mark.browser
+def test_an_officer_reads_a_disproportionality_signal(
+    page,  # noqa: F811
+    live_server,
+    officer,
+    tmp_path,
+):
+    run_import(write_csv(tmp_path / "database.csv", database_rows()), "--new-drugs")
+    run_execute(run_create(trigger="manual"))
+    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+    page.goto(f"{live_server.url}/surveillance/signals/?kind=disproportionality")
+    row = page.locator("table.signals tbody tr").first
+    assert "Nausea" in row.inner_text() and "EB05" in row.inner_text()
+    row.get_by_role("link", name="Nausea").click()
+    page.wait_for_url("**/surveillance/signals/*/")
+    table = page.locator("table.two-by-two")
+    assert table.is_visible()
+    assert "a = " in table.inner_text() and "Other drugs" in table.inner_text()
+    methods = page.locator("table.methods").inner_text()
+    for method in ("MGPS (EBGM)", "PRR", "ROR", "IC", "the product's rule"):
+        assert method in methods
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "disproportionality.png"), full_page=True)
