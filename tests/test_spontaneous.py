@@ -297,3 +297,24 @@ def test_a_check_says_what_would_be_imported_and_keeps_nothing(tmp_path):
     assert term_code("Emotional distress") == []
     # The real import afterwards is not taken for a repeat of the check.
     assert "1 reports from new" in run_import(path, "--new-drugs", "--new-terms")
+
+
+@pytest.mark.django_db
+def test_an_import_that_loses_a_race_says_so_and_keeps_nothing(tmp_path, monkeypatch):
+    """Two imports creating the same drug at once: the second one's insert fails on the
+    unique name; it reports that and leaves nothing behind."""
+    from spontaneous import services
+
+    real_create = services._create_drugs
+
+    def racing_create(names):
+        # The other import commits the same drug between our check and our insert.
+        Drug.objects.create(name="Examplumab", slug="examplumab-other")
+        return real_create(names)
+
+    monkeypatch.setattr(services, "_create_drugs", racing_create)
+    path = write_csv(tmp_path / "race.csv", [("1", "Examplumab", "Nausea")])
+    with pytest.raises(CommandError, match="another import wrote some of the same"):
+        run_import(path, "--new-drugs")
+    assert not CaseReport.objects.exists()
+    assert not ReportImport.objects.exists()

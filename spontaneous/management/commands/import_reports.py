@@ -3,7 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from tqdm import tqdm
 
 from spontaneous.services import NEW_TERM_SOC, ReportImportError, file_digest, reports_import
@@ -79,6 +79,12 @@ class Command(BaseCommand):
                             transaction.set_rollback(True)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
+        except IntegrityError as exc:
+            # Two imports at once both creating one drug, term or report: one of them wins.
+            raise CommandError(
+                "nothing imported: another import wrote some of the same drugs, terms or "
+                f"reports meanwhile; run this one again ({exc})"
+            ) from exc
         except ReportImportError as exc:
             shown = exc.problems if options["all_problems"] else exc.problems[:SHOWN_PROBLEMS]
             for problem in shown:
