@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -245,21 +245,31 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+class DrugNames:
+    """The drugs by each way a name can refer to one: its name (any case), its slug, or a
+    brand name (any case), in that order. Read once, it answers many look-ups."""
+
+    def __init__(self, drugs: Iterable[Drug]) -> None:
+        self.by_name: dict[str, Drug] = {}
+        self.by_slug: dict[str, Drug] = {}
+        self.by_brand: dict[str, Drug] = {}
+        for drug in drugs:
+            self.by_name[drug.name.casefold()] = drug
+            self.by_slug[drug.slug] = drug
+            for brand in drug.brand_names:
+                self.by_brand.setdefault(brand.casefold(), drug)
+
+    def find(self, name: str) -> Drug | None:
+        name = _clean(name)
+        if not name:
+            return None
+        folded = name.casefold()
+        return self.by_name.get(folded) or self.by_slug.get(name) or self.by_brand.get(folded)
+
+
 def drug_find(name: str) -> Drug | None:
     """The drug a name refers to: by its name (any case), its slug or a brand name."""
-    name = _clean(name)
-    if not name:
-        return None
-    drug = Drug.objects.filter(name__iexact=name).first()
-    if drug is None:
-        drug = Drug.objects.filter(slug=name).first()
-    if drug is None:
-        folded = name.casefold()
-        drug = next(
-            (d for d in Drug.objects.all() if any(b.casefold() == folded for b in d.brand_names)),
-            None,
-        )
-    return drug
+    return DrugNames(Drug.objects.all()).find(name)
 
 
 def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:

@@ -20,6 +20,7 @@ from reference.models import Drug, Term, TermName
 from reference.normalize import compact, normalize
 from reference.revision import terminology_revision_bump
 from reference.selectors import term_code, term_suggest
+from reference.services import DrugNames
 from surveillance import disproportionality as dp
 
 from .models import CaseReport, CaseReportPair, ReportImport, Sex, Snapshot
@@ -67,11 +68,14 @@ class ReportImportResult:
     new_terms: list[str] = field(default_factory=list)
 
 
-def file_digest(chunks: Iterable[bytes]) -> str:
+def file_digest(chunks: Iterable[bytes]) -> tuple[str, int]:
+    """The SHA-256 of a file read in chunks, and its number of lines (for a progress bar)."""
     digest = hashlib.sha256()
+    lines = 0
     for chunk in chunks:
         digest.update(chunk)
-    return digest.hexdigest()
+        lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines
 
 
 def columns_find(fieldnames: Sequence[str]) -> dict[str, int]:
@@ -235,15 +239,11 @@ def _code_drugs(
     found: dict[str, Drug] = {}
     to_create: dict[str, str] = {}
     spelling = {r[2].casefold(): r[2] for r in records}
-    # The drug_find rules (name in any case, slug, brand name) over one read of the drugs.
-    known: dict[str, Drug] = {}
-    for drug in Drug.objects.all():
-        for key in (*(b.casefold() for b in drug.brand_names), drug.slug, drug.name.casefold()):
-            known[key] = drug
+    known = DrugNames(Drug.objects.all())
     max_name: int = Drug._meta.get_field("name").max_length or 200
     for folded, lines in _lines(records, 2).items():
         name = spelling[folded]
-        match = known.get(folded) or known.get(name)
+        match = known.find(name)
         if match is not None:
             found[folded] = match
         elif not create:

@@ -22,6 +22,8 @@ from reference.choices import BAND_UPPER_PCT, Band
 from reference.listedness import LabelListing
 from reference.models import Drug, Label, LabelEntry, Term
 from reports.models import Exposure, Reaction
+from spontaneous.models import CaseReportPair
+from spontaneous.services import snapshot_current, stratified_expected
 
 from . import disproportionality as dp
 from . import stats
@@ -306,9 +308,6 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
     One grouped query for the drug's pairs; the marginal counts and the MGPS prior come
     from the snapshot of the database's last import.
     """
-    from spontaneous.models import CaseReportPair
-    from spontaneous.services import snapshot_current, stratified_expected
-
     snapshot = snapshot_current()
     if snapshot is None or str(drug.pk) not in snapshot.drug_reports:
         return []
@@ -382,6 +381,8 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
                 for name, values in statistics.items()
             },
             "rule": rule,
+            # Each method's verdict under its own rule, as the statistics module decided it.
+            "met_by": {method: bool(flags[i]) for method, flags in met_by.items()},
         }
         observed = 100.0 * a[i] / drug_n
         others = c[i] + d[i]
@@ -421,61 +422,37 @@ def disproportionality_table(numbers: dict[str, Any]) -> list[MethodRow]:
     """The four methods of a disproportionality signal, each with its own rule."""
     if not numbers:
         return []
-    a = int(numbers.get("a") or 0)
     n_min = min_cases()
     rule, eb05_min = disproportionality_rule()
     chosen = numbers.get("rule", rule)
-
-    def at_least(name: str, limit: float) -> bool:
-        value = numbers.get(name)
-        return value is not None and value >= limit
-
-    def above(name: str, limit: float) -> bool:
-        value = numbers.get(name)
-        return value is not None and value > limit
-
-    return [
-        MethodRow(
-            "MGPS (EBGM)",
-            numbers.get("ebgm"),
-            numbers.get("eb05"),
-            numbers.get("eb95"),
-            "EB05-EB95",
-            f"EB05 >= {eb05_min:g}",
-            at_least("eb05", eb05_min),
-            chosen == "mgps",
-        ),
-        MethodRow(
+    met_by = numbers.get("met_by", {})
+    methods = [
+        ("mgps", "MGPS (EBGM)", "ebgm", "eb05", "eb95", "EB05-EB95", f"EB05 >= {eb05_min:g}"),
+        (
+            "prr",
             "PRR",
-            numbers.get("prr"),
-            numbers.get("prr_low"),
-            numbers.get("prr_high"),
+            "prr",
+            "prr_low",
+            "prr_high",
             "95% CI",
             f"PRR >= 2, Yates chi-square >= 4 (here {_figure(numbers.get('chi2_yates'))}), "
             f"a >= {n_min}",
-            at_least("prr", 2) and at_least("chi2_yates", 4) and a >= n_min,
-            chosen == "prr",
         ),
+        ("ror", "ROR", "ror", "ror_low", "ror_high", "95% CI", f"lower bound > 1, a >= {n_min}"),
+        ("ic", "IC", "ic", "ic025", "ic975", "IC025-IC975", "IC025 > 0"),
+    ]
+    return [
         MethodRow(
-            "ROR",
-            numbers.get("ror"),
-            numbers.get("ror_low"),
-            numbers.get("ror_high"),
-            "95% CI",
-            f"lower bound > 1, a >= {n_min}",
-            above("ror_low", 1) and a >= n_min,
-            chosen == "ror",
-        ),
-        MethodRow(
-            "IC",
-            numbers.get("ic"),
-            numbers.get("ic025"),
-            numbers.get("ic975"),
-            "IC025-IC975",
-            "IC025 > 0",
-            above("ic025", 0),
-            chosen == "ic",
-        ),
+            label,
+            numbers.get(value),
+            numbers.get(low),
+            numbers.get(high),
+            interval,
+            rule_text,
+            bool(met_by.get(method)),
+            chosen == method,
+        )
+        for method, label, value, low, high, interval, rule_text in methods
     ]
 
 

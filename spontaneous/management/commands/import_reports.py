@@ -46,9 +46,7 @@ class Command(BaseCommand):
         path: Path = options["path"]
         try:
             with path.open("rb") as raw:
-                digest = file_digest(iter(lambda: raw.read(1 << 20), b""))
-                raw.seek(0)
-                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+                digest, lines = file_digest(iter(lambda: raw.read(1 << 20), b""))
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle)
                 header = next(reader, None)
