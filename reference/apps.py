@@ -8,12 +8,12 @@ class ReferenceConfig(AppConfig):
 
     def ready(self) -> None:
         from .loaders import sync_after_migrate
-        from .models import GroupMembership, Term, TermName
-        from .revision import on_terminology_change
+        from .models import Drug, GroupMembership, Label, LabelEntry, Term, TermName
+        from .revision import on_reference_change
 
         post_migrate.connect(sync_after_migrate, sender=self)
-        for model in (Term, TermName, GroupMembership):
+        for model in (Term, TermName, GroupMembership, Drug, Label, LabelEntry):
             for signal in (post_save, post_delete):
                 signal.connect(
-                    on_terminology_change, sender=model, dispatch_uid=f"revision:{model.__name__}"
+                    on_reference_change, sender=model, dispatch_uid=f"revision:{model.__name__}"
                 )

@@ -15,7 +15,7 @@ from django.db import transaction
 from .choices import NameKind, TermSource
 from .models import GroupMembership, Label, ReferenceDataset, Term, TermName
 from .normalize import compact, normalize
-from .revision import terminology_revision_bump
+from .revision import reference_revision_bump
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def terminology_load(path: Path = TERMINOLOGY_PATH) -> dict[str, int]:
         removed_links += GroupMembership.objects.filter(
             group_id=group_id, member_id=member_id
         ).delete()[0]
-    terminology_revision_bump()
+    reference_revision_bump()
     return {
         "terms": len(to_create),
         "updated": len(to_update),

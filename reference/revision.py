@@ -1,9 +1,11 @@
-"""The terminology's revision: a value that changes whenever a term, name or membership does.
+"""The reference data's revision: a value that changes whenever a term, name, group
+membership, drug, label or label entry does.
 
-The search index of each process compares it with the revision it was built
-from, so an edit in the admin, a loader run or a name added by code reaches
-every process at its next search. Model signals change it on each save or
-delete; the loader, whose bulk writes send no signals, changes it itself.
+Each process keeps its term search index, and its drugs with their current labels,
+until the revision differs from the one they were read at, so an edit in the admin,
+a loader run or a name added by code reaches every process at its next request.
+Model signals change it on each save or delete; bulk writes, which send no signals,
+change it themselves.
 """
 
 from typing import Any
@@ -14,16 +16,16 @@ from .models import ReferenceDataset
 REVISION = "terminology-revision"
 
 
-def terminology_revision() -> str | None:
+def reference_revision() -> str | None:
     return (
         ReferenceDataset.objects.filter(name=REVISION).values_list("fingerprint", flat=True).first()
     )
 
 
-def terminology_revision_bump() -> None:
+def reference_revision_bump() -> None:
     ReferenceDataset.objects.update_or_create(name=REVISION, defaults={"fingerprint": uuid4().hex})
 
 
-def on_terminology_change(**kwargs: Any) -> None:
-    """post_save / post_delete receiver for Term, TermName and GroupMembership."""
-    terminology_revision_bump()
+def on_reference_change(**kwargs: Any) -> None:
+    """post_save / post_delete receiver for the reference models."""
+    reference_revision_bump()

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from .choices import Band, Section
 from .label_text import ParsedLabel, UnreadLine
 from .models import Drug, Label, LabelEntry, Term
+from .revision import reference_revision_bump
 from .selectors import term_code, term_suggest
 from .structured import StructuredLabel, structured_label_read
 
@@ -358,6 +359,7 @@ def label_import(
             fingerprint=fingerprint,
         )
         _write_entries(label, coded)
+        reference_revision_bump()  # the bulk writes above send no signals
 
     professional = [c for c in coded if c.source.section == Section.PROFESSIONAL]
     per_band = {band: 0 for band in Band.values}

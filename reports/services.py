@@ -81,19 +81,24 @@ def patient_get_or_create(
     age: int | None = None,
     sex: str = "",
     weight_kg: Decimal | None = None,
-) -> Patient:
-    """The site's patient with this reference, created or brought up to date, in one statement.
+) -> tuple[Patient, bool]:
+    """The site's patient with this reference, created or brought up to date, in one
+    statement, and whether this statement created it.
 
     Details that are given replace the stored ones; details left out keep them.
+    PostgreSQL tells a row it inserted from one it updated (its xmax is 0); on other
+    databases ``created`` is always False, so callers do the checks an existing
+    patient needs.
     """
     table = Patient._meta.db_table
+    inserted = "(xmax = 0)" if connection.vendor == "postgresql" else "0"
     sql = (
         f"INSERT INTO {table} (site_id, reference, age, sex, weight_kg, created_at) "  # noqa: S608
         "VALUES (%s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (site_id, reference) DO UPDATE SET "
         f"age = COALESCE(%s, {table}.age), sex = COALESCE(%s, {table}.sex), "
         f"weight_kg = COALESCE(%s, {table}.weight_kg) "
-        "RETURNING id, age, sex, weight_kg, created_at"
+        f"RETURNING id, age, sex, weight_kg, created_at, {inserted}"
     )
     ops = connection.ops
     weight = ops.adapt_decimalfield_value(weight_kg, 5, 1) if weight_kg is not None else None
@@ -113,7 +118,7 @@ def patient_get_or_create(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     assert row is not None
-    pk, age, sex, weight_kg, created_at = row
+    pk, age, sex, weight_kg, created_at, created = row
     patient = Patient(
         pk=pk,
         site=site,
@@ -125,7 +130,7 @@ def patient_get_or_create(
     patient.created_at = created_at
     patient._state.adding = False
     patient._state.db = connection.alias
-    return patient
+    return patient, bool(created)
 
 
 def exposure_get_or_create(
@@ -225,7 +230,7 @@ def _report_create(
     today = local_today()
     checked = check_report(data=data, reporter=reporter, today=today)
     assert data.patient is not None
-    patient = patient_get_or_create(
+    patient, new_patient = patient_get_or_create(
         site=checked.site,
         reference=data.patient.reference.strip(),
         age=data.patient.age,
@@ -264,7 +269,8 @@ def _report_create(
     )
     reactions = _reactions_build(report, data.reactions, checked.terms, listing, 1)
     _expedite_if_needed(report, reactions, timezone.localdate(received_at))
-    _flag_duplicates(report, reactions)
+    if not new_patient:  # a patient first seen now has no other report
+        _flag_duplicates(report, reactions)
     report.reference = next_case_number(received_at.year)
     report.save(force_insert=True)
     if idempotency is not None:
@@ -649,7 +655,7 @@ def exposures_register(
     for row in rows:
         drug = drugs[row.drug.strip()]
         assert drug is not None
-        patient = patient_get_or_create(site=site, reference=row.patient.strip())
+        patient, _ = patient_get_or_create(site=site, reference=row.patient.strip())
         exposure, created = exposure_get_or_create(
             patient=patient,
             drug=drug,

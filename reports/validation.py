@@ -74,13 +74,14 @@ class Errors:
             raise ReportInvalid(self.found)
 
 
-def code_terms(texts: Iterable[str]) -> dict[str, Term | None]:
-    """Code many names at once from the term index, with no query of its own.
+def code_terms(texts: Iterable[str], index: TermIndex | None = None) -> dict[str, Term | None]:
+    """Code many names at once from the term index (given, or brought up to date here),
+    with no query of its own.
 
     The terms come with their name, SOC and group flag, read from the index
-    (which follows the terminology's revision); their other fields load on use.
+    (which follows the reference revision); their other fields load on use.
     """
-    index = term_index()
+    index = index or term_index()
     coded: dict[str, Term | None] = {}
     for text in texts:
         rows = index.exact(text)
@@ -105,6 +106,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     """Check a new report against the minimum valid case and the domain rules."""
     errors = Errors()
     warnings: list[str] = []
+    index = term_index()  # one query, for the revision; the drug and terms come from memory
 
     patient = data.patient
     if patient is None or not patient.reference.strip():
@@ -125,7 +127,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     if not data.drug.strip():
         errors.add("drug", "The suspect drug is required.")
     else:
-        drug = drug_with_current_label(data.drug.strip())
+        drug = drug_with_current_label(data.drug.strip(), fresh_index=True)
         if drug is None:
             known = ", ".join(Drug.objects.values_list("name", flat=True)[:10])
             errors.add("drug", f"Unknown drug {data.drug!r}. Known drugs: {known}.")
@@ -152,7 +154,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
 
     if not data.reactions:
         errors.add("reactions", "At least one reaction is required.")
-    coded = code_terms(r.term.strip() for r in data.reactions if r.term.strip())
+    coded = code_terms((r.term.strip() for r in data.reactions if r.term.strip()), index)
     terms: list[Term] = []
     for i, reaction in enumerate(data.reactions):
         term = check_reaction(reaction, f"reactions.{i}", coded, errors, today)

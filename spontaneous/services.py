@@ -18,7 +18,7 @@ from accounts.models import User
 from reference.choices import NameKind, TermSource
 from reference.models import Drug, Term, TermName
 from reference.normalize import compact, normalize
-from reference.revision import terminology_revision_bump
+from reference.revision import reference_revision_bump
 from reference.selectors import term_code, term_suggest
 from reference.services import DrugNames
 from surveillance import disproportionality as dp
@@ -274,6 +274,7 @@ def _create_drugs(names: dict[str, str]) -> dict[str, int]:
         taken.add(slug)
         new.append(Drug(name=" ".join(name.split()), slug=slug))
     Drug.objects.bulk_create(new)
+    reference_revision_bump()
     ids = dict(Drug.objects.filter(name__in=[d.name for d in new]).values_list("name", "pk"))
     return {folded: ids[" ".join(name.split())] for folded, name in names.items()}
 
@@ -320,7 +321,7 @@ def _create_terms(names: dict[str, str]) -> dict[str, int]:
         ],
         ignore_conflicts=True,
     )
-    terminology_revision_bump()
+    reference_revision_bump()
     return {folded: terms[name.casefold()].pk for folded, name in names.items()}
 
 

@@ -212,3 +212,41 @@ def test_a_bad_exposure_route_or_long_dose_is_a_row_error(api, inotuzumab):
     )
     assert response.status_code == 400
     assert Exposure.objects.count() == 0
+
+
+def test_a_new_label_version_and_a_renamed_drug_reach_the_next_report(api, inotuzumab):
+    """Each process keeps the drugs it has looked up; a change to a drug or label is seen
+    at the next report."""
+    from reference.models import Label
+
+    first = submit(api, reaction("Nausea"), patient="PT-L1")
+    label = Label.objects.get(drug=inotuzumab, is_current=True)
+    # Retire the current version without a signal, then save the next one.
+    Label.objects.filter(pk=label.pk).update(is_current=False)
+    Label.objects.create(drug=inotuzumab, version=label.version + 1, source="test", fingerprint="x")
+    second = submit(api, reaction("Nausea"), patient="PT-L2")
+    assert (first["label_version"], second["label_version"]) == (label.version, label.version + 1)
+    # The new version has no entries yet: nothing on it is listed.
+    assert second["reactions"][0]["listedness"] == "unlisted"
+
+    inotuzumab.name = "Inotuzumab renamed"
+    inotuzumab.save()
+    third = submit(api, reaction("Nausea"), patient="PT-L3", drug="Inotuzumab renamed")
+    assert third["drug_name"] == "Inotuzumab renamed"
+    old_name = api.post(
+        "/api/v1/reports/",
+        report_payload(reaction("Nausea"), patient="PT-L4", drug="inotuzumab ozogamicin"),
+        format="json",
+    )
+    assert old_name.status_code == 400 and "drug" in old_name.json()
+
+
+def test_a_first_report_for_a_patient_is_no_duplicate_and_a_second_one_is_checked(api, nurse):
+    from reports.services import patient_get_or_create
+
+    _, created = patient_get_or_create(site=nurse.site, reference="PT-NEW-1")
+    _, again = patient_get_or_create(site=nurse.site, reference="PT-NEW-1")
+    assert (created, again) == (connection.vendor == "postgresql", False)
+    first = submit(api, reaction("Nausea", onset_date="2026-10-10"), patient="PT-D1")
+    second = submit(api, reaction("Nausea", onset_date="2026-10-11"), patient="PT-D1")
+    assert (first["duplicate_status"], second["duplicate_status"]) == ("", "suspected")
