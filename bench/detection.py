@@ -12,7 +12,9 @@ report per two reactions, grades 1-5, some serious, some void or confirmed
 duplicates. Drug k draws its reactions from the first ~k/10 of the terms, so the
 drugs have from 80 to 800 terms with cases. Then, in one run:
   1. the single grouped SQL query counting distinct patients per drug and term over
-     the counted reactions (best and median of 3), after VACUUM ANALYZE;
+     the counted reactions (best and median of 3), after VACUUM ANALYZE; beside it, the
+     grouped queries alone of every drug's counts (cohort, cases per term, per grade and
+     severity, per labelled group), the floor under a run;
   2. a full detection run in-process (run_execute), its SQL queries and time;
   3. the same run again on unchanged data (it must write nothing);
   4. each drug on its own (evaluate_drug, findings_apply): queries and time against
@@ -58,9 +60,10 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.services import account_create_or_update  # noqa: E402
 from bench.harness import ensure_database  # noqa: E402
+from reference.listedness import LabelListing  # noqa: E402
 from reference.models import Drug, Label, LabelEntry, Term  # noqa: E402
 from reference.services import entries_from_structured, label_import  # noqa: E402
-from surveillance.detection import evaluate_drug, findings_apply  # noqa: E402
+from surveillance.detection import cohort_count, evaluate_drug, findings_apply  # noqa: E402
 from surveillance.models import DetectionRun, SignalEvaluation  # noqa: E402
 from surveillance.services import run_create, run_execute  # noqa: E402
 
@@ -333,6 +336,16 @@ def grouped_query(sql: str = GROUPED_SQL) -> int:
         return len(cursor.fetchall())
 
 
+def counts_the_rules_need() -> float:
+    """Seconds spent in the grouped queries of cohort_count for every drug, and nothing
+    else: the floor under a run, before any rule, signal or bookkeeping."""
+    seconds = 0.0
+    for drug in Drug.objects.order_by("pk"):
+        listing = LabelListing(Label.objects.filter(drug=drug, is_current=True).first())
+        seconds += timed(partial(cohort_count, drug, listing.groups))[0]
+    return seconds
+
+
 def surveillance_clear() -> None:
     """No signal left from an earlier benchmark: the first run finds everything anew."""
     with connection.cursor() as cursor:
@@ -419,6 +432,12 @@ def main() -> None:
     )
     joined_best = min(timed(partial(grouped_query, JOINED_SQL))[0] for _ in range(3))
     print(f"the same count joined to the reports: best {joined_best * 1000:.0f} ms of 3")
+    counts_best = min(counts_the_rules_need() for _ in range(3))
+    print(
+        "the counts the rules need, drug by drug (cohort, cases per term with grade >= 3 "
+        f"and severe cases, cases per labelled group): best {counts_best * 1000:.0f} ms of 3, "
+        f"{counts_best / query_best:.2f}x the grouped query"
+    )
 
     # 2. A full run from no signals.
     surveillance_clear()
@@ -482,6 +501,7 @@ def main() -> None:
     print(f"grouped query: best {query_best:.3f} s, median {query_median:.3f} s")
     print(f"full run: {run_seconds:.3f} s; second run (unchanged): {again_seconds:.3f} s")
     print(f"ratio full run / grouped query: {ratio:.2f}x")
+    print(f"ratio counts the rules need / grouped query: {counts_best / query_best:.2f}x")
     print(
         f"ratio full run / the same count joined to the reports: {run_seconds / joined_best:.2f}x"
     )

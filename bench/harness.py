@@ -162,6 +162,38 @@ def gunicorn(env: dict[str, str], workers: int, log: IO[bytes] | None = None) ->
         yield Server(port, process)
 
 
+def _proc_stat(pid: str) -> tuple[str, int, float] | None:
+    """A process's command name, parent and CPU seconds (user and system), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds used so far by a process and its descendants ("server"), by every
+    PostgreSQL process of the machine ("postgres") and by this process ("clients").
+
+    Linux only (/proc). Read before and after a load to see where its CPU went.
+    """
+    stats = {pid: _proc_stat(pid) for pid in os.listdir("/proc") if pid.isdigit()}
+    found = {int(pid): stat for pid, stat in stats.items() if stat is not None}
+    tree, grew = {root}, True
+    while grew:
+        before = len(tree)
+        tree |= {pid for pid, (_, parent, _) in found.items() if parent in tree}
+        grew = len(tree) > before
+    own = os.times()
+    return {
+        "server": sum(found[pid][2] for pid in tree if pid in found),
+        "postgres": sum(cpu for name, _, cpu in found.values() if name == "postgres"),
+        "clients": own.user + own.system,
+    }
+
+
 def report_body(n: int, patient: str) -> bytes:
     """A report with 5 reactions (the same for the same n) for the patient reference."""
     rng = random.Random(n)
