@@ -81,7 +81,8 @@ def code_terms(texts: Iterable[str], index: TermIndex | None = None) -> dict[str
     The terms come with their name, SOC and group flag, read from the index
     (which follows the reference revision); their other fields load on use.
     """
-    index = index or term_index()
+    if index is None:
+        index = term_index()
     coded: dict[str, Term | None] = {}
     for text in texts:
         rows = index.exact(text)

@@ -11,17 +11,19 @@ from .spontaneous_data import database_rows, run_import, write_csv
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 
-@pytest.mark.browser
-def test_an_officer_reviews_the_unlisted_bleeding_site(
-    page,  # noqa: F811
-    live_server,
-    officer,
-    nurse,
-    inotuzumab,
-):
+@pytest.fixture
+def officer_on_worked_scenario(page, live_server, officer, nurse, inotuzumab):  # noqa: F811
+    """The worked scenario filed by a nurse and detected, with the officer signed in."""
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
     sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+
+
+@pytest.mark.browser
+def test_an_officer_reviews_the_unlisted_bleeding_site(
+    page,  # noqa: F811
+    officer_on_worked_scenario,
+):
     page.get_by_role("link", name="Signals").first.click()
     page.wait_for_url("**/surveillance/signals/")
     first_row = page.locator("table.signals tbody tr").first
@@ -55,13 +57,9 @@ UNLABELLED = """
 def test_officer_pages_have_labelled_controls_and_work_from_the_keyboard(
     page,  # noqa: F811
     live_server,
-    officer,
-    nurse,
+    officer_on_worked_scenario,
     inotuzumab,
 ):
-    worked_scenario(inotuzumab, nurse, nurse.site)
-    run_execute(run_create(trigger="manual"))
-    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
     for path in [
         "/surveillance/signals/",
         f"/surveillance/drugs/{inotuzumab.slug}/",
