@@ -2,7 +2,7 @@
 and recover from workers that died."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,19 +38,28 @@ def run_create(
     return DetectionRun.objects.create(trigger=trigger, drug=drug, requested_by=requested_by)
 
 
-def run_queue_for_new_reports(drug_id: int) -> DetectionRun | None:
-    """Queue one run for a drug that received reports, unless one is already queued."""
-    queued = DetectionRun.objects.filter(
-        drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
+def run_queue_for_new_reports(drug_id: int) -> tuple[DetectionRun | None, datetime]:
+    """Queue one run for a drug that received reports, unless one is already queued.
+
+    Returns the new run (None when one was queued already) and when the run that will
+    take the reports was queued.
+    """
+    queued = (
+        DetectionRun.objects.filter(
+            drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
+        )
+        .values_list("created_at", flat=True)
+        .first()
     )
-    if queued.exists():
+    if queued is not None:
         # Most reports of a burst end here; the insert below settles the races.
-        return None
+        return None, queued
     try:
         with transaction.atomic():
-            return DetectionRun.objects.create(trigger=Trigger.NEW_REPORTS, drug_id=drug_id)
+            run = DetectionRun.objects.create(trigger=Trigger.NEW_REPORTS, drug_id=drug_id)
     except IntegrityError:
-        return None
+        return None, timezone.now()
+    return run, run.created_at
 
 
 def run_fail(run_id: int, error: str) -> None:

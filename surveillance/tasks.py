@@ -46,11 +46,11 @@ def detection_sweep() -> int:
     """Fail what dead workers left behind, then catch up the drugs whose new reports could
     not queue their run (for instance while the broker was down)."""
     from .services import drugs_behind, run_queue_for_new_reports
-    from .triggers import run_dispatch
+    from .triggers import debounce_seconds, run_dispatch
 
     swept = runs_sweep_stale()
     for drug_id in drugs_behind():
-        run = run_queue_for_new_reports(drug_id)
+        run, _ = run_queue_for_new_reports(drug_id)
         if run is not None:
-            run_dispatch(run)
+            run_dispatch(run, countdown=debounce_seconds())
     return swept

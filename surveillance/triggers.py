@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,9 +27,23 @@ def detection_paused() -> Iterator[None]:
         _paused.on = False
 
 
+def debounce_seconds() -> int:
+    return int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60))
+
+
+# Drug id -> the time (epoch seconds) until which this process knows a run queued by new
+# reports has not started, so later reports need not look for it.
+_queued_until: dict[int, float] = {}
+
+
 def on_report_committed(report: Report) -> None:
     """At most one queued run per drug: a burst of reports shares it. The run starts after a
     delay, so that it sees the whole burst.
+
+    A run queued by new reports starts no sooner than the delay after it was queued; for
+    the first half of the delay, this process files further reports of the drug without
+    looking for it (the other half covers clocks that disagree). Without a broker the run
+    is done at once, and every report looks.
 
     The report is already saved: nothing here may fail the request that filed it. If the
     run cannot be queued, it is marked failed (so that the next report queues another) and
@@ -36,14 +51,21 @@ def on_report_committed(report: Report) -> None:
     """
     if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True) or getattr(_paused, "on", False):
         return
-    run = run_queue_for_new_reports(report.drug_id)
-    if run is None:
+    from .tasks import detection_run_start
+
+    drug_id, eager = report.drug_id, detection_run_start.app.conf.task_always_eager
+    if not eager and _queued_until.get(drug_id, 0.0) > time.time():
         return
-    run_dispatch(run, countdown=int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60)))
+    run, queued_at = run_queue_for_new_reports(drug_id)
+    if run is not None and not run_dispatch(run, countdown=debounce_seconds()):
+        return
+    if not eager:
+        _queued_until[drug_id] = queued_at.timestamp() + debounce_seconds() / 2
 
 
-def run_dispatch(run: DetectionRun, countdown: int = 0) -> None:
-    """Hand a run to the workers (or run it here without a broker), never raising."""
+def run_dispatch(run: DetectionRun, countdown: int = 0) -> bool:
+    """Hand a run to the workers (or run it here without a broker), never raising; False
+    when it could not be started (the run is then failed)."""
     from .tasks import detection_run_start
 
     try:
@@ -51,3 +73,5 @@ def run_dispatch(run: DetectionRun, countdown: int = 0) -> None:
     except Exception as exc:
         logger.exception("detection run %s could not be started", run.pk)
         run_fail(run.pk, f"could not be started: {type(exc).__name__}: {exc}")
+        return False
+    return True

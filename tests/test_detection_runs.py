@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -70,25 +71,85 @@ def test_only_safety_officers_see_signals_and_runs(nurse, admin_account, url, in
         assert client.post("/api/v1/signal-runs/", {}, format="json").status_code == expected
 
 
-def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
-    inotuzumab, nurse, settings, monkeypatch
-):
-    settings.DETECTION_ON_NEW_REPORTS = True
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    sent = []
-
+@pytest.fixture
+def runs_sent(settings, monkeypatch, tasks_in_process):
+    """Reports queue detection on a broker; the runs handed to it, with their delay."""
     from surveillance import tasks
+
+    settings.DETECTION_ON_NEW_REPORTS = True
+    settings.DETECTION_DEBOUNCE_SECONDS = 60
+    tasks_in_process.conf.task_always_eager = False
+    sent: list[tuple[tuple[int], int]] = []
 
     def fake_apply_async(args, countdown):
         sent.append((args, countdown))
 
     monkeypatch.setattr(tasks.detection_run_start, "apply_async", fake_apply_async)
+    return sent
+
+
+def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
+    inotuzumab, runs_sent, django_assert_num_queries
+):
     report = Report(drug=inotuzumab)
-    for _ in range(500):
-        on_report_committed(report)
+    on_report_committed(report)
+    # The run cannot start before its delay: for half of it, nothing is looked up.
+    with django_assert_num_queries(0):
+        for _ in range(500):
+            on_report_committed(report)
     assert DetectionRun.objects.filter(trigger="new_reports", status="queued").count() == 1
-    assert len(sent) == 1
-    assert sent[0][1] == settings.DETECTION_DEBOUNCE_SECONDS
+    assert len(runs_sent) == 1
+    assert runs_sent[0][1] == 60
+
+
+def test_a_report_after_half_the_delay_looks_again_and_queues_a_run_if_the_last_started(
+    inotuzumab, runs_sent, monkeypatch
+):
+    import surveillance.triggers
+
+    report = Report(drug=inotuzumab)
+    on_report_committed(report)
+    first = DetectionRun.objects.get()
+    DetectionRun.objects.filter(pk=first.pk).update(status=RunStatus.RUNNING)
+    now = time.time()
+    monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 31)
+    on_report_committed(report)
+    assert DetectionRun.objects.filter(status="queued").exclude(pk=first.pk).count() == 1
+    assert len(runs_sent) == 2
+
+
+def test_a_run_another_process_queued_is_relied_on_for_the_rest_of_half_its_delay(
+    inotuzumab, runs_sent, django_assert_num_queries
+):
+    report = Report(drug=inotuzumab)
+    old = run_create(trigger="new_reports", drug=inotuzumab)
+    DetectionRun.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=31))
+    # Queued more than half the delay ago: it may start any moment, so each report looks.
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            on_report_committed(report)
+    DetectionRun.objects.filter(pk=old.pk).update(created_at=timezone.now())
+    on_report_committed(report)
+    with django_assert_num_queries(0):
+        on_report_committed(report)
+    assert DetectionRun.objects.count() == 1
+    assert runs_sent == []
+
+
+def test_without_a_broker_every_report_looks_for_a_queued_run(
+    inotuzumab, settings, monkeypatch, django_assert_num_queries
+):
+    from surveillance import tasks
+
+    settings.DETECTION_ON_NEW_REPORTS = True
+    started = []
+    monkeypatch.setattr(
+        tasks.detection_run_start, "apply_async", lambda args, countdown: started.append(args)
+    )
+    report = Report(drug=inotuzumab)
+    on_report_committed(report)
+    with django_assert_num_queries(1):
+        on_report_committed(report)
 
 
 def test_a_run_whose_worker_died_is_failed_and_the_next_run_does_the_work(inotuzumab, nurse):
