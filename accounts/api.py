@@ -8,10 +8,12 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.serializers import Serializer
+
 from .models import User
 
 
-class MeSerializer(serializers.Serializer[Any]):
+class MeSerializer(Serializer[Any]):
     username = serializers.CharField()
     role = serializers.CharField()
     site = serializers.CharField(allow_null=True)

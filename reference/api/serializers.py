@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from config.serializers import Serializer
 from reference.models import Drug, Label, LabelEntry
 from reference.search import Match, Tier
 
@@ -65,7 +66,7 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
         fields = ["drug", "drug_name", "source", "version", "effective_date", "reactions"]
 
 
-class TermMatchSerializer(serializers.Serializer[object]):
+class TermMatchSerializer(Serializer[object]):
     name = serializers.CharField()
     soc = serializers.CharField()
     matched = serializers.CharField(help_text="The name, synonym or lay phrase that matched.")
@@ -95,6 +96,6 @@ MATCH_TYPES = {
 }
 
 
-class TermQuerySerializer(serializers.Serializer[object]):
+class TermQuerySerializer(Serializer[object]):
     q = serializers.CharField(max_length=200, trim_whitespace=True)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)

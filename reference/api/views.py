@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import Serializer
 from reference.listedness import LabelListing
 from reference.models import CtcaeCriteria, Drug, Term
 from reference.selectors import drug_list, label_current, term_code, term_search
@@ -59,11 +60,11 @@ class TermSearchView(APIView):
         return Response(TermMatchSerializer(matches, many=True).data)
 
 
-class ListednessQuerySerializer(serializers.Serializer[object]):
+class ListednessQuerySerializer(Serializer[object]):
     term = serializers.CharField(max_length=200)
 
 
-class ListednessSerializer(serializers.Serializer[object]):
+class ListednessSerializer(Serializer[object]):
     term = serializers.CharField()
     listedness = serializers.ChoiceField(choices=["listed", "unlisted"])
     entry = serializers.CharField(allow_null=True, help_text="The label entry that lists it.")
@@ -71,7 +72,7 @@ class ListednessSerializer(serializers.Serializer[object]):
     label_version = serializers.IntegerField(allow_null=True)
 
 
-class CriteriaSerializer(serializers.Serializer[object]):
+class CriteriaSerializer(Serializer[object]):
     term = serializers.CharField()
     ctcae_term = serializers.CharField(allow_null=True)
     grades = serializers.DictField(child=serializers.CharField(allow_blank=True))

@@ -2,6 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.serializers import Serializer
 from reports.choices import (
     Causality,
     Listedness,
@@ -21,7 +22,7 @@ from reports.inputs import (
 from reports.models import Exposure, Reaction, Report
 
 
-class PatientInputSerializer(serializers.Serializer[Any]):
+class PatientInputSerializer(Serializer[Any]):
     reference = serializers.CharField(max_length=40)
     age = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=120)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
@@ -30,7 +31,7 @@ class PatientInputSerializer(serializers.Serializer[Any]):
     )
 
 
-class ReactionInputSerializer(serializers.Serializer[Any]):
+class ReactionInputSerializer(Serializer[Any]):
     term = serializers.CharField(max_length=200, help_text="A name, synonym or lay phrase.")
     verbatim = serializers.CharField(max_length=300, required=False, allow_blank=True)
     onset_date = serializers.DateField(required=False, allow_null=True)
@@ -46,7 +47,7 @@ class ReactionInputSerializer(serializers.Serializer[Any]):
         return ReactionInput.from_cleaned(data)
 
 
-class ReportCreateSerializer(serializers.Serializer[Any]):
+class ReportCreateSerializer(Serializer[Any]):
     patient = PatientInputSerializer()
     drug = serializers.CharField(max_length=200, help_text="A drug slug or name.")
     therapy_start = serializers.DateField(required=False, allow_null=True)
@@ -83,8 +84,8 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
 
 # The answers are plain serializers with their fields spelt out: a ModelSerializer
 # rebuilds its fields from the model on every request, which costs more than the
-# rest of the answer.
-class ReactionSerializer(serializers.Serializer[Reaction]):
+# rest of the answer (and config.serializers.Serializer copies rather than rebuilds).
+class ReactionSerializer(Serializer[Reaction]):
     id = serializers.IntegerField()
     term = serializers.CharField(source="term.name")
     soc = serializers.CharField(source="term.soc")
@@ -106,14 +107,14 @@ class ReactionSerializer(serializers.Serializer[Reaction]):
     added_in_version = serializers.IntegerField()
 
 
-class PatientSerializer(serializers.Serializer[Any]):
+class PatientSerializer(Serializer[Any]):
     reference = serializers.CharField()
     age = serializers.IntegerField(allow_null=True)
     sex = serializers.CharField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
 
 
-class ReportSerializer(serializers.Serializer[Report]):
+class ReportSerializer(Serializer[Report]):
     id = serializers.IntegerField()
     reference = serializers.CharField(help_text="The case number, AE-YYYY-NNNNNN.")
     received_at = serializers.DateTimeField()
@@ -142,13 +143,13 @@ class ReportSerializer(serializers.Serializer[Report]):
     reactions = ReactionSerializer(many=True)
 
 
-class ReactionUpdateSerializer(serializers.Serializer[Any]):
+class ReactionUpdateSerializer(Serializer[Any]):
     reaction_id = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
-class FollowUpSerializer(serializers.Serializer[Any]):
+class FollowUpSerializer(Serializer[Any]):
     updates = ReactionUpdateSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
     new_reactions = ReactionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
     narrative = serializers.CharField(max_length=20000, required=False, allow_blank=True)
@@ -163,16 +164,16 @@ class FollowUpSerializer(serializers.Serializer[Any]):
         )
 
 
-class VoidSerializer(serializers.Serializer[Any]):
+class VoidSerializer(Serializer[Any]):
     reason = serializers.CharField(max_length=2000)
 
 
-class DuplicateDecisionSerializer(serializers.Serializer[Any]):
+class DuplicateDecisionSerializer(Serializer[Any]):
     duplicate = serializers.BooleanField(help_text="true: a duplicate; false: a separate case.")
     comment = serializers.CharField(max_length=2000)
 
 
-class ExposureInputSerializer(serializers.Serializer[Any]):
+class ExposureInputSerializer(Serializer[Any]):
     patient = serializers.CharField(max_length=40)
     drug = serializers.CharField(max_length=200)
     start_date = serializers.DateField(required=False, allow_null=True)
@@ -182,7 +183,7 @@ class ExposureInputSerializer(serializers.Serializer[Any]):
     site = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class ExposureSerializer(serializers.Serializer[Exposure]):
+class ExposureSerializer(Serializer[Exposure]):
     id = serializers.IntegerField()
     patient = serializers.CharField(source="patient.reference")
     site = serializers.CharField(source="patient.site.code")

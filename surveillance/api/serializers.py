@@ -3,11 +3,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
 
 
-class MoveSerializer(serializers.Serializer[Any]):
+class MoveSerializer(Serializer[Any]):
     status = serializers.ChoiceField(choices=ReviewStatus.choices)
     comment = serializers.CharField(max_length=5000)
     recommended_action = serializers.ChoiceField(
@@ -15,13 +16,13 @@ class MoveSerializer(serializers.Serializer[Any]):
     )
 
 
-class RunRequestSerializer(serializers.Serializer[Any]):
+class RunRequestSerializer(Serializer[Any]):
     drug = serializers.CharField(
         required=False, allow_blank=True, max_length=200, help_text="A drug slug."
     )
 
 
-class RunSerializer(serializers.Serializer[DetectionRun]):
+class RunSerializer(Serializer[DetectionRun]):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     trigger = serializers.CharField()
@@ -37,7 +38,7 @@ class RunSerializer(serializers.Serializer[DetectionRun]):
     error = serializers.CharField()
 
 
-class DisproportionalitySerializer(serializers.Serializer[Any]):
+class DisproportionalitySerializer(Serializer[Any]):
     """A disproportionality signal's 2x2 table of unique spontaneous reports and its four
     statistics (null where a zero cell leaves one undefined)."""
 
@@ -70,7 +71,7 @@ class DisproportionalitySerializer(serializers.Serializer[Any]):
     )
 
 
-class NumbersSerializer(serializers.Serializer[Any]):
+class NumbersSerializer(Serializer[Any]):
     """The figures of a signal, the same at each evaluation."""
 
     met = serializers.BooleanField()
@@ -119,7 +120,7 @@ class SignalSerializer(NumbersSerializer):
         return data
 
 
-class CaseSerializer(serializers.Serializer[Any]):
+class CaseSerializer(Serializer[Any]):
     report = serializers.CharField(source="report.reference")
     report_id = serializers.IntegerField()
     patient = serializers.CharField(source="report.patient.reference")
