@@ -35,15 +35,18 @@ def debounce_seconds() -> int:
 # reports has not started, so later reports need not look for it.
 _queued_until: dict[int, float] = {}
 
+# How far the clocks of the web processes and the workers may disagree.
+CLOCK_MARGIN_SECONDS = 10.0
+
 
 def on_report_committed(report: Report) -> None:
     """At most one queued run per drug: a burst of reports shares it. The run starts after a
     delay, so that it sees the whole burst.
 
-    A run queued by new reports starts no sooner than the delay after it was queued; for
-    the first half of the delay, this process files further reports of the drug without
-    looking for it (the other half covers clocks that disagree). Without a broker the run
-    is done at once, and every report looks.
+    A run queued by new reports starts no sooner than the delay after it was queued: until
+    shortly before then (by the clock margin, or half the delay if that is less), this
+    process files further reports of the drug without looking for it. Without a broker
+    the run is done at once, and every report looks.
 
     The report is already saved: nothing here may fail the request that filed it. If the
     run cannot be queued, it is marked failed (so that the next report queues another) and
@@ -60,7 +63,9 @@ def on_report_committed(report: Report) -> None:
     if run is not None and not run_dispatch(run, countdown=debounce_seconds()):
         return
     if not eager:
-        _queued_until[drug_id] = queued_at.timestamp() + debounce_seconds() / 2
+        delay = debounce_seconds()
+        margin = min(delay / 2, CLOCK_MARGIN_SECONDS)
+        _queued_until[drug_id] = queued_at.timestamp() + delay - margin
 
 
 def run_dispatch(run: DetectionRun, countdown: int = 0) -> bool:
