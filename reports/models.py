@@ -31,7 +31,10 @@ PATIENT_REFERENCE = RegexValidator(
 class Patient(models.Model):
     """A patient known by a pseudonymous reference, unique within a site. No names anywhere."""
 
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    # Indexed first in the (site, reference) constraint.
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="patients", db_index=False
+    )
     reference = models.CharField(max_length=40, validators=[PATIENT_REFERENCE])
     age = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(120)]
@@ -64,7 +67,10 @@ class Patient(models.Model):
 class Exposure(models.Model):
     """A patient's treatment with a drug: the denominator of the cohort incidence."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="exposures")
+    # Indexed first in the (patient, drug) constraint.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="exposures", db_index=False
+    )
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="exposures")
     start_date = models.DateField(null=True, blank=True)
     dose = models.CharField(max_length=100, blank=True)
@@ -112,7 +118,8 @@ class Report(models.Model):
     """One case (ICSR): one patient, a suspect drug, one or more reactions."""
 
     reference = models.CharField("case number", max_length=20, unique=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="reports")
+    # Site and drug are indexed first in the (site, received_at) and (drug, patient) indexes.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="reports", db_index=False)
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports"
     )
@@ -120,7 +127,7 @@ class Report(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
-    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="reports")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="reports", db_index=False)
     therapy_start = models.DateField(null=True, blank=True)
     therapy_end = models.DateField(null=True, blank=True)
     dose = models.CharField(max_length=100, blank=True)
@@ -188,7 +195,10 @@ class Reaction(models.Model):
     """A reaction of a report, coded to a term, with its listedness decided at intake."""
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="reactions")
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="reactions")
+    # Indexed first in the (term, onset_date) index.
+    term = models.ForeignKey(
+        Term, on_delete=models.PROTECT, related_name="reactions", db_index=False
+    )
     # Copies of the report's drug and patient, and whether the report counts (neither void
     # nor a confirmed duplicate), so that detection reads one drug's reactions from one
     # index without joining the reports. The report services keep them in step.
@@ -263,7 +273,10 @@ class Reaction(models.Model):
 class ReportVersion(models.Model):
     """The report as it stood after its initial submission or a follow-up."""
 
-    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="versions")
+    # Indexed first in the (report, number) constraint.
+    report = models.ForeignKey(
+        Report, on_delete=models.PROTECT, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
