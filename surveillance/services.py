@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 QUEUED_MESSAGE_LOST = timedelta(minutes=10)
 
 
+def debounce_seconds() -> int:
+    """How long a run queued by new reports waits before it starts."""
+    return int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60))
+
+
 def stale_after() -> timedelta:
     """A part still running after twice the task time limit lost its worker."""
     return timedelta(seconds=2 * int(settings.CELERY_TASK_TIME_LIMIT))
@@ -212,7 +217,7 @@ def runs_sweep_stale() -> int:
     # A run running with no part left to do, or queued and never picked up. A run queued by
     # new reports starts after the debounce delay: long after it, its message was lost (a
     # broker restarted empty), and while it stays queued no other report queues a run.
-    lost_after = timedelta(seconds=int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60)))
+    lost_after = timedelta(seconds=debounce_seconds())
     stuck = DetectionRun.objects.filter(
         Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
         | Q(

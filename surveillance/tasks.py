@@ -45,8 +45,8 @@ def detection_scheduled() -> None:
 def detection_sweep() -> int:
     """Fail what dead workers left behind, then catch up the drugs whose new reports could
     not queue their run (for instance while the broker was down)."""
-    from .services import drugs_behind, run_queue_for_new_reports
-    from .triggers import debounce_seconds, run_dispatch
+    from .services import debounce_seconds, drugs_behind, run_queue_for_new_reports
+    from .triggers import run_dispatch
 
     swept = runs_sweep_stale()
     for drug_id in drugs_behind():

@@ -11,7 +11,7 @@ from django.conf import settings
 from reports.models import Report
 
 from .models import DetectionRun
-from .services import run_fail, run_queue_for_new_reports
+from .services import debounce_seconds, run_fail, run_queue_for_new_reports
 
 logger = logging.getLogger(__name__)
 _paused = threading.local()
@@ -25,10 +25,6 @@ def detection_paused() -> Iterator[None]:
         yield
     finally:
         _paused.on = False
-
-
-def debounce_seconds() -> int:
-    return int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60))
 
 
 # Drug id -> the time (epoch seconds) until which this process knows a run queued by new
@@ -59,11 +55,11 @@ def on_report_committed(report: Report) -> None:
     drug_id, eager = report.drug_id, detection_run_start.app.conf.task_always_eager
     if not eager and _queued_until.get(drug_id, 0.0) > time.time():
         return
+    delay = debounce_seconds()
     run, queued_at = run_queue_for_new_reports(drug_id)
-    if run is not None and not run_dispatch(run, countdown=debounce_seconds()):
+    if run is not None and not run_dispatch(run, countdown=delay):
         return
     if not eager:
-        delay = debounce_seconds()
         margin = min(delay / 2, CLOCK_MARGIN_SECONDS)
         _queued_until[drug_id] = queued_at.timestamp() + delay - margin
 
