@@ -380,7 +380,9 @@ def _snapshot_compute(revision: int, method: str) -> Snapshot:
         list(
             pairs.values("drug_id", "term_id")
             .annotate(n=Count("report_id"))
-            .order_by()
+            # The fit's sums run in this order: the same data give the same prior on every
+            # database.
+            .order_by("drug_id", "term_id")
             .values_list("drug_id", "term_id", "n")
         ),
         dtype=np.int64,

@@ -657,8 +657,28 @@ def _climb(objective: _TruncatedMixture, initial: Sequence[FloatArray]) -> _Opti
     for optimum in raced:
         finished.append(optimum if optimum.converged else _minimize(objective, optimum.u))
         if finished[-1].converged:
-            break
-    return _best(finished)
+            return finished[-1]
+    return _degenerate_limit(finished)
+
+
+def _degenerate_limit(optima: Sequence[_Optimum]) -> _Optimum:
+    """The best of climbs none of which converged, accepted when it is the limit of a
+    degenerate prior.
+
+    When the counts show no spread beyond Poisson for one component, the likelihood rises
+    towards a point mass (alpha and beta without bound at a fixed ratio): a ridge on which
+    L-BFGS-B's line search fails before its gradient test passes, or not, depending on the
+    order of the pairs' sums. The best climb against the box, and another from a different
+    start at the same likelihood (relative 1e-9) on the way there, have found that limit,
+    which the box only caps.
+    """
+    best = _best(optima)
+    if _on_bound(best.u):
+        tolerance = 1e-9 * max(abs(best.value), 1.0)
+        agreeing = [o for o in optima if abs(o.value - best.value) <= tolerance]
+        if len(agreeing) >= 2:
+            return _Optimum(u=best.u, value=best.value, converged=True)
+    return best
 
 
 def gps_fit(

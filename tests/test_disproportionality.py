@@ -635,3 +635,22 @@ def test_disproportionality_module_imports_no_django():
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_counts_without_spread_fit_the_point_mass_limit():
+    """Counts of a sex-confounded import, stratified by sex, in the order a database gave
+    them: within each sex nothing is disproportionate, so the likelihood rises towards a
+    prior that is a point mass near 1, along a ridge where the line search stops before its
+    gradient test passes. The fit still gives that limit, and no pair looks like a signal."""
+    n, e = (
+        column.astype(np.float64)
+        for column in read_columns(DATA / "mgps_no_spread_pairs.csv", "n", "e")
+    )
+    prior = gps_fit(n, e, min_count=1)
+    assert prior.converged
+    heavy = (prior.alpha2, prior.beta2) if prior.p < 0.5 else (prior.alpha1, prior.beta1)
+    assert heavy[0] / heavy[1] == pytest.approx(1, abs=0.01)
+    assert heavy[0] > 1e5  # a point mass: the box of the parameters caps it
+    result = ebgm(n, e, prior)
+    assert np.all(np.isfinite(result.eb05))
+    assert not np.any(result.eb05 >= 2)
