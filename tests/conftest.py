@@ -1,5 +1,6 @@
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -10,6 +11,8 @@ from accounts.services import account_create_or_update
 from reference.models import Drug
 
 IN_CI = os.getenv("CI", "").lower() == "true"
+# The tests' own data: public-domain files and published figures with their cells.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def need_service(what: str, available: bool, how: str) -> None:

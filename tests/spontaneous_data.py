@@ -47,3 +47,32 @@ def database_rows() -> list[tuple[str, ...]]:
             events.add("Nausea")
         rows += [(f"R{i}", drug, event) for event in sorted(events)]
     return rows
+
+
+PVDA_TABLES = Path(__file__).resolve().parent / "data" / "pvda_drug_z_tables.csv"
+
+
+def pvda_tables() -> dict[str, dict[str, str]]:
+    """The published pvda figures of Drug_Z by event, with the 2x2 cells they come from."""
+    with PVDA_TABLES.open(newline="", encoding="utf-8") as handle:
+        return {row["event"]: row for row in csv.DictReader(handle)}
+
+
+def pvda_rows() -> list[tuple[str, ...]]:
+    """Reports whose Drug_Z tables for Event_1 and Event_2 are pvda's: Drug_Z's reports carry
+    Event_1, Event_2 or both; the other drug's carry one of them or Event_3."""
+    tables = pvda_tables()
+    cells = {event: [int(tables[event][k]) for k in "abcd"] for event in ("Event_1", "Event_2")}
+    (a1, b1, c1, d1), (a2, b2, c2, _) = cells["Event_1"], cells["Event_2"]
+    drug_reports, total = a1 + b1, a1 + b1 + c1 + d1
+    both = a1 + a2 - drug_reports  # Drug_Z reports naming both events
+    assert a2 + b2 == drug_reports and both >= 0 and c1 + c2 <= total - drug_reports
+    plan = (
+        [("Drug_Z", ("Event_1", "Event_2"))] * both
+        + [("Drug_Z", ("Event_1",))] * (a1 - both)
+        + [("Drug_Z", ("Event_2",))] * (a2 - both)
+        + [("Drug_Y", ("Event_1",))] * c1
+        + [("Drug_Y", ("Event_2",))] * c2
+    )
+    plan += [("Drug_Y", ("Event_3",))] * (total - len(plan))
+    return [(f"R{i}", drug, event) for i, (drug, events) in enumerate(plan, 1) for event in events]

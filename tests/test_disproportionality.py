@@ -1,13 +1,14 @@
 """surveillance.disproportionality: 2x2 counts, PRR, ROR, IC and MGPS (DOMAIN.md section 7).
 
-Plain numerical tests, no database. The published figures of the shared data sets are the
-acceptance figures (shared/datasets/README.md); those tests skip on a machine without the
-shared folder, and fail in CI. The project's own fixtures (tests/data) are checked against
+Plain numerical tests, no database. Published figures are the acceptance figures: FDA's
+CAERS sample as openEBGM ships it (tests/data, public-domain FDA data), pvda's Drug_Z tables
+and single 2x2 tables (their cells, tests/data). The project's own fixtures are checked against
 independent computations: a naive count with Python sets, scipy.stats' relative risk, odds
 ratio, chi-square and gamma distribution, and a likelihood written with scipy.stats.nbinom.
 """
 
 import csv
+import gzip
 import math
 import subprocess
 import sys
@@ -33,11 +34,8 @@ from surveillance.disproportionality import (
     ror,
 )
 
-from .conftest import need_service
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
-DATA = Path(__file__).resolve().parent / "data"
+from .conftest import DATA
+from .spontaneous_data import pvda_tables
 
 CAERS_PRIOR = (3.25596685, 0.39998994, 2.02376139, 1.90614108, 0.06530755)
 CAERS_THETA = (3.25379356, 0.39988854, 2.02612692, 1.90807970, 0.06534557)
@@ -54,18 +52,9 @@ CAERS_PAIRS = {
 }
 
 
-def shared_dataset(name: str) -> Path:
-    path = SHARED_DATASETS / name
-    need_service(
-        f"the shared data set {name}",
-        path.exists(),
-        f"put the team's shared/ folder beside the repository ({path})",
-    )
-    return path
-
-
 def read_columns(path: Path, *names: str) -> list[np.ndarray]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return [np.array([row[name] for row in rows]) for name in names]
 
@@ -352,44 +341,32 @@ def test_bad_cells_are_rejected(bad):
             function(*bad)
 
 
-# --- pvda (shared data set) ---------------------------------------------------------------
+# --- pvda: Drug_Z's tables ---------------------------------------------------------------
 
 
-def test_pvda_published_figures():
-    path = shared_dataset("pvda_drug_event.csv")
-    report, drug, event = read_columns(path, "report_id", "drug", "event")
-    counts = pair_counts(report, drug, event)
-    assert counts.n_total == 1000
-    cells = (counts.a, counts.b, counts.c, counts.d)
+@pytest.mark.parametrize("row", pvda_tables().values(), ids=lambda row: row["event"])
+def test_pvda_published_figures(row):
+    """pvda's published figures for Drug_Z from the 2x2 tables they come from; reports with
+    these tables, counted from rows, are in test_spontaneous."""
+    cells = [int(row[name]) for name in "abcd"]
     ic, p, r = information_component(*cells), prr(*cells), ror(*cells)
-
-    first = pair_index(counts, "Drug_Z", "Event_1")
-    assert counts.a[first] == 88
-    assert agrees_to_digits(float(ic.expected[first]), "55.568")
-    assert agrees_to_digits(float(ic.ic[first]), "0.65849985")
-    assert agrees_to_digits(float(ic.ic025[first]), "0.34117708")
-    assert agrees_to_digits(float(ic.ic975[first]), "0.94399594")
-    assert agrees_to_digits(float(p.prr[first]), "1.767077")
-    assert agrees_to_digits(float(p.lower[first]), "1.497466")
-    assert agrees_to_digits(float(p.upper[first]), "2.085230")
-    assert agrees_to_digits(float(r.ror[first]), "2.838549")
-    assert agrees_to_digits(float(r.lower[first]), "1.992917")
-    assert agrees_to_digits(float(r.upper[first]), "4.042998")
-
-    second = pair_index(counts, "Drug_Z", "Event_2")
-    assert counts.a[second] == 75
-    assert agrees_to_digits(float(ic.expected[second]), "52.397")
-    assert agrees_to_digits(float(ic.ic[second]), "0.51329074")
-    assert agrees_to_digits(float(ic.ic025[second]), "0.16814416")
+    figures = {
+        "expected": ic.expected, "ic": ic.ic, "ic025": ic.ic025, "ic975": ic.ic975,
+        "prr": p.prr, "prr_lower": p.lower, "prr_upper": p.upper,
+        "ror": r.ror, "ror_lower": r.lower, "ror_upper": r.upper,
+    }  # fmt: skip
+    published = {name: row[name] for name in figures if row[name]}
+    assert len(published) >= 3
+    for name, printed in published.items():
+        assert agrees_to_digits(float(figures[name]), printed), name
 
 
-# --- MGPS: the CAERS sample (shared data set) -------------------------------------------
+# --- MGPS: the CAERS sample -------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def caers():
-    path = shared_dataset("caers_openebgm_raw.csv")
-    ids, products, events = read_columns(path, "id", "var1", "var2")
+    ids, products, events = read_columns(DATA / "caers_openebgm_raw.csv.gz", "id", "var1", "var2")
     counts = pair_counts(ids, products, events)
     return counts, expected(counts.a, counts.b, counts.c, counts.d)
 
@@ -408,7 +385,7 @@ def test_caers_maximum_likelihood_prior(caers):
     counts, e = caers
     prior = gps_fit(counts.a, e, min_count=1)
     assert prior.converged
-    np.testing.assert_allclose(prior.theta, CAERS_PRIOR, rtol=1e-3)
+    np.testing.assert_allclose(prior.theta, CAERS_PRIOR, rtol=1e-5)
     assert round(prior.neg_log_likelihood, 3) == 4162.456
 
 

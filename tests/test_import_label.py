@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 
 from reference.models import Drug, Label, LabelEntry
 
-from .shared import DATA, SEED_LABEL, shared_file
+from .conftest import DATA
+from .label_page import HEADING_LINE, shipped_label_page
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +34,8 @@ class TestSeedLabel:
         assert len(professional(label)) == 62
         assert inotuzumab.brand_names == ["Besponsa"]
 
-    def test_importing_the_seed_page_gives_the_shipped_table(self, inotuzumab):
-        out, _ = run_import(shared_file(SEED_LABEL), "inotuzumab ozogamicin")
+    def test_importing_the_seed_page_gives_the_shipped_table(self, inotuzumab, tmp_path):
+        out, _ = run_import(shipped_label_page(tmp_path / "page.txt"), "inotuzumab ozogamicin")
         assert "62 professional entries (unchanged, current version kept)" in out
         assert Label.objects.filter(drug=inotuzumab).count() == 1
 
@@ -68,12 +69,17 @@ class TestSeedLabel:
         assert headache.incidence_pct == Decimal("28")
         assert headache.term.soc == "Nervous system disorders"
 
-    def test_counts_per_band_and_unread_lines_are_printed(self):
-        out, _ = run_import(shared_file(SEED_LABEL), "inotuzumab ozogamicin")
+    def test_counts_per_band_and_unread_lines_are_printed(self, tmp_path):
+        page = shipped_label_page(tmp_path / "page.txt")
+        out, _ = run_import(page, "inotuzumab ozogamicin")
         assert "Very common (≥ 10%): 24" in out
+        assert "Common (1% to < 10%): 9" in out
         assert "Frequency not reported: 28" in out
-        assert "not read, line 89 (heading): Nervous system" in out
-        assert "13 line(s) not read" in out
+        heading_at = page.read_text().splitlines().index(HEADING_LINE) + 1
+        assert f"not read, line {heading_at} (heading): {HEADING_LINE}" in out
+        # The title, the two "Applies to" lines, the consumer's "More common", the organ-class
+        # heading and the reference.
+        assert "6 line(s) not read" in out
 
 
 class TestImport:
@@ -170,8 +176,8 @@ class TestDrugNames:
     @pytest.mark.parametrize(
         "name", ["inotuzumab-ozogamicin", "Besponsa", "  INOTUZUMAB   ozogamicin "]
     )
-    def test_a_slug_brand_or_spacing_of_a_known_drug_is_that_drug(self, inotuzumab, name):
-        out, _ = run_import(shared_file(SEED_LABEL), name)
+    def test_a_slug_brand_or_spacing_of_a_known_drug_is_that_drug(self, inotuzumab, name, tmp_path):
+        out, _ = run_import(shipped_label_page(tmp_path / "page.txt"), name)
         assert "unchanged, current version kept" in out
         assert Drug.objects.count() == 1
 

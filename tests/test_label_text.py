@@ -4,7 +4,7 @@ import pytest
 
 from reference.label_text import band_of_head, expand_slash, parse_label_text
 
-from .shared import DATA
+from .conftest import DATA
 
 
 def parsed():

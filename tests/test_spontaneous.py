@@ -2,9 +2,7 @@
 
 import csv
 import io
-import os
 import random
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,10 +15,7 @@ from spontaneous.services import NEW_TERM_SOC
 from surveillance.choices import Kind
 from surveillance.models import Signal, SignalEvaluation
 
-from .conftest import IN_CI
-from .spontaneous_data import EVENTS, database_rows, run_import, write_csv
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+from .spontaneous_data import EVENTS, database_rows, pvda_rows, run_import, write_csv
 
 
 def cohort_rows() -> list[tuple[str, ...]]:
@@ -187,20 +182,13 @@ def test_the_rule_is_configurable(tmp_path, settings):
     assert signal.statistics["rule"] == "prr"
 
 
-PVDA = SHARED / "pvda_drug_event.csv"
-
-
 @pytest.mark.django_db
-def test_pvda_figures_through_the_database(settings):
-    """The published pvda figures, from the reports imported into the database and counted
-    there (the statistics alone are tested in test_disproportionality)."""
-    if not PVDA.exists():
-        if IN_CI or os.getenv("CI"):
-            pytest.fail(f"{PVDA} is missing")
-        pytest.skip("the shared data sets are not beside the project")
+def test_pvda_figures_through_the_database(settings, tmp_path):
+    """The published pvda figures, from reports with the same 2x2 tables imported into the
+    database and counted there (the statistics alone are tested in test_disproportionality)."""
     # Every pair with IC025 > 0 is a signal, so both pairs below are kept.
     settings.DISPROPORTIONALITY_RULE = "ic"
-    run_import(PVDA, "--new-drugs", "--new-terms")
+    run_import(write_csv(tmp_path / "pvda.csv", pvda_rows()), "--new-drugs", "--new-terms")
     call_command("detect_signals", "--drug", "drug_z", stdout=io.StringIO())
     signals = {
         s.term.name: s.statistics
