@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 # DEMO_DATA=0 skips the synthetic demo cohort.
 DEMO_DATA ?= 1
-# CTCAE grade criteria are NCI's text, not shipped: loaded from this file when it is there.
-CTCAE_CSV ?= ../shared/datasets/ctcae_v5.0.csv
+# CTCAE grade criteria are NCI's text, not shipped: `make run CTCAE_CSV=path/to/ctcae.csv`
+# loads them from NCI's CTCAE v5.0 file (see the README).
+CTCAE_CSV ?=
 
 .PHONY: run test lint typecheck pytest bench bench-disproportionality bench-load clean
 
@@ -26,8 +27,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
-	@if [ -f "$(CTCAE_CSV)" ]; then $(BIN)/python manage.py import_ctcae "$(CTCAE_CSV)"; \
-	else echo "No CTCAE file at $(CTCAE_CSV): grade criteria will not show (see README)."; fi
+	@if [ -n "$(CTCAE_CSV)" ]; then $(BIN)/python manage.py import_ctcae "$(CTCAE_CSV)"; \
+	else echo "No CTCAE_CSV given: CTCAE grade criteria will not show (see the README)."; fi
 	$(BIN)/python manage.py setup_demo
 	@if [ "$(DEMO_DATA)" != "0" ]; then $(BIN)/python manage.py load_demo_cohort; \
 	else echo "DEMO_DATA=0: no demo cohort loaded."; fi

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Final, TypedDict
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-DEFAULT_CSV: Final = REPO_ROOT.parent / "shared" / "datasets" / "ctcae_v5.0.csv"
+# The CTCAE v5.0 terms (MedDRA code, SOC, name); NCI's full CSV gives the same build.
+DEFAULT_CSV: Final = REPO_ROOT / "reference" / "data" / "ctcae_v5.0_terms.csv"
 DEFAULT_OUTPUT: Final = REPO_ROOT / "reference" / "data" / "terminology.json"
 
 FORMAT_VERSION: Final = 1
@@ -767,7 +768,13 @@ def render(terminology: Terminology) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("csv", nargs="?", type=Path, default=DEFAULT_CSV, help="CTCAE v5.0 CSV")
+    parser.add_argument(
+        "csv",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_CSV,
+        help="CTCAE v5.0 CSV (MedDRA Code, MedDRA SOC, CTCAE Term)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON to write")
     args = parser.parse_args(argv)
     csv_path: Path = args.csv

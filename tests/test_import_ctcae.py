@@ -1,5 +1,6 @@
 import csv
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,6 +10,8 @@ from reference.models import CtcaeCriteria, Term
 from .conftest import DATA
 
 pytestmark = pytest.mark.django_db
+
+CTCAE_TERMS = Path(__file__).resolve().parent.parent / "reference" / "data" / "ctcae_v5.0_terms.csv"
 
 
 def test_it_attaches_grade_criteria_to_the_terms():
@@ -49,9 +52,9 @@ def test_a_file_without_the_columns_is_refused(tmp_path):
 
 
 def test_every_term_of_the_published_ctcae_resolves(tmp_path):
-    """The 837 terms of NCI CTCAE v5.0 (code, SOC and name, tests/data) in the NCI layout,
-    with grade columns of our own: every one resolves to a shipped term."""
-    with (DATA / "ctcae_v5.0_terms.csv").open(encoding="utf-8", newline="") as handle:
+    """The 837 terms of NCI CTCAE v5.0 (code, SOC and name) in the NCI layout, with grade
+    columns of our own: every one resolves to a shipped term."""
+    with CTCAE_TERMS.open(encoding="utf-8", newline="") as handle:
         terms = list(csv.DictReader(handle))
     assert len(terms) == 837
     path = tmp_path / "ctcae.csv"
@@ -66,3 +69,17 @@ def test_every_term_of_the_published_ctcae_resolves(tmp_path):
     call_command("import_ctcae", str(path), stdout=out)
     assert "837 CTCAE terms resolved" in out.getvalue()
     assert CtcaeCriteria.objects.count() == 837
+
+
+def test_the_form_says_why_a_term_has_no_criteria(api):
+    url = "/api/v1/terms/criteria/"
+    before = api.get(url, {"term": "nausea"}).json()
+    assert before["grades"] == {}
+    assert "not loaded" in before["missing"] and "import_ctcae" in before["missing"]
+
+    call_command("import_ctcae", str(DATA / "ctcae_sample.csv"), stdout=StringIO())
+    loaded = api.get(url, {"term": "thrombocytopenia"}).json()
+    assert loaded["grades"]["3"] == "Low; transfusion considered"
+    assert loaded["missing"] is None
+    other = api.get(url, {"term": "headache"}).json()
+    assert other["missing"] == "CTCAE v5.0 gives no grade criteria for Headache."

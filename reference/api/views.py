@@ -76,6 +76,15 @@ class CriteriaSerializer(Serializer[object]):
     term = serializers.CharField()
     ctcae_term = serializers.CharField(allow_null=True)
     grades = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    missing = serializers.CharField(
+        allow_null=True, help_text="Why no criteria are shown, when there are none."
+    )
+
+
+CRITERIA_NOT_LOADED = (
+    "CTCAE grade criteria are not loaded here: NCI publishes them, and an administrator "
+    "loads its CTCAE v5.0 file with import_ctcae."
+)
 
 
 def _coded_term(text: str) -> Term:
@@ -124,12 +133,20 @@ def term_criteria(request: Request) -> Response:
     term = _coded_term(query.validated_data["term"])
     criteria = CtcaeCriteria.objects.filter(term=term).first()
     grades = {str(g): text for g, text in criteria.grades()} if criteria else {}
+    missing = None
+    if criteria is None:
+        missing = (
+            f"CTCAE v5.0 gives no grade criteria for {term.name}."
+            if CtcaeCriteria.objects.exists()
+            else CRITERIA_NOT_LOADED
+        )
     return Response(
         CriteriaSerializer(
             {
                 "term": term.name,
                 "ctcae_term": criteria.ctcae_term if criteria else None,
                 "grades": grades,
+                "missing": missing,
             }
         ).data
     )

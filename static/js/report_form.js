@@ -57,7 +57,7 @@
       criteriaCache.set(term, data);
     }
     const text = data.grades && data.grades[grade];
-    box.textContent = text ? "CTCAE grade " + grade + ": " + text : "";
+    box.textContent = text ? "CTCAE grade " + grade + ": " + text : (data.missing || "");
   }
 
   async function showListedness(row) {
