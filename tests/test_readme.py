@@ -17,6 +17,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -128,7 +129,7 @@ def send(words: list[str], tokens: dict[str, str]) -> None:
     for variable, token in tokens.items():
         headers = {k: v.replace(f"${variable}", token) for k, v in headers.items()}
     client = APIClient()
-    extra = {
+    extra: dict[str, Any] = {
         "HTTP_" + name.upper().replace("-", "_"): value
         for name, value in headers.items()
         if name.lower() != "content-type"
@@ -138,7 +139,11 @@ def send(words: list[str], tokens: dict[str, str]) -> None:
     if body is not None:
         json.loads(body)  # the README shows valid JSON
     response = client.generic(
-        method, path, body or "", content_type=headers.get("Content-Type"), **extra
+        method,
+        path,
+        body or "",
+        content_type=headers.get("Content-Type", "application/octet-stream"),
+        **extra,
     )
     assert response.status_code < 300, (
         f"{method} {url}: {response.status_code} {response.content!r}"
