@@ -156,6 +156,22 @@ def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[Uncoded
     return coded, uncoded, notes
 
 
+def _check_text(entries: list[EntryInput], source: str) -> list[str]:
+    """Text no column can hold: a NUL character (PostgreSQL refuses it) or a source longer
+    than its column."""
+    problems = []
+    limit = Label._meta.get_field("source").max_length or 300
+    if len(source) > limit:
+        problems.append(f"the source is longer than {limit} characters")
+    if "\x00" in source:
+        problems.append("the source holds a NUL character")
+    for e in entries:
+        if any("\x00" in name for name in (e.verbatim, e.term or "", *e.covers)):
+            where = f"line {e.line_no}: " if e.line_no else ""
+            problems.append(f"{where}the name holds a NUL character: {e.verbatim!r}")
+    return problems
+
+
 def _canonical(value: Decimal | None) -> str:
     """One text per number: 23, 23.0 and 23.000 are the same figure."""
     return "None" if value is None else format(value.normalize(), "f")
@@ -283,6 +299,8 @@ def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str 
     brands = list(dict.fromkeys(b for b in (_clean(b) for b in brand_names) if b))
     if not name:
         raise DrugNameError("the drug has no name")
+    if any("\x00" in n for n in (name, slug, *brands)):
+        raise DrugNameError("the drug name holds a NUL character")
     if len(name) > Drug._meta.get_field("name").max_length:  # type: ignore[operator]
         raise DrugNameError(f"the drug name {name[:40]!r}... is too long")
     drug = drug_find(name)
@@ -333,7 +351,7 @@ def label_import(
     label keeps its current version.
     """
     coded, uncoded, notes = _code_entries(entries)
-    found = [*problems, *_check_values(coded)]
+    found = [*problems, *_check_text(entries, source), *_check_values(coded)]
     if uncoded or found:
         raise LabelImportError(uncoded, found)
     if not any(c.source.section == Section.PROFESSIONAL for c in coded):

@@ -48,6 +48,7 @@ SEXES = {
 }
 NEW_TERM_SOC = "Not yet classified"
 MAX_ID: int = CaseReport._meta.get_field("source_id").max_length or 64
+MAX_SOURCE: int = ReportImport._meta.get_field("source").max_length or 100
 BATCH = 5000
 
 
@@ -127,6 +128,10 @@ def reports_import(
     source = " ".join(source.split())
     if not source:
         raise ReportImportError(["the source (the database the reports come from) is empty"])
+    if len(source) > MAX_SOURCE:
+        raise ReportImportError([f"the source is longer than {MAX_SOURCE} characters"])
+    if "\x00" in source:
+        raise ReportImportError(["the source holds a NUL character"])
     at = columns_find(header)
     problems: list[str] = []
     records: list[tuple[int, str, str, str, str]] = []  # line, report id, drug, event, sex
@@ -137,6 +142,9 @@ def reports_import(
             continue
         if len(row) != width:
             problems.append(f"line {line_no}: {len(row)} fields where the header has {width}")
+            continue
+        if any("\x00" in cell for cell in row):
+            problems.append(f"line {line_no}: a cell holds a NUL character")
             continue
         report_id, drug, event = (" ".join(row[at[c]].split()) for c in ("report", "drug", "event"))
         missing = [
