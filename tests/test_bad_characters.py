@@ -154,6 +154,7 @@ def test_two_sites_whose_long_names_begin_alike_stay_two_sites():
     one, _, _ = account_create_or_update(username="n1", role=Role.NURSE, site_name=first)
     two, _, _ = account_create_or_update(username="n2", role=Role.NURSE, site_name=second)
     again, _, _ = account_create_or_update(username="n3", role=Role.NURSE, site_name=second)
+    assert one.site is not None and two.site is not None
     assert one.site != two.site
     assert (one.site.name, two.site.name) == (first, second)
     assert again.site == two.site

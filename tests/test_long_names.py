@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 def _longest(model: type, field: str, stem: str) -> str:
     """A name of exactly the field's maximum length."""
-    limit = model._meta.get_field(field).max_length
+    limit: int = model._meta.get_field(field).max_length
     return (stem + " - Other, specify " + "x" * limit)[:limit]
 
 
