@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from .choices import Band, Section
 from .label_text import ParsedLabel, UnreadLine
 from .models import Drug, Label, LabelEntry, Term
+from .normalize import keyless_message, name_key
 from .revision import reference_revision_bump
 from .selectors import term_code, term_suggest
 from .structured import StructuredLabel, structured_label_read
@@ -41,6 +42,8 @@ class UncodedName:
 
     def __str__(self) -> str:
         where = f"line {self.line_no}: " if self.line_no else ""
+        if not name_key(self.verbatim):
+            return f"{where}{keyless_message(self.verbatim)}"
         close = ", ".join(self.suggestions) or "no close terms"
         return f"{where}{self.verbatim!r} is not a known term (closest: {close})"
 

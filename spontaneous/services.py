@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from accounts.models import User
 from reference.choices import NameKind, TermSource
 from reference.models import Drug, Term, TermName
-from reference.normalize import compact, normalize
+from reference.normalize import keyless_message, name_key
 from reference.revision import reference_revision_bump
 from reference.selectors import term_code, term_suggest
 from reference.services import DrugNames
@@ -214,13 +214,15 @@ def reports_import(
         if progress is not None:
             progress(len(chunk))
     ReportImport.objects.filter(pk=batch.pk).update(
-        pairs=written, drugs_created=len(created_drugs), terms_created=len(created_terms)
+        pairs=written,
+        drugs_created=len(created_drugs),
+        terms_created=len(set(created_terms.values())),
     )
     batch.refresh_from_db()
     return ReportImportResult(
         batch=batch,
         new_drugs=sorted(created_drugs.values()),
-        new_terms=sorted(created_terms.values()),
+        new_terms=sorted(set(created_terms.values())),
     )
 
 
@@ -290,12 +292,20 @@ def _create_drugs(names: dict[str, str]) -> dict[str, int]:
 def _code_terms(
     records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
 ) -> tuple[dict[str, Term], dict[str, str]]:
+    """The term of each event (by folded name); events to create (folded name -> the name of
+    the new term). Events that differ only in case, spacing or punctuation ("Foo bar baz",
+    "FOO-BAR-BAZ") are one new term, named as first written."""
     found: dict[str, Term] = {}
     to_create: dict[str, str] = {}
+    new_names: dict[str, str] = {}  # key -> name
     spelling = {r[3].casefold(): r[3] for r in records}
     max_name = Term._meta.get_field("name").max_length
     for folded, lines in _lines(records, 3).items():
         name = spelling[folded]
+        key = name_key(name)
+        if not key:
+            problems.append(f"{_line_list(lines)}: event {keyless_message(name)}")
+            continue
         terms = term_code(name)
         if terms:
             found[folded] = terms[0]
@@ -306,7 +316,7 @@ def _code_terms(
         elif len(name) > max_name:  # type: ignore[operator]
             problems.append(f"{_line_list(lines)}: the event name is longer than {max_name}")
         else:
-            to_create[folded] = _sentence_case(name)
+            to_create[folded] = new_names.setdefault(key, _sentence_case(name))
     return found, to_create
 
 
@@ -317,14 +327,14 @@ def _create_terms(names: dict[str, str]) -> dict[str, int]:
     existing = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
     new = [
         Term(name=name, soc=NEW_TERM_SOC, source=TermSource.LOCAL)
-        for name in names.values()
+        for name in dict.fromkeys(names.values())
         if name.casefold() not in existing
     ]
     Term.objects.bulk_create(new)
     terms = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
     TermName.objects.bulk_create(
         [
-            TermName(term=t, text=t.name, key=compact(normalize(t.name)), kind=NameKind.NAME)
+            TermName(term=t, text=t.name, key=name_key(t.name), kind=NameKind.NAME)
             for t in terms.values()
         ],
         ignore_conflicts=True,
