@@ -309,6 +309,13 @@ def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str 
     drug = drug_find(name)
     if drug is None:
         new_slug = slugify(slug.strip() or name)[:100].strip("-")
+        if not new_slug and not slug.strip() and name_key(name):
+            # A name with no Latin letter (Тошнотин): a numbered slug stands for it in URLs.
+            taken_slugs = set(
+                Drug.objects.filter(slug__startswith="drug").values_list("slug", flat=True)
+            )
+            candidates = ["drug", *(f"drug-{n}" for n in range(2, len(taken_slugs) + 2))]
+            new_slug = next(s for s in candidates if s not in taken_slugs)
         if not new_slug:
             raise DrugNameError(
                 f"the drug name {name!r} gives no slug (URL name); use letters or digits"

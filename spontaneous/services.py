@@ -261,7 +261,7 @@ def _code_drugs(
                 f"{_line_list(lines)}: unknown drug {name!r} "
                 "(register it, or import with new drugs allowed)"
             )
-        elif not slugify(name):
+        elif not name_key(name):
             problems.append(f"{_line_list(lines)}: the drug name {name!r} has no letter or digit")
         elif len(name) > max_name:
             problems.append(f"{_line_list(lines)}: the drug name is longer than {max_name}")
@@ -276,7 +276,8 @@ def _create_drugs(names: dict[str, str]) -> dict[str, int]:
     taken = set(Drug.objects.values_list("slug", flat=True))
     new: list[Drug] = []
     for name in names.values():
-        base = slugify(name)[:90].strip("-")
+        # A name with no Latin letter (Тошнотин) gets a numbered "drug" slug for its URLs.
+        base = slugify(name)[:90].strip("-") or "drug"
         slug, number = base, 1
         while slug in taken:
             number += 1

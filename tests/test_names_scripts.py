@@ -8,7 +8,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError
 
-from reference.models import Label, Term, TermName
+from reference.models import Drug, Label, Term, TermName
 from reference.normalize import compact, normalize
 from reference.selectors import term_code
 from reference.services import EntryInput, LabelImportError, label_import
@@ -121,3 +121,20 @@ def test_the_migration_recomputes_the_keys_of_names_in_other_scripts():
     shipped = TermName.objects.filter(shipped=True)
     assert shipped.count() > 1000
     assert all(n.key == compact(normalize(n.text)) for n in shipped)
+
+
+def test_drugs_named_in_other_scripts_get_numbered_slugs(tmp_path, api):
+    rows = [("1", "Тошнотин", "Nausea"), ("2", "頭痛薬", "Headache"), ("3", "?!", "Nausea")]
+    with pytest.raises(CommandError) as caught:
+        run_import(write_csv(tmp_path / "one.csv", rows), "--new-drugs")
+    assert "line 4: the drug name '?!' has no letter or digit" in str(caught.value)
+    run_import(write_csv(tmp_path / "two.csv", rows[:2]), "--new-drugs")
+    slugs = {d.name: d.slug for d in Drug.objects.filter(name__in=["Тошнотин", "頭痛薬"])}
+    assert slugs == {"Тошнотин": "drug", "頭痛薬": "drug-2"}
+    entries = [EntryInput(verbatim="Nausea", section="professional", band="common")]
+    label = label_import(drug_name="Головин", entries=entries, source="test").label
+    assert label.drug.slug == "drug-3"
+    body = report_payload(reaction("Nausea"), drug="Головин")
+    response = api.post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert api.get("/api/v1/drugs/drug-3/label/").json()["reactions"][0]["term"] == "Nausea"
