@@ -497,6 +497,7 @@ def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -
         raise CtcaeImportError([f"missing column(s): {', '.join(absent)}"])
 
     by_code = {t.meddra_code: t for t in Term.objects.exclude(meddra_code="")}
+    max_name = CtcaeCriteria._meta.get_field("ctcae_term").max_length or 200
     problems: list[str] = []
     resolved: list[tuple[Term, dict[str, str]]] = []
     for line_no, row in enumerate(rows, start=2):
@@ -504,6 +505,12 @@ def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -
         code = (row.get("MedDRA Code") or "").strip()
         if not name:
             problems.append(f"line {line_no}: no CTCAE term")
+            continue
+        if any("\x00" in str(cell) for cell in row.values()):
+            problems.append(f"line {line_no}: a cell holds a NUL character")
+            continue
+        if len(name) > max_name:
+            problems.append(f"line {line_no}: the CTCAE term is longer than {max_name} characters")
             continue
         term = by_code.get(code) if code else None
         if term is None:

@@ -12,12 +12,13 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Role
 from accounts.services import account_create_or_update
-from reference.models import Label
+from reference.models import CtcaeCriteria, Label
 from reference.services import EntryInput, LabelImportError, label_import
 from reports.models import Exposure, Report
 from spontaneous.models import CaseReport
 
 from .factories import reaction, report_payload
+from .shared import DATA
 from .spontaneous_data import run_import, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +160,21 @@ def test_two_sites_whose_long_names_begin_alike_stay_two_sites():
     assert (one.site.name, two.site.name) == (first, second)
     assert again.site == two.site
     assert len(two.site.code) <= 64
+
+
+def test_import_ctcae_refuses_a_nul_cell_or_an_over_long_term_with_its_line(tmp_path):
+    sample = (DATA / "ctcae_sample.csv").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        sample
+        + "10028813,Gastrointestinal disorders,Nausea,Loss of appetite\x00,b,c,d,e,f,,\n"
+        + "10028813,Gastrointestinal disorders,Nausea"
+        + "." * 200
+        + ",a,b,c,d,e,f,,\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_ctcae", str(bad), stdout=io.StringIO(), stderr=err)
+    assert "line 5: a cell holds a NUL character" in err.getvalue()
+    assert "line 6: the CTCAE term is longer than 200 characters" in err.getvalue()
+    assert not CtcaeCriteria.objects.exists()
