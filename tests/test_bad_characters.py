@@ -4,6 +4,7 @@ neither, so these run on both and check the refusal itself; the PostgreSQL runs 
 nothing reaches the database."""
 
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,10 +19,11 @@ from reports.models import Exposure, Report
 from spontaneous.models import CaseReport
 
 from .factories import reaction, report_payload
-from .shared import DATA
 from .spontaneous_data import run_import, write_csv
 
 pytestmark = pytest.mark.django_db
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
