@@ -8,9 +8,24 @@ from .models import Site, User
 
 
 def site_get_or_create(*, name: str) -> Site:
-    code = slugify(name)[:64] or "site"
-    site, _ = Site.objects.get_or_create(code=code, defaults={"name": name})
-    return site
+    """The site of this name, created when new; ValueError for a name no site can have."""
+    limit = Site._meta.get_field("name").max_length or 200
+    if len(name) > limit:
+        raise ValueError(f"the site name is longer than {limit} characters")
+    if "\x00" in name:
+        raise ValueError("the site name holds a NUL character")
+    full = slugify(name) or "site"
+    limit = Site._meta.get_field("code").max_length or 64
+    # Long names that share the code's first characters are different sites: numbered codes.
+    for number in range(1, 1000):
+        suffix = f"-{number}" if number > 1 else ""
+        code = full[: limit - len(suffix)] + suffix
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            return Site.objects.create(code=code, name=name)
+        if (slugify(site.name) or "site") == full:
+            return site
+    raise ValueError(f"too many sites have names starting like {name[:40]!r}")
 
 
 @transaction.atomic
@@ -25,6 +40,11 @@ def account_create_or_update(
     """
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(Role.values)}")
+    limit = User._meta.get_field("username").max_length or 150
+    if len(username) > limit:
+        raise ValueError(f"the username is longer than {limit} characters")
+    if "\x00" in username:
+        raise ValueError("the username holds a NUL character")
     if password:
         candidate = User.objects.filter(username=username).first() or User(username=username)
         validate_password(password, candidate)

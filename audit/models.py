@@ -13,7 +13,9 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=40)
     target_type = models.CharField(max_length=40)
     target_id = models.BigIntegerField()
-    target_label = models.CharField(max_length=100, blank=True)
+    # Text, not a varchar: a signal's label joins a drug name and a term name (200
+    # characters each), and a site's name alone may be 200.
+    target_label = models.TextField(blank=True)
     changes = models.JSONField(default=dict, blank=True)
     comment = models.TextField(blank=True)
 

@@ -36,6 +36,25 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class RefuseNulMiddleware:
+    """A NUL character (raw or %00) in the path or query string is a 400. PostgreSQL text
+    cannot hold one, so it would otherwise surface as a database error (a 500) in whatever
+    lookup or filter the value reaches."""
+
+    MESSAGE = "The address holds a NUL character (%00), which no name or filter can contain."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "\x00" in query or "%00" in query:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": self.MESSAGE}, status=400)
+            return HttpResponse(self.MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a database that cannot be reached is a 503 that says so; anything else a
     plain 500. Django calls it while handling the exception, wherever it was raised (a view

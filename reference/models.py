@@ -1,11 +1,12 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from .choices import BAND_UPPER_PCT, Band, NameKind, Section, TermSource
-from .normalize import compact, normalize
+from .normalize import keyless_message, name_key
 
 
 class Term(models.Model):
@@ -36,6 +37,10 @@ class Term(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not name_key(self.name):
+            raise ValidationError({"name": keyless_message(self.name)})
 
 
 class GroupMembership(models.Model):
@@ -77,8 +82,15 @@ class TermName(models.Model):
         return self.text
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.key = compact(normalize(self.text))
+        self.key = name_key(self.text)
+        if not self.key:
+            # An empty key would match every other text without a letter or digit.
+            raise ValueError(keyless_message(self.text))
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        if not name_key(self.text):
+            raise ValidationError({"text": keyless_message(self.text)})
 
 
 class CtcaeCriteria(models.Model):

@@ -113,8 +113,12 @@ class TermIndex:
         return len(self.rows)
 
     def exact(self, text: str) -> list[NameRow]:
-        """The rows whose name is this text, whatever its spelling, best kind first."""
-        hits = [self.rows[i] for i in self.by_key.get(compact(normalize(text)), [])]
+        """The rows whose name is this text, whatever its spelling, best kind first. A text
+        with no letter or digit names nothing."""
+        key = compact(normalize(text))
+        if not key:
+            return []
+        hits = [self.rows[i] for i in self.by_key.get(key, [])]
         return sorted(hits, key=lambda r: _KIND_ORDER[r.kind])
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from .choices import Band, Section
 from .label_text import ParsedLabel, UnreadLine
 from .models import Drug, Label, LabelEntry, Term
+from .normalize import keyless_message, name_key
 from .revision import reference_revision_bump
 from .selectors import term_code, term_suggest
 from .structured import StructuredLabel, structured_label_read
@@ -41,6 +42,8 @@ class UncodedName:
 
     def __str__(self) -> str:
         where = f"line {self.line_no}: " if self.line_no else ""
+        if not name_key(self.verbatim):
+            return f"{where}{keyless_message(self.verbatim)}"
         close = ", ".join(self.suggestions) or "no close terms"
         return f"{where}{self.verbatim!r} is not a known term (closest: {close})"
 
@@ -154,6 +157,22 @@ def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[Uncoded
             seen.add(terms[0].pk)
         coded.append(_Coded(entry, terms[0], covers))
     return coded, uncoded, notes
+
+
+def _check_text(entries: list[EntryInput], source: str) -> list[str]:
+    """Text no column can hold: a NUL character (PostgreSQL refuses it) or a source longer
+    than its column."""
+    problems = []
+    limit = Label._meta.get_field("source").max_length or 300
+    if len(source) > limit:
+        problems.append(f"the source is longer than {limit} characters")
+    if "\x00" in source:
+        problems.append("the source holds a NUL character")
+    for e in entries:
+        if any("\x00" in name for name in (e.verbatim, e.term or "", *e.covers)):
+            where = f"line {e.line_no}: " if e.line_no else ""
+            problems.append(f"{where}the name holds a NUL character: {e.verbatim!r}")
+    return problems
 
 
 def _canonical(value: Decimal | None) -> str:
@@ -283,11 +302,20 @@ def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str 
     brands = list(dict.fromkeys(b for b in (_clean(b) for b in brand_names) if b))
     if not name:
         raise DrugNameError("the drug has no name")
+    if any("\x00" in n for n in (name, slug, *brands)):
+        raise DrugNameError("the drug name holds a NUL character")
     if len(name) > Drug._meta.get_field("name").max_length:  # type: ignore[operator]
         raise DrugNameError(f"the drug name {name[:40]!r}... is too long")
     drug = drug_find(name)
     if drug is None:
         new_slug = slugify(slug.strip() or name)[:100].strip("-")
+        if not new_slug and not slug.strip() and name_key(name):
+            # A name with no Latin letter (Тошнотин): a numbered slug stands for it in URLs.
+            taken_slugs = set(
+                Drug.objects.filter(slug__startswith="drug").values_list("slug", flat=True)
+            )
+            candidates = ["drug", *(f"drug-{n}" for n in range(2, len(taken_slugs) + 2))]
+            new_slug = next(s for s in candidates if s not in taken_slugs)
         if not new_slug:
             raise DrugNameError(
                 f"the drug name {name!r} gives no slug (URL name); use letters or digits"
@@ -333,7 +361,7 @@ def label_import(
     label keeps its current version.
     """
     coded, uncoded, notes = _code_entries(entries)
-    found = [*problems, *_check_values(coded)]
+    found = [*problems, *_check_text(entries, source), *_check_values(coded)]
     if uncoded or found:
         raise LabelImportError(uncoded, found)
     if not any(c.source.section == Section.PROFESSIONAL for c in coded):
@@ -469,6 +497,7 @@ def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -
         raise CtcaeImportError([f"missing column(s): {', '.join(absent)}"])
 
     by_code = {t.meddra_code: t for t in Term.objects.exclude(meddra_code="")}
+    max_name = CtcaeCriteria._meta.get_field("ctcae_term").max_length or 200
     problems: list[str] = []
     resolved: list[tuple[Term, dict[str, str]]] = []
     for line_no, row in enumerate(rows, start=2):
@@ -476,6 +505,12 @@ def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -
         code = (row.get("MedDRA Code") or "").strip()
         if not name:
             problems.append(f"line {line_no}: no CTCAE term")
+            continue
+        if any("\x00" in str(cell) for cell in row.values()):
+            problems.append(f"line {line_no}: a cell holds a NUL character")
+            continue
+        if len(name) > max_name:
+            problems.append(f"line {line_no}: the CTCAE term is longer than {max_name} characters")
             continue
         term = by_code.get(code) if code else None
         if term is None:

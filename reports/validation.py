@@ -11,6 +11,7 @@ from typing import Any
 
 from accounts.models import Site, User
 from reference.models import Drug, Term
+from reference.normalize import keyless_message, name_key
 from reference.search import TermIndex
 from reference.selectors import drug_with_current_label, term_index
 
@@ -190,6 +191,8 @@ def check_reaction(
     text = reaction.term.strip()
     if not text:
         errors.add(f"{prefix}.term", "The reaction term is required.")
+    elif not name_key(text):
+        errors.add(f"{prefix}.term", f"The term {keyless_message(text)}.")
     else:
         term = coded.get(text)
         if term is None:

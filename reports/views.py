@@ -354,6 +354,9 @@ def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
         if None in raw:
             errors.append(f"Row {line}: more fields than the header names.")
             continue
+        if any("\x00" in (v or "") for v in raw.values()):
+            errors.append(f"Row {line}: a cell holds a NUL character.")
+            continue
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         start = None
         if record.get("start_date"):

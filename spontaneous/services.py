@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from accounts.models import User
 from reference.choices import NameKind, TermSource
 from reference.models import Drug, Term, TermName
-from reference.normalize import compact, normalize
+from reference.normalize import keyless_message, name_key
 from reference.revision import reference_revision_bump
 from reference.selectors import term_code, term_suggest
 from reference.services import DrugNames
@@ -48,6 +48,7 @@ SEXES = {
 }
 NEW_TERM_SOC = "Not yet classified"
 MAX_ID: int = CaseReport._meta.get_field("source_id").max_length or 64
+MAX_SOURCE: int = ReportImport._meta.get_field("source").max_length or 100
 BATCH = 5000
 
 
@@ -127,6 +128,10 @@ def reports_import(
     source = " ".join(source.split())
     if not source:
         raise ReportImportError(["the source (the database the reports come from) is empty"])
+    if len(source) > MAX_SOURCE:
+        raise ReportImportError([f"the source is longer than {MAX_SOURCE} characters"])
+    if "\x00" in source:
+        raise ReportImportError(["the source holds a NUL character"])
     at = columns_find(header)
     problems: list[str] = []
     records: list[tuple[int, str, str, str, str]] = []  # line, report id, drug, event, sex
@@ -137,6 +142,9 @@ def reports_import(
             continue
         if len(row) != width:
             problems.append(f"line {line_no}: {len(row)} fields where the header has {width}")
+            continue
+        if any("\x00" in cell for cell in row):
+            problems.append(f"line {line_no}: a cell holds a NUL character")
             continue
         report_id, drug, event = (" ".join(row[at[c]].split()) for c in ("report", "drug", "event"))
         missing = [
@@ -206,13 +214,15 @@ def reports_import(
         if progress is not None:
             progress(len(chunk))
     ReportImport.objects.filter(pk=batch.pk).update(
-        pairs=written, drugs_created=len(created_drugs), terms_created=len(created_terms)
+        pairs=written,
+        drugs_created=len(created_drugs),
+        terms_created=len(set(created_terms.values())),
     )
     batch.refresh_from_db()
     return ReportImportResult(
         batch=batch,
         new_drugs=sorted(created_drugs.values()),
-        new_terms=sorted(created_terms.values()),
+        new_terms=sorted(set(created_terms.values())),
     )
 
 
@@ -251,7 +261,7 @@ def _code_drugs(
                 f"{_line_list(lines)}: unknown drug {name!r} "
                 "(register it, or import with new drugs allowed)"
             )
-        elif not slugify(name):
+        elif not name_key(name):
             problems.append(f"{_line_list(lines)}: the drug name {name!r} has no letter or digit")
         elif len(name) > max_name:
             problems.append(f"{_line_list(lines)}: the drug name is longer than {max_name}")
@@ -266,7 +276,8 @@ def _create_drugs(names: dict[str, str]) -> dict[str, int]:
     taken = set(Drug.objects.values_list("slug", flat=True))
     new: list[Drug] = []
     for name in names.values():
-        base = slugify(name)[:90].strip("-")
+        # A name with no Latin letter (Тошнотин) gets a numbered "drug" slug for its URLs.
+        base = slugify(name)[:90].strip("-") or "drug"
         slug, number = base, 1
         while slug in taken:
             number += 1
@@ -282,12 +293,20 @@ def _create_drugs(names: dict[str, str]) -> dict[str, int]:
 def _code_terms(
     records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
 ) -> tuple[dict[str, Term], dict[str, str]]:
+    """The term of each event (by folded name); events to create (folded name -> the name of
+    the new term). Events that differ only in case, spacing or punctuation ("Foo bar baz",
+    "FOO-BAR-BAZ") are one new term, named as first written."""
     found: dict[str, Term] = {}
     to_create: dict[str, str] = {}
+    new_names: dict[str, str] = {}  # key -> name
     spelling = {r[3].casefold(): r[3] for r in records}
     max_name = Term._meta.get_field("name").max_length
     for folded, lines in _lines(records, 3).items():
         name = spelling[folded]
+        key = name_key(name)
+        if not key:
+            problems.append(f"{_line_list(lines)}: event {keyless_message(name)}")
+            continue
         terms = term_code(name)
         if terms:
             found[folded] = terms[0]
@@ -298,7 +317,7 @@ def _code_terms(
         elif len(name) > max_name:  # type: ignore[operator]
             problems.append(f"{_line_list(lines)}: the event name is longer than {max_name}")
         else:
-            to_create[folded] = _sentence_case(name)
+            to_create[folded] = new_names.setdefault(key, _sentence_case(name))
     return found, to_create
 
 
@@ -309,14 +328,14 @@ def _create_terms(names: dict[str, str]) -> dict[str, int]:
     existing = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
     new = [
         Term(name=name, soc=NEW_TERM_SOC, source=TermSource.LOCAL)
-        for name in names.values()
+        for name in dict.fromkeys(names.values())
         if name.casefold() not in existing
     ]
     Term.objects.bulk_create(new)
     terms = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
     TermName.objects.bulk_create(
         [
-            TermName(term=t, text=t.name, key=compact(normalize(t.name)), kind=NameKind.NAME)
+            TermName(term=t, text=t.name, key=name_key(t.name), kind=NameKind.NAME)
             for t in terms.values()
         ],
         ignore_conflicts=True,
