@@ -216,6 +216,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         ),
     },
     "detection-sweep": {"task": "surveillance.tasks.detection_sweep", "schedule": 300.0},
+    # Hands out the runs and parts that are due and fails the parts of dead workers. No task
+    # is sent with a countdown: a worker holding one when Redis restarts dies and loses it.
+    "detection-dispatch": {
+        "task": "surveillance.tasks.detection_dispatch",
+        "schedule": float(os.getenv("DETECTION_DISPATCH_SECONDS", "10")),
+    },
 }
 
 # Signal detection (DOMAIN.md section 5).
@@ -226,6 +232,9 @@ DETECTION_ON_NEW_REPORTS = env_bool("DETECTION_ON_NEW_REPORTS", True)
 DETECTION_DEBOUNCE_SECONDS = int(os.getenv("DETECTION_DEBOUNCE_SECONDS", "60"))
 # Without a broker, a run waits this long for another run to free its drug (workers retry).
 DETECTION_LOCK_WAIT_SECONDS = float(os.getenv("DETECTION_LOCK_WAIT_SECONDS", "60"))
+# A worker holds a drug for this long and renews it every third of it while it works: a
+# worker that dies (kill -9, OOM) frees its drug, and its part is failed, this long after.
+DETECTION_LEASE_SECONDS = int(os.getenv("DETECTION_LEASE_SECONDS", "30"))
 # Detection's statements may take this long (PostgreSQL; seconds, 0: no limit), in place of
 # DATABASE_STATEMENT_TIMEOUT, which is sized for web requests.
 DETECTION_STATEMENT_TIMEOUT = float(
