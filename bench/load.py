@@ -430,6 +430,8 @@ def worker(env: dict[str, str], tag: str, concurrency: int) -> Iterator[Any]:
     args = [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "info"]
     args += ["--concurrency", str(concurrency), "--hostname", f"load-{tag}@%h"]
     args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    # With beat inside: it hands out the runs that reports queued once they are due.
+    args += ["--beat", "--schedule", str(LOGS / "beat-schedule")]
     with path.open("wb") as log, child(args, env, log) as process:
         wait_for_line(path, " ready.", process)
         yield process
@@ -472,6 +474,7 @@ def main() -> None:
         REDIS_URL=args.redis,
         DETECTION_ON_NEW_REPORTS="1",
         DETECTION_DEBOUNCE_SECONDS=str(args.debounce),
+        DETECTION_DISPATCH_SECONDS="1",
     )
     ensure_database(args.database, fresh=args.fresh)
     prepare(env)

@@ -124,12 +124,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A database host that drops packets would otherwise hold a request until the
-    # kernel gives up, minutes later; past this the answer is a 503. A
-    # ?connect_timeout= in DATABASE_URL takes precedence.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(os.getenv("DATABASE_CONNECT_TIMEOUT", "5"))
-    )
+    # A database that stops answering must not hold a request until gunicorn kills its
+    # worker (30 s) with no answer: each wait is bounded below that, and the answer is the
+    # 503 of config.middleware. Options given in DATABASE_URL (?connect_timeout=...) win.
+    #  - connecting: DATABASE_CONNECT_TIMEOUT;
+    #  - a statement the server works on (or waits on a lock for): DATABASE_STATEMENT_TIMEOUT,
+    #    enforced by the server (0: none). Detection sets its own, longer limit
+    #    (DETECTION_STATEMENT_TIMEOUT, see config.db.statement_timeout);
+    #  - a server or network that went away under an open connection: TCP keepalives on idle
+    #    connections, and a limit on data left unacknowledged, DATABASE_TCP_TIMEOUT.
+    _tcp_timeout = int(os.getenv("DATABASE_TCP_TIMEOUT", "20"))
+    _statement_ms = int(float(os.getenv("DATABASE_STATEMENT_TIMEOUT", "15")) * 1000)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", int(os.getenv("DATABASE_CONNECT_TIMEOUT", "5")))
+    _options.setdefault("options", f"-c statement_timeout={_statement_ms}")
+    if _tcp_timeout > 0:
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", max(1, _tcp_timeout // 2))
+        _options.setdefault("keepalives_interval", max(1, _tcp_timeout // 4))
+        _options.setdefault("keepalives_count", 2)
+        _options.setdefault("tcp_user_timeout", _tcp_timeout * 1000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -204,6 +218,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         ),
     },
     "detection-sweep": {"task": "surveillance.tasks.detection_sweep", "schedule": 300.0},
+    # Hands out the runs and parts that are due and fails the parts of dead workers. No task
+    # is sent with a countdown: a worker holding one when Redis restarts dies and loses it.
+    "detection-dispatch": {
+        "task": "surveillance.tasks.detection_dispatch",
+        "schedule": float(os.getenv("DETECTION_DISPATCH_SECONDS", "10")),
+    },
 }
 
 # Signal detection (DOMAIN.md section 5).
@@ -214,6 +234,14 @@ DETECTION_ON_NEW_REPORTS = env_bool("DETECTION_ON_NEW_REPORTS", True)
 DETECTION_DEBOUNCE_SECONDS = int(os.getenv("DETECTION_DEBOUNCE_SECONDS", "60"))
 # Without a broker, a run waits this long for another run to free its drug (workers retry).
 DETECTION_LOCK_WAIT_SECONDS = float(os.getenv("DETECTION_LOCK_WAIT_SECONDS", "60"))
+# A worker holds a drug for this long and renews it every third of it while it works: a
+# worker that dies (kill -9, OOM) frees its drug, and its part is failed, this long after.
+DETECTION_LEASE_SECONDS = int(os.getenv("DETECTION_LEASE_SECONDS", "30"))
+# Detection's statements may take this long (PostgreSQL; seconds, 0: no limit), in place of
+# DATABASE_STATEMENT_TIMEOUT, which is sized for web requests.
+DETECTION_STATEMENT_TIMEOUT = float(
+    os.getenv("DETECTION_STATEMENT_TIMEOUT", str(CELERY_TASK_SOFT_TIME_LIMIT))
+)
 # Disproportionality over the spontaneous reports (DOMAIN.md section 7): the rule that makes a
 # drug-event pair a signal: mgps (EB05 >= DISPROPORTIONALITY_EB05), prr (Evans), ror or ic.
 DISPROPORTIONALITY_RULE = os.getenv("DISPROPORTIONALITY_RULE", "mgps")

@@ -27,6 +27,15 @@ class DetectionRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    not_before = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Not handed to the workers before this (a run queued by new reports waits "
+        "for the rest of the burst); empty: at once.",
+    )
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run was last handed to the workers."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +71,19 @@ class DrugRun(models.Model):
     run = models.ForeignKey(DetectionRun, on_delete=models.CASCADE, related_name="parts")
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Times the drug was busy with another run when this part tried."
+    )
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="A part waiting for a busy drug tries again after this."
+    )
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the part was last handed to the workers."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed by the worker while it runs the part."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     notes = models.JSONField(default=list, blank=True)

@@ -1,30 +1,39 @@
-"""Detection runs: create, execute (in-process or by workers, one task per drug), finish,
-and recover from workers that died."""
+"""Detection runs: create, hand to the workers when due, execute (in-process or by workers,
+one task per drug), finish, and recover from workers that died."""
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from config.db import statement_timeout
 from reference.models import Drug
 from spontaneous.services import snapshot_current
 
 from .choices import RunStatus, Trigger
 from .detection import evaluate_drug, findings_apply
-from .locks import DrugBusy, drug_lock
+from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
 
 logger = logging.getLogger(__name__)
 
 
-# How long past its debounce delay a run queued by new reports may wait for a worker.
-QUEUED_MESSAGE_LOST = timedelta(minutes=10)
+# A run or part handed to the workers this long ago and still queued lost its message (a
+# broker that restarted empty): it is handed out again. A second delivery does nothing, as
+# runs and parts are claimed before they are worked on.
+RESEND_AFTER = timedelta(minutes=5)
+# A part whose drug another run holds tries again after 5, 10, 20 s..., at most a lease
+# apart, this many times before it gives up.
+BUSY_ATTEMPTS = 10
 
 
 def debounce_seconds() -> int:
@@ -32,8 +41,14 @@ def debounce_seconds() -> int:
     return int(getattr(settings, "DETECTION_DEBOUNCE_SECONDS", 60))
 
 
+def lease_seconds() -> int:
+    """How long a worker holds a drug without renewing it; a dead worker's part is failed
+    and its drug freed this long after its last heartbeat."""
+    return int(getattr(settings, "DETECTION_LEASE_SECONDS", 30))
+
+
 def stale_after() -> timedelta:
-    """A part still running after twice the task time limit lost its worker."""
+    """A run that made no progress for twice the task time limit lost its workers."""
     return timedelta(seconds=2 * int(settings.CELERY_TASK_TIME_LIMIT))
 
 
@@ -43,28 +58,70 @@ def run_create(
     return DetectionRun.objects.create(trigger=trigger, drug=drug, requested_by=requested_by)
 
 
-def run_queue_for_new_reports(drug_id: int) -> tuple[DetectionRun | None, datetime]:
-    """Queue one run for a drug that received reports, unless one is already queued.
+def run_queue_for_new_reports(
+    drug_id: int, *, delay_seconds: int = 0
+) -> tuple[DetectionRun | None, datetime]:
+    """Queue one run for a drug that received reports, to start after the delay, unless one
+    is already queued. Nothing is sent to the broker: the dispatcher hands the run to the
+    workers once it is due (runs_claim_due).
 
-    Returns the new run (None when one was queued already) and when the run that will
-    take the reports was queued.
+    Returns the new run (None when one was queued already) and the earliest time the run
+    that will take the reports may start.
     """
     queued = (
         DetectionRun.objects.filter(
             drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
         )
-        .values_list("created_at", flat=True)
+        .values_list("not_before", "created_at")
         .first()
     )
     if queued is not None:
         # Most reports of a burst end here; the insert below settles the races.
-        return None, queued
+        return None, queued[0] or queued[1]
+    now = timezone.now()
     try:
         with transaction.atomic():
-            run = DetectionRun.objects.create(trigger=Trigger.NEW_REPORTS, drug_id=drug_id)
+            run = DetectionRun.objects.create(
+                trigger=Trigger.NEW_REPORTS,
+                drug_id=drug_id,
+                created_at=now,
+                not_before=now + timedelta(seconds=delay_seconds) if delay_seconds else None,
+            )
     except IntegrityError:
-        return None, timezone.now()
-    return run, run.created_at
+        return None, now
+    return run, run.not_before or run.created_at
+
+
+def _due(now: datetime) -> Q:
+    return (Q(not_before__isnull=True) | Q(not_before__lte=now)) & (
+        Q(sent_at__isnull=True) | Q(sent_at__lt=now - RESEND_AFTER)
+    )
+
+
+def runs_claim_due() -> tuple[list[int], list[int]]:
+    """The queued runs, and the queued parts of running runs, whose time has come and that
+    were not handed to the workers recently. Each is marked sent by a conditional update,
+    so two dispatchers never hand out the same one."""
+    now = timezone.now()
+    due = _due(now)
+    runs = DetectionRun.objects.filter(due, status=RunStatus.QUEUED)
+    parts = DrugRun.objects.filter(due, status=RunStatus.QUEUED, run__status=RunStatus.RUNNING)
+    run_ids = [
+        pk
+        for pk in runs.values_list("pk", flat=True)
+        if DetectionRun.objects.filter(due, pk=pk).update(sent_at=now)
+    ]
+    part_ids = [
+        pk
+        for pk in parts.values_list("pk", flat=True)
+        if DrugRun.objects.filter(due, pk=pk).update(sent_at=now)
+    ]
+    return run_ids, part_ids
+
+
+def sent_undo(model: type[DetectionRun] | type[DrugRun], pk: int) -> None:
+    """The message could not be sent: the next dispatch tries again."""
+    model.objects.filter(pk=pk, status=RunStatus.QUEUED).update(sent_at=None)
 
 
 def run_fail(run_id: int, error: str) -> None:
@@ -87,13 +144,16 @@ def run_start(run: DetectionRun) -> list[DrugRun]:
             status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, drugs_total=len(drugs)
         )
         if claimed:
+            # Sent by the task that starts the run, right after this.
             DrugRun.objects.bulk_create(
-                [DrugRun(run=run, drug=d) for d in drugs if d is not None], ignore_conflicts=True
+                [DrugRun(run=run, drug=d, sent_at=now) for d in drugs if d is not None],
+                ignore_conflicts=True,
             )
     run.refresh_from_db()
     if claimed:
         # Counted and fitted once per import, here, rather than by each drug's worker.
-        snapshot_current()
+        with statement_timeout(settings.DETECTION_STATEMENT_TIMEOUT):
+            snapshot_current()
     return list(run.parts.filter(status=RunStatus.QUEUED))
 
 
@@ -107,7 +167,7 @@ def drug_part_execute(part_id: int) -> str:
         pk=part_id,
         status__in=[RunStatus.QUEUED, RunStatus.FAILED],
         run__status=RunStatus.RUNNING,
-    ).update(status=RunStatus.RUNNING, started_at=now, error="")
+    ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, error="")
     part = DrugRun.objects.select_related("run", "drug").get(pk=part_id)
     if not claimed:
         return part.status
@@ -115,8 +175,10 @@ def drug_part_execute(part_id: int) -> str:
     try:
         # Without a broker nothing retries later: wait for the run holding the drug.
         wait = settings.DETECTION_LOCK_WAIT_SECONDS if settings.CELERY_TASK_ALWAYS_EAGER else 0
-        with drug_lock(
-            part.drug_id, ttl_seconds=int(settings.CELERY_TASK_TIME_LIMIT), wait_seconds=wait
+        with (
+            drug_lock(part.drug_id, ttl_seconds=lease_seconds(), wait_seconds=wait) as lease,
+            _kept_alive(part, lease),
+            statement_timeout(settings.DETECTION_STATEMENT_TIMEOUT),
         ):
             result = evaluate_drug(part.drug)
             counts = findings_apply(drug=part.drug, findings=result.findings, run=part.run)
@@ -134,6 +196,54 @@ def drug_part_execute(part_id: int) -> str:
     counts["met"] = sum(f.met for f in result.findings)
     _part_finish(part, RunStatus.SUCCEEDED, counts=counts, notes=result.notes)
     return RunStatus.SUCCEEDED
+
+
+@contextmanager
+def _kept_alive(part: DrugRun, lease: Lease) -> Iterator[None]:
+    """While the part runs, a thread renews its drug's lease and its heartbeat every third of
+    the lease. A worker that dies stops both: the sweep fails its part and the next run takes
+    the drug one lease later, not after the task time limit."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(lease.ttl_seconds / 3):
+                try:
+                    if not lease.renew():
+                        logger.warning("detection part %s lost its drug's lease", part.pk)
+                    now = timezone.now()
+                    DrugRun.objects.filter(pk=part.pk, status=RunStatus.RUNNING).update(
+                        heartbeat_at=now
+                    )
+                    DetectionRun.objects.filter(pk=part.run_id).update(heartbeat_at=now)
+                except Exception:
+                    logger.exception("heartbeat of detection part %s failed", part.pk)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=beat, name=f"detection-heartbeat-{part.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=lease.ttl_seconds)
+
+
+def part_retry_later(part_id: int, reason: str, *, later: bool = True) -> str:
+    """A part that met passing trouble (its drug busy with another run, the database away)
+    waits, then the dispatcher hands it out again; after BUSY_ATTEMPTS (or at once when not
+    `later`) it fails. Returns the part's status."""
+    part = DrugRun.objects.get(pk=part_id)
+    attempts = part.attempts + 1
+    if not later or attempts >= BUSY_ATTEMPTS:
+        _part_finish(part, RunStatus.FAILED, error=reason)
+        return RunStatus.FAILED
+    wait = min(lease_seconds(), 5 * 2 ** (attempts - 1))
+    DrugRun.objects.filter(pk=part_id, status=RunStatus.QUEUED).update(
+        attempts=attempts, not_before=timezone.now() + timedelta(seconds=wait), sent_at=None
+    )
+    return RunStatus.QUEUED
 
 
 def _part_finish(
@@ -202,40 +312,33 @@ def run_execute(run: DetectionRun) -> DetectionRun:
 
 
 def runs_sweep_stale() -> int:
-    """Fail what a dead worker left behind: parts running too long, runs queued too long.
+    """Fail what a dead worker left behind: parts whose heartbeat stopped for a lease, runs
+    that made no progress for twice the task time limit.
 
-    The next run does their work: failed parts hold no lock once their lease expires.
+    The next run does their work: a dead worker's drug is free once its lease expires. Runs
+    and parts still queued are not failed: the dispatcher hands them out again.
     """
-    cutoff = timezone.now() - stale_after()
-    lost = DrugRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff)
+    now = timezone.now()
+    lost_before = now - timedelta(seconds=lease_seconds())
+    lost = DrugRun.objects.filter(status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=lost_before) | Q(heartbeat_at__isnull=True, started_at__lt=lost_before)
+    )
     run_ids = set(lost.values_list("run_id", flat=True))
     count = lost.update(
-        status=RunStatus.FAILED, finished_at=timezone.now(), error="worker lost (timed out)"
+        status=RunStatus.FAILED, finished_at=now, error="worker lost (its heartbeat stopped)"
     )
     for run_id in run_ids:
         run_finish_if_done(run_id)
-    # A run running with no part left to do, or queued and never picked up. A run queued by
-    # new reports starts after the debounce delay: long after it, its message was lost (a
-    # broker restarted empty), and while it stays queued no other report queues a run.
-    lost_after = timedelta(seconds=debounce_seconds())
     stuck = DetectionRun.objects.filter(
-        Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
-        | Q(
-            status=RunStatus.QUEUED,
-            trigger=Trigger.NEW_REPORTS,
-            created_at__lt=timezone.now() - lost_after - QUEUED_MESSAGE_LOST,
-        )
-        | Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+        status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after()
     )
     for run in stuck:
         run.parts.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
-            status=RunStatus.FAILED, error="worker lost (timed out)", finished_at=timezone.now()
+            status=RunStatus.FAILED, error="worker lost (timed out)", finished_at=now
         )
-        count += DetectionRun.objects.filter(
-            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-        ).update(
+        count += DetectionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED,
-            finished_at=timezone.now(),
+            finished_at=now,
             error="The run was lost before it finished; the next run does its work.",
         )
     return count

@@ -10,7 +10,7 @@ from surveillance.choices import RunStatus
 from surveillance.locks import DrugBusy, drug_lock
 from surveillance.models import DetectionRun, DrugLock, DrugRun, Signal
 from surveillance.services import (
-    QUEUED_MESSAGE_LOST,
+    RESEND_AFTER,
     drug_part_execute,
     run_create,
     run_execute,
@@ -73,16 +73,17 @@ def test_only_safety_officers_see_signals_and_runs(nurse, admin_account, url, in
 
 @pytest.fixture
 def runs_sent(settings, monkeypatch, tasks_in_process):
-    """Reports queue detection on a broker; the runs handed to it, with their delay."""
+    """Reports queue detection with a broker; the runs handed to it."""
     from surveillance import tasks
 
     settings.DETECTION_ON_NEW_REPORTS = True
     settings.DETECTION_DEBOUNCE_SECONDS = 60
     tasks_in_process.conf.task_always_eager = False
-    sent: list[tuple[tuple[int], int]] = []
+    sent: list[int] = []
 
-    def fake_apply_async(args, countdown):
-        sent.append((args, countdown))
+    def fake_apply_async(args, **options):
+        assert not {"countdown", "eta"} & set(options), "a worker would hold this message"
+        sent.append(args[0])
 
     monkeypatch.setattr(tasks.detection_run_start, "apply_async", fake_apply_async)
     return sent
@@ -97,9 +98,11 @@ def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
     with django_assert_num_queries(0):
         for _ in range(500):
             on_report_committed(report)
-    assert DetectionRun.objects.filter(trigger="new_reports", status="queued").count() == 1
-    assert len(runs_sent) == 1
-    assert runs_sent[0][1] == 60
+    [run] = DetectionRun.objects.filter(trigger="new_reports", status="queued")
+    assert run.not_before is not None
+    assert 59 <= (run.not_before - run.created_at).total_seconds() <= 61
+    # Nothing was handed to the broker: the run waits in the database for its time.
+    assert runs_sent == []
 
 
 def test_a_report_near_the_end_of_the_delay_looks_again_and_queues_a_run_if_the_last_started(
@@ -114,12 +117,12 @@ def test_a_report_near_the_end_of_the_delay_looks_again_and_queues_a_run_if_the_
     now = time.time()
     monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 45)
     on_report_committed(report)
-    assert len(runs_sent) == 1
+    assert DetectionRun.objects.count() == 1
     # Within the clock margin of the delay's end, the run may have started.
     monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 51)
     on_report_committed(report)
     assert DetectionRun.objects.filter(status="queued").exclude(pk=first.pk).count() == 1
-    assert len(runs_sent) == 2
+    assert DetectionRun.objects.count() == 2
 
 
 def test_a_run_another_process_queued_is_relied_on_until_shortly_before_its_delay_ends(
@@ -127,12 +130,12 @@ def test_a_run_another_process_queued_is_relied_on_until_shortly_before_its_dela
 ):
     report = Report(drug=inotuzumab)
     old = run_create(trigger="new_reports", drug=inotuzumab)
-    DetectionRun.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=51))
-    # Queued 51 s ago with a 60 s delay: it may start any moment, so each report looks.
+    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=9))
+    # Due in 9 s: it may start any moment, so each report looks.
     for _ in range(2):
         with django_assert_num_queries(1):
             on_report_committed(report)
-    DetectionRun.objects.filter(pk=old.pk).update(created_at=timezone.now())
+    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=60))
     on_report_committed(report)
     with django_assert_num_queries(0):
         on_report_committed(report)
@@ -148,7 +151,7 @@ def test_without_a_broker_every_report_looks_for_a_queued_run(
     settings.DETECTION_ON_NEW_REPORTS = True
     started = []
     monkeypatch.setattr(
-        tasks.detection_run_start, "apply_async", lambda args, countdown: started.append(args)
+        tasks.detection_run_start, "apply_async", lambda args, **options: started.append(args)
     )
     report = Report(drug=inotuzumab)
     on_report_committed(report)
@@ -204,22 +207,41 @@ def test_the_runs_page_is_for_officers(client, officer, nurse, inotuzumab):
     assert "Succeeded" in html and "All drugs" in html
 
 
-def test_a_run_that_cannot_be_queued_never_fails_the_report(inotuzumab, settings, monkeypatch):
+def test_while_the_broker_is_down_reports_queue_one_run_per_drug_and_none_fails(
+    inotuzumab, runs_sent, monkeypatch, django_assert_max_num_queries
+):
     from surveillance import tasks
+    from surveillance.triggers import runs_dispatch_due
 
-    settings.DETECTION_ON_NEW_REPORTS = True
+    sent = runs_sent
+    attempts = []
 
     def broker_down(*args, **kwargs):
+        attempts.append(args)
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.detection_run_start, "apply_async", broker_down)
-    on_report_committed(Report(drug=inotuzumab))
-    run = DetectionRun.objects.get()
-    assert run.status == "failed"
-    assert "could not be started" in run.error
-    # The failed run does not block the next one.
-    on_report_committed(Report(drug=inotuzumab))
-    assert DetectionRun.objects.count() == 2
+    for _ in range(30):
+        on_report_committed(Report(drug=inotuzumab))
+    [run] = DetectionRun.objects.all()
+    assert run.status == RunStatus.QUEUED
+    # Reports never wait on the broker; the dispatcher tries, fails, and tries again later.
+    assert attempts == []
+    DetectionRun.objects.filter(pk=run.pk).update(not_before=timezone.now())
+    for _ in range(3):
+        assert runs_dispatch_due() == 0
+    assert len(attempts) == 3
+    run.refresh_from_db()
+    assert (run.status, run.sent_at) == (RunStatus.QUEUED, None)
+    assert DetectionRun.objects.count() == 1
+
+    # The broker is back: the next dispatch hands the run out, once.
+    monkeypatch.setattr(
+        tasks.detection_run_start, "apply_async", lambda args, **options: sent.append(args[0])
+    )
+    assert runs_dispatch_due() == 1
+    assert runs_dispatch_due() == 0
+    assert sent == [run.pk]
 
 
 def test_an_in_process_run_on_a_busy_drug_ends_failed_not_running(inotuzumab, settings):
@@ -301,17 +323,124 @@ def test_a_task_delivered_again_after_its_run_closed_does_nothing(inotuzumab, nu
     assert part.started_at is None
 
 
-def test_a_new_reports_run_whose_message_was_lost_is_failed_soon(inotuzumab, settings):
-    settings.DETECTION_DEBOUNCE_SECONDS = 60
+def test_a_run_whose_message_was_lost_is_handed_out_again_and_done_once(
+    inotuzumab, nurse, runs_sent
+):
+    from surveillance.triggers import runs_dispatch_due
+
+    worked_scenario(inotuzumab, nurse, nurse.site)
     lost = run_create(trigger="new_reports", drug=inotuzumab)
-    waiting = run_create(trigger="manual")
-    long_ago = timezone.now() - timedelta(seconds=60) - QUEUED_MESSAGE_LOST - timedelta(minutes=1)
-    DetectionRun.objects.filter(pk__in=[lost.pk, waiting.pk]).update(created_at=long_ago)
-    fresh = DetectionRun.objects.create(trigger="new_reports", drug=None)
-    assert runs_sweep_stale() == 1
+    recent = run_create(trigger="manual")
+    later = run_create(trigger="manual")
+    now = timezone.now()
+    DetectionRun.objects.filter(pk=lost.pk).update(sent_at=now - RESEND_AFTER - timedelta(1))
+    DetectionRun.objects.filter(pk=recent.pk).update(sent_at=now - timedelta(minutes=1))
+    DetectionRun.objects.filter(pk=later.pk).update(not_before=now + timedelta(minutes=1))
+    # Sent long ago and never started (a broker that restarted empty): sent again. One sent a
+    # minute ago may still be waiting for a worker; one not yet due waits.
+    assert runs_dispatch_due() == 1
+    assert runs_sent == [lost.pk]
+    # Both messages arrive: the run is claimed by the first, the second does nothing.
+    tasks_run = __import__("surveillance.tasks", fromlist=["x"])
+    for _ in range(2):
+        tasks_run.detection_run_start.run(lost.pk)
+    [part] = DrugRun.objects.filter(run=lost)
+    assert drug_part_execute(part.pk) == RunStatus.SUCCEEDED
+    assert drug_part_execute(part.pk) == RunStatus.SUCCEEDED
     lost.refresh_from_db()
-    assert lost.status == RunStatus.FAILED
-    # Other runs queued as long wait for the usual stale limit (a long queue is not a loss);
-    # a run queued by new reports a moment ago waits for its debounce delay.
-    assert DetectionRun.objects.get(pk=waiting.pk).status == RunStatus.QUEUED
-    assert DetectionRun.objects.get(pk=fresh.pk).status == RunStatus.QUEUED
+    assert lost.status == RunStatus.SUCCEEDED
+    assert Signal.objects.get(term__name="Retinal haemorrhage").evaluations.count() == 1
+
+
+def test_a_running_part_is_lost_when_its_heartbeat_stops_for_a_lease_not_before(
+    inotuzumab, settings
+):
+    settings.DETECTION_LEASE_SECONDS = 30
+    run = run_create(trigger="manual", drug=inotuzumab)
+    [part] = run_start(run)
+    now = timezone.now()
+    # Started an hour ago, still beating: a long detection, not a dead worker.
+    DrugRun.objects.filter(pk=part.pk).update(
+        status=RunStatus.RUNNING,
+        started_at=now - timedelta(hours=1),
+        heartbeat_at=now - timedelta(seconds=20),
+    )
+    assert runs_sweep_stale() == 0
+    DrugRun.objects.filter(pk=part.pk).update(heartbeat_at=now - timedelta(seconds=31))
+    assert runs_sweep_stale() == 1
+    part.refresh_from_db()
+    run.refresh_from_db()
+    assert part.status == run.status == RunStatus.FAILED
+    assert "heartbeat" in run.error
+
+
+def test_a_part_whose_drug_is_busy_waits_in_the_database_then_gives_up(
+    inotuzumab, runs_sent, monkeypatch, settings
+):
+    from surveillance import services, tasks
+    from surveillance.triggers import runs_dispatch_due
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a worker: it does not wait for the drug
+
+    parts_sent: list[int] = []
+    monkeypatch.setattr(
+        tasks.detect_drug, "apply_async", lambda args, **options: parts_sent.append(args[0])
+    )
+    run = run_create(trigger="manual", drug=inotuzumab)
+    [part] = run_start(run)
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        assert tasks.detect_drug.run(part.pk) == RunStatus.QUEUED
+    part.refresh_from_db()
+    assert (part.status, part.attempts, part.sent_at) == (RunStatus.QUEUED, 1, None)
+    assert part.not_before is not None
+    assert 4 <= (part.not_before - timezone.now()).total_seconds() <= 5
+    # Not handed out before its time; then once.
+    assert runs_dispatch_due() == 0
+    DrugRun.objects.filter(pk=part.pk).update(not_before=timezone.now())
+    assert runs_dispatch_due() == 1
+    assert parts_sent == [part.pk]
+    DrugRun.objects.filter(pk=part.pk).update(attempts=services.BUSY_ATTEMPTS - 1)
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        assert tasks.detect_drug.run(part.pk) == RunStatus.FAILED
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "another run" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_drug_and_its_heartbeat_for_as_long_as_it_works(
+    inotuzumab, settings, monkeypatch
+):
+    from surveillance import services
+
+    settings.REDIS_URL = ""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.DETECTION_LEASE_SECONDS = 1
+    evaluate = services.evaluate_drug
+    seen: dict[str, object] = {}
+
+    def slow_evaluate(drug):
+        # Three leases long: without renewal the drug would be free and the part look dead.
+        time.sleep(3)
+        seen["sweep"] = runs_sweep_stale()
+        try:
+            with drug_lock(drug.pk, ttl_seconds=1):
+                seen["second worker"] = "took the drug"
+        except DrugBusy:
+            seen["second worker"] = "busy"
+        beat = DrugRun.objects.get(drug=drug).heartbeat_at
+        assert beat is not None
+        seen["heartbeat age"] = (timezone.now() - beat).total_seconds()
+        return evaluate(drug)
+
+    monkeypatch.setattr(services, "evaluate_drug", slow_evaluate)
+    run = run_create(trigger="manual", drug=inotuzumab)
+    [part] = run_start(run)
+    assert drug_part_execute(part.pk) == RunStatus.SUCCEEDED
+    assert seen["sweep"] == 0
+    assert seen["second worker"] == "busy"
+    assert isinstance(seen["heartbeat age"], float)
+    assert seen["heartbeat age"] < 1
+    # Released when done.
+    with drug_lock(inotuzumab.pk, ttl_seconds=1):
+        pass

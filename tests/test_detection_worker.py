@@ -1,5 +1,5 @@
-"""End to end: reports through the API queue one debounced run, a real Celery worker on the
-Redis broker runs it, and the signals appear through the API."""
+"""End to end: reports through the API queue one debounced run, beat hands it to a real Celery
+worker on the Redis broker once it is due, and the signals appear through the API."""
 
 import os
 import subprocess
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def worker(tasks_in_process, settings):
+def worker(tasks_in_process, settings, tmp_path):
     need_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
     broker = os.getenv("CELERY_BROKER_URL", "")
     need_service("Redis broker", bool(broker) and port_open(broker, 6379), "set CELERY_BROKER_URL")
@@ -35,7 +35,12 @@ def worker(tasks_in_process, settings):
     app.conf.broker_url = broker
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DETECTION_DISPATCH_SECONDS": "1",
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -49,6 +54,10 @@ def worker(tasks_in_process, settings):
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
+            # Beat inside the worker hands out the queued run once it is due.
+            "--beat",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
         ],
         cwd=ROOT,
         env=env,

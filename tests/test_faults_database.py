@@ -115,7 +115,7 @@ def database_url(port: int | None = None) -> str:
 
 
 @contextmanager
-def gunicorn(url: str, log: Path, *, workers: int, threads: int) -> Iterator[Server]:
+def gunicorn(url: str, log: Path, *, workers: int, threads: int, **extra: str) -> Iterator[Server]:
     port = free_port()
     env = {
         **os.environ,
@@ -129,6 +129,7 @@ def gunicorn(url: str, log: Path, *, workers: int, threads: int) -> Iterator[Ser
         "DJANGO_SECURE_COOKIES": "0",
         "DETECTION_ON_NEW_REPORTS": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
+        **extra,
     }
     env.pop("CELERY_BROKER_URL", None)
     command = [
@@ -312,6 +313,81 @@ def test_a_connection_lost_in_the_middle_of_a_submission_leaves_no_partial_repor
 
     proxy.restore()
     assert_accepted_once(server, token, "retry-after-cut", before)
+
+
+# The server's DATABASE_STATEMENT_TIMEOUT in the test below, in seconds.
+STATEMENT_TIMEOUT = 2
+
+
+@contextmanager
+def reports_table_locked() -> Iterator[None]:
+    """Another session holds the reports table: every statement that touches it waits, as on
+    a database that hangs (a stuck migration, a lock left by a batch job, a stalled disk)."""
+    import psycopg
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=int(db["PORT"] or 5432),
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+    ) as holder:
+        holder.execute("LOCK TABLE reports_report IN ACCESS EXCLUSIVE MODE")
+        yield
+        holder.rollback()
+
+
+def test_a_database_that_hangs_on_an_open_connection_is_a_503_within_the_statement_timeout(
+    postgres, tmp_path, token, inotuzumab
+):
+    with gunicorn(
+        database_url(),
+        tmp_path / "gunicorn.log",
+        workers=1,
+        threads=2,
+        DATABASE_STATEMENT_TIMEOUT=str(STATEMENT_TIMEOUT),
+    ) as server:
+        # The worker's connection is open (persistent) before the database hangs.
+        assert server.call("GET", REPORTS, token=token).status == 200
+        before = counts()
+        with reports_table_locked():
+            posted = server.call("POST", REPORTS, token=token, body=body(), key="after-hang")
+            listed = server.call("GET", REPORTS, token=token)
+        for answer in (posted, listed):
+            assert_unavailable(answer, server)
+            assert answer.seconds >= STATEMENT_TIMEOUT * 0.9
+        assert added(before) == dict.fromkeys(before, 0)
+        assert_accepted_once(server, token, "after-hang", before)
+
+
+def test_connections_carry_the_statement_timeout_and_tcp_keepalives(postgres):
+    connection.ensure_connection()
+    pg = connection.connection
+    assert pg is not None
+    parameters = pg.info.get_parameters()
+    assert parameters["keepalives"] == "1"
+    assert int(parameters["tcp_user_timeout"]) > 0
+    expected_ms = int(float(os.getenv("DATABASE_STATEMENT_TIMEOUT", "15")) * 1000)
+    assert expected_ms > 0
+    assert statement_timeout_ms() == expected_ms
+
+
+def test_detection_has_its_own_longer_statement_timeout(postgres):
+    from config.db import statement_timeout
+
+    before = statement_timeout_ms()
+    with statement_timeout(600):
+        assert statement_timeout_ms() == 600_000
+    assert statement_timeout_ms() == before
+
+
+def statement_timeout_ms() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 CONCURRENT = 12

@@ -1,0 +1,27 @@
+"""Database session settings that a piece of work changes for itself."""
+
+import contextlib
+from collections.abc import Iterator
+
+from django.db import DatabaseError, connection
+
+
+@contextlib.contextmanager
+def statement_timeout(seconds: float) -> Iterator[None]:
+    """Let each statement in the block run for up to `seconds` (0: no limit) instead of the
+    connection's DATABASE_STATEMENT_TIMEOUT, which is sized for web requests. PostgreSQL only;
+    elsewhere nothing changes. Use it outside transactions: the setting is the session's."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, false)", [f"{seconds * 1000:.0f}"]
+        )
+    try:
+        yield
+    finally:
+        # Back to the connection's own limit; a connection that broke meanwhile is replaced
+        # with a fresh one, which has it anyway.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
