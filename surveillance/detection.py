@@ -27,8 +27,8 @@ from spontaneous.services import snapshot_current, stratified_expected
 
 from . import disproportionality as dp
 from . import stats
-from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus
-from .models import DetectionRun, Signal, SignalEvaluation
+from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus, RunStatus
+from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 
 # Numbers are compared after rounding, so that float noise never makes a new evaluation.
 NUMBER_FIELDS = (
@@ -41,6 +41,10 @@ NUMBER_FIELDS = (
     "p_value",
     "q_value",
 )
+TESTED_KINDS = (Kind.INCIDENCE, Kind.SEVERITY)
+# A finding's own numbers; its q-value comes from the run's whole family of tests, at the
+# run's end (run_q_values_apply).
+FINDING_FIELDS = tuple(name for name in NUMBER_FIELDS if name != "q_value")
 
 
 def min_cases() -> int:
@@ -85,11 +89,10 @@ class Finding:
     ci_low_pct: float | None = None
     ci_high_pct: float | None = None
     p_value: float | None = None
-    q_value: float | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
 
     def numbers(self) -> dict[str, Any]:
-        return {name: _rounded(getattr(self, name)) for name in NUMBER_FIELDS}
+        return {name: _rounded(getattr(self, name)) for name in FINDING_FIELDS}
 
     def rounded_statistics(self) -> dict[str, Any]:
         return {name: _rounded(value) for name, value in self.statistics.items()}
@@ -254,7 +257,6 @@ def _tests(
     p0 = np.array([float(t[3]) / 100 for t in tests])
     p_values = stats.binom_sf_greater(cases, exposed, p0)
     lows, highs = stats.clopper_pearson(cases, np.full(len(tests), exposed))
-    q_values = stats.benjamini_hochberg(p_values)
     findings = []
     for i, (entry, kind, n, expected, source) in enumerate(tests):
         met = bool(n >= min_cases() and p_values[i] < alpha())
@@ -280,7 +282,6 @@ def _tests(
                 ci_low_pct=float(lows[i]) * 100,
                 ci_high_pct=float(highs[i]) * 100,
                 p_value=float(p_values[i]),
-                q_value=float(q_values[i]),
                 summary=(
                     f"{what} in {n} of {exposed} treated patients with {drug.name} "
                     f"({_pct(observed)}%, 95% CI {_pct(float(lows[i]) * 100)}-"
@@ -560,6 +561,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 band=signal.band,
             )
             _copy(signal, empty, now)
+            signal.q_value = None
             changed.append(signal)
     Signal.objects.bulk_create(created)
     if changed:
@@ -589,6 +591,10 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
             )
         )
     SignalEvaluation.objects.bulk_create(evaluations)
+    # The run's end adjusts every test of the run together (run_q_values_apply).
+    DrugRun.objects.filter(run=run, drug=drug).update(
+        tests=[[f.term.pk, f.kind, f.p_value] for f in findings if f.kind in TESTED_KINDS]
+    )
     return {
         "signals_new": len(created),
         "signals_updated": len(changed),
@@ -596,11 +602,69 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
     }
 
 
+@transaction.atomic
+def run_q_values_apply(*, run: DetectionRun) -> int:
+    """Benjamini-Hochberg q-values across the run's tests (DOMAIN.md section 5): every
+    incidence and severity test of every drug the run covered is one family, so the
+    q-values wait for the run's last part. Returns how many signals' q-values changed.
+
+    A signal whose p-value another run has changed since is left to that run.
+    """
+    tests = [
+        (drug_id, term_id, kind, p_value)
+        for drug_id, drug_tests in DrugRun.objects.filter(
+            run=run, status=RunStatus.SUCCEEDED
+        ).values_list("drug_id", "tests")
+        for term_id, kind, p_value in drug_tests
+    ]
+    if not tests:
+        return 0
+    q_values = stats.benjamini_hochberg([t[3] for t in tests])
+    family = {
+        (drug_id, term_id, kind): (_rounded(p_value), _rounded(float(q)))
+        for (drug_id, term_id, kind, p_value), q in zip(tests, q_values, strict=True)
+    }
+    changed = []
+    for signal in Signal.objects.select_for_update().filter(
+        drug_id__in={t[0] for t in tests}, kind__in=TESTED_KINDS
+    ):
+        p_value, q_value = family.get((signal.drug_id, signal.term_id, signal.kind), (None, None))
+        if p_value is not None and signal.p_value == p_value and signal.q_value != q_value:
+            signal.q_value = q_value
+            changed.append(signal)
+    if not changed:
+        return 0
+    Signal.objects.bulk_update(changed, ["q_value"])
+    # The run's evaluation of a signal carries its q-value; a signal whose other numbers
+    # were unchanged gets one now.
+    by_id = {signal.pk: signal for signal in changed}
+    evaluations = {
+        e.signal_id: e for e in SignalEvaluation.objects.filter(run=run, signal__in=changed)
+    }
+    for e in evaluations.values():
+        e.q_value = by_id[e.signal_id].q_value
+    SignalEvaluation.objects.bulk_update(evaluations.values(), ["q_value"])
+    now = timezone.now()
+    SignalEvaluation.objects.bulk_create(
+        SignalEvaluation(
+            signal=signal,
+            run=run,
+            evaluated_at=now,
+            met=signal.met,
+            statistics=signal.statistics,
+            **{name: getattr(signal, name) for name in NUMBER_FIELDS},
+        )
+        for signal in changed
+        if signal.pk not in evaluations
+    )
+    return len(changed)
+
+
 def _same(signal: Signal, finding: Finding) -> bool:
     numbers = finding.numbers()
     return (
         signal.met == finding.met
-        and all(_rounded(getattr(signal, name)) == numbers[name] for name in NUMBER_FIELDS)
+        and all(_rounded(getattr(signal, name)) == numbers[name] for name in FINDING_FIELDS)
         and signal.summary == finding.summary
         and signal.priority == finding.priority
         and signal.statistics == finding.rounded_statistics()
