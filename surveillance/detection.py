@@ -693,9 +693,9 @@ class EntryView:
     ci_high_pct: float | None
 
 
-def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
-    """Every labelled entry observed against expected, and the unlisted terms observed
-    (bleeding sites first). Reads only."""
+def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
+    """Every labelled entry observed against expected, and the unlisted signals of the last
+    detection run (bleeding sites first). Reads only: no evaluation is run from here."""
     label = Label.objects.filter(drug=drug, is_current=True).first()
     listing = LabelListing(label)
     cohort = cohort_count(drug, listing.groups)
@@ -724,8 +724,9 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
             )
         )
     haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
-    findings = evaluate_drug(drug, listing=listing, cohort=cohort).findings
-    unlisted = [f for f in findings if f.kind == Kind.UNLISTED]
+    unlisted = list(
+        Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related("term")
+    )
     bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
-    unlisted.sort(key=lambda f: (f.term.pk not in bleeding, -f.cases, f.term.name))
+    unlisted.sort(key=lambda s: (s.term_id not in bleeding, -s.cases, s.term.name))
     return cohort, views, unlisted
