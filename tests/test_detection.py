@@ -211,7 +211,10 @@ class TestQValuesAcrossTheRun:
 
     @staticmethod
     def expected_q(tests):
-        from scipy.stats import binomtest, false_discovery_control
+        from scipy.stats import (  # type: ignore[import-untyped, unused-ignore]
+            binomtest,
+            false_discovery_control,
+        )
 
         p = [binomtest(k, n, p0, alternative="greater").pvalue for k, n, p0 in tests]
         return list(false_discovery_control(p))

@@ -140,10 +140,8 @@ def test_the_dashboard_tells_what_is_new_until_the_officer_marks_it_seen(
 
 def test_filtering_and_paging_keep_what_is_new(officer_client, officer, signals):
     signals.report(199, Case("Alopecia"))
-    officer_client.post(
-        "/surveillance/signals/seen/",
-        {"until": Signal.objects.order_by("first_detected_at").last().first_detected_at},
-    )
+    latest = Signal.objects.latest("first_detected_at")
+    officer_client.post("/surveillance/signals/seen/", {"until": latest.first_detected_at})
     run_execute(run_create(trigger="manual"))
     officer.refresh_from_db()
     mark = officer.signals_seen_at
