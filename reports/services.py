@@ -18,7 +18,7 @@ from accounts.models import Site, User
 from audit.services import audit_record
 from reference.listedness import LabelListing
 from reference.models import Drug, Label, Term
-from reference.selectors import drug_by_slug_or_name, term_index, term_index_revision
+from reference.selectors import drug_find, term_index, term_index_revision
 
 from .choices import DuplicateStatus, Listedness, Outcome, Route, Sex, Source
 from .inputs import FollowUpInput, ReactionInput, ReportInput
@@ -635,7 +635,7 @@ def exposures_register(
             errors.add(f"{prefix}.patient", " ".join(getattr(exc, "messages", [str(exc)])))
         key = row.drug.strip()
         if key not in drugs:
-            drugs[key] = drug_by_slug_or_name(key) if key else None
+            drugs[key] = drug_find(key) if key else None
         if drugs[key] is None:
             errors.add(
                 f"{prefix}.drug", f"Unknown drug {row.drug!r}." if key else "The drug is required."
