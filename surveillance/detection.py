@@ -208,7 +208,13 @@ def evaluate_drug(
             p0, source = expected_incidence(entry, group_entries, listing.members)
             if p0 is not None and counts.cases:
                 tests.append((entry, Kind.INCIDENCE, counts.cases, p0, source))
-            if entry.grade3_pct is not None and counts.cases3:
+            # A label whose every case was grade >= 3 makes the severity test the incidence
+            # test over fewer cases: it adds nothing (DOMAIN.md section 4a).
+            if (
+                entry.grade3_pct is not None
+                and entry.grade3_pct != entry.incidence_pct
+                and counts.cases3
+            ):
                 tests.append(
                     (entry, Kind.SEVERITY, counts.cases3, entry.grade3_pct, "label figure")
                 )
@@ -268,6 +274,11 @@ def _tests(
             else f"{_pct(float(expected))}%, the {source}"
         )
         verdict = "above" if met else "not significantly above"
+        every_case_severe = (
+            kind == Kind.INCIDENCE
+            and entry.grade3_pct is not None
+            and entry.grade3_pct == entry.incidence_pct
+        )
         findings.append(
             Finding(
                 term=entry.term,
@@ -287,6 +298,11 @@ def _tests(
                     f"({_pct(observed)}%, 95% CI {_pct(float(lows[i]) * 100)}-"
                     f"{_pct(float(highs[i]) * 100)}%), {verdict} {labelled} "
                     f"(p = {float(p_values[i]):.3g})."
+                    + (
+                        " The label gives every case as grade >= 3: this test covers severity."
+                        if every_case_severe
+                        else ""
+                    )
                 ),
             )
         )

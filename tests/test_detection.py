@@ -20,6 +20,16 @@ def signal(drug, term, kind):
     return Signal.objects.get(drug=drug, term__name=term, kind=kind)
 
 
+def p_value_of(run, drug, term, kind):
+    """The p-value of a test the run made for the drug (None when it made no such test)."""
+    from reference.models import Term
+    from surveillance.models import DrugRun
+
+    term_id = Term.objects.get(name=term).pk
+    tests = DrugRun.objects.get(run=run, drug=drug).tests
+    return next((p for t, k, p in tests if (t, k) == (term_id, kind)), None)
+
+
 @pytest.fixture
 def scenario(inotuzumab, nurse):
     return worked_scenario(inotuzumab, nurse, nurse.site)
@@ -36,8 +46,16 @@ class TestWorkedScenario:
         assert s.ci_low_pct < 65 < s.ci_high_pct
 
     def test_nausea_in_60_of_200_is_no_signal(self, scenario, inotuzumab):
-        detect(inotuzumab)
+        run = detect(inotuzumab)
         assert not Signal.objects.filter(term__name="Nausea").exists()
+        # Tested (60 of 200 against the labelled 31%) and not met; the run wrote the others.
+        from scipy.stats import binomtest  # type: ignore[import-untyped, unused-ignore]
+
+        expected = binomtest(60, 200, 0.31, alternative="greater").pvalue
+        assert p_value_of(run, inotuzumab, "Nausea", "incidence") == pytest.approx(expected)
+        assert (
+            signal(inotuzumab, "Thrombocytopenia", "incidence").evaluations.filter(run=run).exists()
+        )
 
     def test_hypersensitivity_in_30_is_tested_against_the_upper_bound_of_common(
         self, scenario, inotuzumab
@@ -65,15 +83,19 @@ class TestWorkedScenario:
         assert s.p_value is None and s.expected_pct is None
 
     def test_pneumonia_is_covered_by_infection(self, scenario, inotuzumab):
-        detect(inotuzumab)
+        run = detect(inotuzumab)
         assert not Signal.objects.filter(
             kind="unlisted", term__name__in=["Lung infection", "Pneumonia"]
         ).exists()
+        # The case counts in the Infection entry's test, and unlisted signals were written.
+        assert p_value_of(run, inotuzumab, "Infection", "incidence") is not None
+        assert Signal.objects.filter(kind="unlisted", term__name="Retinal haemorrhage").exists()
 
     def test_void_and_duplicate_reports_change_nothing(self, scenario, inotuzumab):
         detect(inotuzumab)
         assert not Signal.objects.filter(term__name="Vitreous haemorrhage").exists()
         assert signal(inotuzumab, "Thrombocytopenia", "incidence").exposed == 200
+        assert signal(inotuzumab, "Retinal haemorrhage", "unlisted").cases == 2
 
 
 class TestIdentityAndHistory:
@@ -154,6 +176,7 @@ def test_without_a_registered_cohort_only_unlisted_signals_are_raised(inotuzumab
     assert not Signal.objects.filter(kind="incidence").exists()
     assert Signal.objects.filter(kind="unlisted", term__name="Retinal haemorrhage").exists()
     assert any("no registered cohort" in n for n in run.notes)
+    assert run.parts.get().tests == []
 
 
 def test_detection_queries_do_not_grow_with_the_terms(
