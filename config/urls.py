@@ -50,6 +50,11 @@ urlpatterns = [
     path("exposures/", report_views.exposure_register_view, name="exposure-register"),
     path("surveillance/runs/", surveillance_views.runs_page, name="detection-runs"),
     path("surveillance/signals/", surveillance_views.dashboard, name="signal-dashboard"),
+    path(
+        "surveillance/signals/seen/",
+        surveillance_views.dashboard_mark_seen,
+        name="signal-mark-seen",
+    ),
     path("surveillance/signals/<int:pk>/", surveillance_views.signal_page, name="signal-page"),
     path("surveillance/signals.csv", surveillance_views.dashboard_csv, name="signal-csv"),
     path("surveillance/drugs/<slug:slug>/", surveillance_views.drug_page, name="drug-overview"),

@@ -2,8 +2,9 @@
 
 import copy
 import threading
+from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
 from .models import Drug, Label, LabelEntry, Term, TermName
@@ -102,7 +103,7 @@ def drug_with_current_label(value: str, *, fresh_index: bool = False) -> Drug | 
             _drugs_stamp = stamp
         found = _drugs.get(value)
     if found is None:
-        drug = drug_by_slug_or_name(value)
+        drug = drug_find(value)
         if drug is None:
             return None
         label_id = (
@@ -118,10 +119,42 @@ def drug_with_current_label(value: str, *, fresh_index: bool = False) -> Drug | 
     return drug
 
 
-def drug_by_slug_or_name(value: str) -> Drug | None:
-    return (
-        Drug.objects.filter(slug=value).first() or Drug.objects.filter(name__iexact=value).first()
-    )
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+class DrugNames:
+    """The drugs by each way a name can refer to one: its name (any case), its slug, or a
+    brand name (any case), in that order. Read once, it answers many look-ups."""
+
+    def __init__(self, drugs: Iterable[Drug]) -> None:
+        self.by_name: dict[str, Drug] = {}
+        self.by_slug: dict[str, Drug] = {}
+        self.by_brand: dict[str, Drug] = {}
+        for drug in drugs:
+            self.by_name[drug.name.casefold()] = drug
+            self.by_slug[drug.slug] = drug
+            for brand in drug.brand_names:
+                self.by_brand.setdefault(brand.casefold(), drug)
+
+    def find(self, name: str) -> Drug | None:
+        name = _clean(name)
+        if not name:
+            return None
+        folded = name.casefold()
+        return self.by_name.get(folded) or self.by_slug.get(name) or self.by_brand.get(folded)
+
+
+def drug_find(name: str) -> Drug | None:
+    """The drug a name refers to: by its name (any case), its slug or a brand name (any
+    case). Every door that takes a drug (reports, exposures and their CSV upload, runs,
+    filters, label imports) looks it up here."""
+    name = _clean(name)
+    if not name:
+        return None
+    found = DrugNames(Drug.objects.filter(Q(name__iexact=name) | Q(slug=name))).find(name)
+    # Brand names are a list in a JSON column: only the drugs that have some are read.
+    return found or DrugNames(Drug.objects.exclude(brand_names=[])).find(name)
 
 
 def label_current(*, drug: Drug) -> Label | None:

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,6 +16,8 @@ from .label_text import ParsedLabel, UnreadLine
 from .models import Drug, Label, LabelEntry, Term
 from .normalize import keyless_message, name_key
 from .revision import reference_revision_bump
+from .selectors import DrugNames as DrugNames
+from .selectors import drug_find as drug_find
 from .selectors import term_code, term_suggest
 from .structured import StructuredLabel, structured_label_read
 
@@ -263,33 +265,6 @@ class DrugNameError(ValueError):
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
-
-
-class DrugNames:
-    """The drugs by each way a name can refer to one: its name (any case), its slug, or a
-    brand name (any case), in that order. Read once, it answers many look-ups."""
-
-    def __init__(self, drugs: Iterable[Drug]) -> None:
-        self.by_name: dict[str, Drug] = {}
-        self.by_slug: dict[str, Drug] = {}
-        self.by_brand: dict[str, Drug] = {}
-        for drug in drugs:
-            self.by_name[drug.name.casefold()] = drug
-            self.by_slug[drug.slug] = drug
-            for brand in drug.brand_names:
-                self.by_brand.setdefault(brand.casefold(), drug)
-
-    def find(self, name: str) -> Drug | None:
-        name = _clean(name)
-        if not name:
-            return None
-        folded = name.casefold()
-        return self.by_name.get(folded) or self.by_slug.get(name) or self.by_brand.get(folded)
-
-
-def drug_find(name: str) -> Drug | None:
-    """The drug a name refers to: by its name (any case), its slug or a brand name."""
-    return DrugNames(Drug.objects.all()).find(name)
 
 
 def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:

@@ -18,7 +18,7 @@ from accounts.models import Site, User
 from audit.services import audit_record
 from reference.listedness import LabelListing
 from reference.models import Drug, Label, Term
-from reference.selectors import drug_by_slug_or_name, term_index, term_index_revision
+from reference.selectors import drug_find, term_index, term_index_revision
 
 from .choices import DuplicateStatus, Listedness, Outcome, Route, Sex, Source
 from .inputs import FollowUpInput, ReactionInput, ReportInput
@@ -227,8 +227,11 @@ def report_submit(
 def _report_create(
     *, reporter: User, data: ReportInput, source: str, idempotency: tuple[str, Any] | None
 ) -> tuple[Report, bool]:
-    today = local_today()
-    checked = check_report(data=data, reporter=reporter, today=today)
+    # One instant: the case number's year, the due date and "not in the future" all read
+    # the date it is at the hospital (TIME_ZONE) when the report is received.
+    received_at = timezone.now()
+    received = timezone.localdate(received_at)
+    checked = check_report(data=data, reporter=reporter, today=received)
     assert data.patient is not None
     patient, new_patient = patient_get_or_create(
         site=checked.site,
@@ -249,7 +252,6 @@ def _report_create(
     )
     listing = label_listing(getattr(checked.drug, "current_label_id", None), fresh_index=True)
     label = listing.label
-    received_at = timezone.now()
     report = Report(
         site=checked.site,
         reporter=reporter,
@@ -268,10 +270,10 @@ def _report_create(
         warnings=checked.warnings,
     )
     reactions = _reactions_build(report, data.reactions, checked.terms, listing, 1)
-    _expedite_if_needed(report, reactions, timezone.localdate(received_at))
+    _expedite_if_needed(report, reactions, received)
     if not new_patient:  # a patient first seen now has no other report
         _flag_duplicates(report, reactions)
-    report.reference = next_case_number(received_at.year)
+    report.reference = next_case_number(received.year)
     report.save(force_insert=True)
     if idempotency is not None:
         IdempotencyRecord.objects.create(
@@ -635,7 +637,7 @@ def exposures_register(
             errors.add(f"{prefix}.patient", " ".join(getattr(exc, "messages", [str(exc)])))
         key = row.drug.strip()
         if key not in drugs:
-            drugs[key] = drug_by_slug_or_name(key) if key else None
+            drugs[key] = drug_find(key) if key else None
         if drugs[key] is None:
             errors.add(
                 f"{prefix}.drug", f"Unknown drug {row.drug!r}." if key else "The drug is required."

@@ -27,8 +27,8 @@ from spontaneous.services import snapshot_current, stratified_expected
 
 from . import disproportionality as dp
 from . import stats
-from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus
-from .models import DetectionRun, Signal, SignalEvaluation
+from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus, RunStatus
+from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 
 # Numbers are compared after rounding, so that float noise never makes a new evaluation.
 NUMBER_FIELDS = (
@@ -41,6 +41,10 @@ NUMBER_FIELDS = (
     "p_value",
     "q_value",
 )
+TESTED_KINDS = (Kind.INCIDENCE, Kind.SEVERITY)
+# A finding's own numbers; its q-value comes from the run's whole family of tests, at the
+# run's end (run_q_values_apply).
+FINDING_FIELDS = tuple(name for name in NUMBER_FIELDS if name != "q_value")
 
 
 def min_cases() -> int:
@@ -85,11 +89,10 @@ class Finding:
     ci_low_pct: float | None = None
     ci_high_pct: float | None = None
     p_value: float | None = None
-    q_value: float | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
 
     def numbers(self) -> dict[str, Any]:
-        return {name: _rounded(getattr(self, name)) for name in NUMBER_FIELDS}
+        return {name: _rounded(getattr(self, name)) for name in FINDING_FIELDS}
 
     def rounded_statistics(self) -> dict[str, Any]:
         return {name: _rounded(value) for name, value in self.statistics.items()}
@@ -205,7 +208,13 @@ def evaluate_drug(
             p0, source = expected_incidence(entry, group_entries, listing.members)
             if p0 is not None and counts.cases:
                 tests.append((entry, Kind.INCIDENCE, counts.cases, p0, source))
-            if entry.grade3_pct is not None and counts.cases3:
+            # A label whose every case was grade >= 3 makes the severity test the incidence
+            # test over fewer cases: it adds nothing (DOMAIN.md section 4a).
+            if (
+                entry.grade3_pct is not None
+                and entry.grade3_pct != entry.incidence_pct
+                and counts.cases3
+            ):
                 tests.append(
                     (entry, Kind.SEVERITY, counts.cases3, entry.grade3_pct, "label figure")
                 )
@@ -254,7 +263,6 @@ def _tests(
     p0 = np.array([float(t[3]) / 100 for t in tests])
     p_values = stats.binom_sf_greater(cases, exposed, p0)
     lows, highs = stats.clopper_pearson(cases, np.full(len(tests), exposed))
-    q_values = stats.benjamini_hochberg(p_values)
     findings = []
     for i, (entry, kind, n, expected, source) in enumerate(tests):
         met = bool(n >= min_cases() and p_values[i] < alpha())
@@ -266,6 +274,11 @@ def _tests(
             else f"{_pct(float(expected))}%, the {source}"
         )
         verdict = "above" if met else "not significantly above"
+        every_case_severe = (
+            kind == Kind.INCIDENCE
+            and entry.grade3_pct is not None
+            and entry.grade3_pct == entry.incidence_pct
+        )
         findings.append(
             Finding(
                 term=entry.term,
@@ -280,12 +293,16 @@ def _tests(
                 ci_low_pct=float(lows[i]) * 100,
                 ci_high_pct=float(highs[i]) * 100,
                 p_value=float(p_values[i]),
-                q_value=float(q_values[i]),
                 summary=(
                     f"{what} in {n} of {exposed} treated patients with {drug.name} "
                     f"({_pct(observed)}%, 95% CI {_pct(float(lows[i]) * 100)}-"
                     f"{_pct(float(highs[i]) * 100)}%), {verdict} {labelled} "
                     f"(p = {float(p_values[i]):.3g})."
+                    + (
+                        " The label gives every case as grade >= 3: this test covers severity."
+                        if every_case_severe
+                        else ""
+                    )
                 ),
             )
         )
@@ -560,6 +577,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 band=signal.band,
             )
             _copy(signal, empty, now)
+            signal.q_value = None
             changed.append(signal)
     Signal.objects.bulk_create(created)
     if changed:
@@ -589,6 +607,10 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
             )
         )
     SignalEvaluation.objects.bulk_create(evaluations)
+    # The run's end adjusts every test of the run together (run_q_values_apply).
+    DrugRun.objects.filter(run=run, drug=drug).update(
+        tests=[[f.term.pk, f.kind, f.p_value] for f in findings if f.kind in TESTED_KINDS]
+    )
     return {
         "signals_new": len(created),
         "signals_updated": len(changed),
@@ -596,11 +618,69 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
     }
 
 
+@transaction.atomic
+def run_q_values_apply(*, run: DetectionRun) -> int:
+    """Benjamini-Hochberg q-values across the run's tests (DOMAIN.md section 5): every
+    incidence and severity test of every drug the run covered is one family, so the
+    q-values wait for the run's last part. Returns how many signals' q-values changed.
+
+    A signal whose p-value another run has changed since is left to that run.
+    """
+    tests = [
+        (drug_id, term_id, kind, p_value)
+        for drug_id, drug_tests in DrugRun.objects.filter(
+            run=run, status=RunStatus.SUCCEEDED
+        ).values_list("drug_id", "tests")
+        for term_id, kind, p_value in drug_tests
+    ]
+    if not tests:
+        return 0
+    q_values = stats.benjamini_hochberg([t[3] for t in tests])
+    family = {
+        (drug_id, term_id, kind): (_rounded(p_value), _rounded(float(q)))
+        for (drug_id, term_id, kind, p_value), q in zip(tests, q_values, strict=True)
+    }
+    changed = []
+    for signal in Signal.objects.select_for_update().filter(
+        drug_id__in={t[0] for t in tests}, kind__in=TESTED_KINDS
+    ):
+        p_value, q_value = family.get((signal.drug_id, signal.term_id, signal.kind), (None, None))
+        if p_value is not None and signal.p_value == p_value and signal.q_value != q_value:
+            signal.q_value = q_value
+            changed.append(signal)
+    if not changed:
+        return 0
+    Signal.objects.bulk_update(changed, ["q_value"])
+    # The run's evaluation of a signal carries its q-value; a signal whose other numbers
+    # were unchanged gets one now.
+    by_id = {signal.pk: signal for signal in changed}
+    evaluations = {
+        e.signal_id: e for e in SignalEvaluation.objects.filter(run=run, signal__in=changed)
+    }
+    for e in evaluations.values():
+        e.q_value = by_id[e.signal_id].q_value
+    SignalEvaluation.objects.bulk_update(evaluations.values(), ["q_value"])
+    now = timezone.now()
+    SignalEvaluation.objects.bulk_create(
+        SignalEvaluation(
+            signal=signal,
+            run=run,
+            evaluated_at=now,
+            met=signal.met,
+            statistics=signal.statistics,
+            **{name: getattr(signal, name) for name in NUMBER_FIELDS},
+        )
+        for signal in changed
+        if signal.pk not in evaluations
+    )
+    return len(changed)
+
+
 def _same(signal: Signal, finding: Finding) -> bool:
     numbers = finding.numbers()
     return (
         signal.met == finding.met
-        and all(_rounded(getattr(signal, name)) == numbers[name] for name in NUMBER_FIELDS)
+        and all(_rounded(getattr(signal, name)) == numbers[name] for name in FINDING_FIELDS)
         and signal.summary == finding.summary
         and signal.priority == finding.priority
         and signal.statistics == finding.rounded_statistics()
@@ -629,9 +709,9 @@ class EntryView:
     ci_high_pct: float | None
 
 
-def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
-    """Every labelled entry observed against expected, and the unlisted terms observed
-    (bleeding sites first). Reads only."""
+def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
+    """Every labelled entry observed against expected, and the unlisted signals of the last
+    detection run (bleeding sites first). Reads only: no evaluation is run from here."""
     label = Label.objects.filter(drug=drug, is_current=True).first()
     listing = LabelListing(label)
     cohort = cohort_count(drug, listing.groups)
@@ -660,8 +740,9 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Finding]]:
             )
         )
     haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
-    findings = evaluate_drug(drug, listing=listing, cohort=cohort).findings
-    unlisted = [f for f in findings if f.kind == Kind.UNLISTED]
+    unlisted = list(
+        Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related("term")
+    )
     bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
-    unlisted.sort(key=lambda f: (f.term.pk not in bleeding, -f.cases, f.term.name))
+    unlisted.sort(key=lambda s: (s.term_id not in bleeding, -s.cases, s.term.name))
     return cohort, views, unlisted

@@ -2,14 +2,16 @@ import django_filters
 from django.db.models import QuerySet
 
 from config.filters import BooleanFilter
-from reference.selectors import term_code
+from reference.selectors import drug_find, term_code
 
 from .choices import Kind, Priority, ReviewStatus
 from .models import Signal
 
 
 class SignalFilter(django_filters.FilterSet):
-    drug = django_filters.CharFilter(field_name="drug__slug")
+    drug = django_filters.CharFilter(
+        method="filter_drug", help_text="a drug's slug, name or brand name"
+    )
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
     term = django_filters.CharFilter(method="filter_term")
@@ -19,6 +21,10 @@ class SignalFilter(django_filters.FilterSet):
     class Meta:
         model = Signal
         fields = ["drug", "kind", "status", "term", "met", "priority"]
+
+    def filter_drug(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
+        drug = drug_find(value)
+        return queryset.none() if drug is None else queryset.filter(drug=drug)
 
     def filter_term(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
         return queryset.filter(term__in=term_code(value))

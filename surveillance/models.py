@@ -88,6 +88,12 @@ class DrugRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     notes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    tests = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[term id, kind, p-value] of each incidence and severity test, for the "
+        "run's q-values.",
+    )
 
     class Meta:
         ordering = ["run", "drug"]

@@ -1,7 +1,10 @@
 """The review of a signal: status moves of EMA GVP Module IX, each with a comment, recorded
 with who and when in the same transaction."""
 
+from datetime import datetime
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -15,6 +18,16 @@ class MoveRefused(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         self.errors = errors
         super().__init__(errors)
+
+
+def signals_mark_seen(*, officer: User, until: datetime) -> None:
+    """The officer has seen every signal detected up to ``until`` (when the dashboard was
+    loaded, so a signal detected while the officer read it stays new). The mark never goes
+    back."""
+    until = min(until, timezone.now())
+    User.objects.filter(pk=officer.pk).filter(
+        Q(signals_seen_at__isnull=True) | Q(signals_seen_at__lt=until)
+    ).update(signals_seen_at=until)
 
 
 @transaction.atomic

@@ -1,9 +1,12 @@
+from datetime import datetime
+
 from django.db.models import Prefetch, QuerySet
 
 from reference.models import GroupMembership
 from reports.models import Reaction
 
-from .models import DetectionRun, Signal, SignalEvaluation
+from .choices import RunStatus
+from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 
 
 def signal_list() -> QuerySet[Signal]:
@@ -32,6 +35,16 @@ def signal_cases(signal: Signal) -> QuerySet[Reaction]:
         .exclude(report__duplicate_status="confirmed")
         .select_related("report__patient", "term")
         .order_by("report__received_at", "id")
+    )
+
+
+def drug_last_detected_at(drug_id: int) -> datetime | None:
+    """When detection last finished for a drug."""
+    return (
+        DrugRun.objects.filter(drug_id=drug_id, status=RunStatus.SUCCEEDED)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
     )
 
 

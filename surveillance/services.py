@@ -19,7 +19,7 @@ from reference.models import Drug
 from spontaneous.services import snapshot_current
 
 from .choices import RunStatus, Trigger
-from .detection import evaluate_drug, findings_apply
+from .detection import evaluate_drug, findings_apply, run_q_values_apply
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
@@ -283,14 +283,18 @@ def run_finish_if_done(run_id: int) -> None:
             if isinstance(value, int):
                 counts[key] = counts.get(key, 0) + value
         notes += p.notes
-    DetectionRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
-        finished_at=timezone.now(),
-        counts=counts,
-        notes=notes,
-        drugs_done=len(parts),
-        error="; ".join(f"{p.drug.name}: {p.error}" for p in failed),
-    )
+    with transaction.atomic():
+        closed = DetectionRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
+            finished_at=timezone.now(),
+            counts=counts,
+            notes=notes,
+            drugs_done=len(parts),
+            error="; ".join(f"{p.drug.name}: {p.error}" for p in failed),
+        )
+        if closed:
+            # The q-values need every part's tests; the run is seen finished with them.
+            run_q_values_apply(run=run)
 
 
 def run_execute(run: DetectionRun) -> DetectionRun:

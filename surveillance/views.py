@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -21,8 +22,14 @@ from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewSta
 from .detection import disproportionality_table, drug_overview
 from .exports import csv_text
 from .models import Signal
-from .review import MoveRefused, signal_assign, signal_move
-from .selectors import run_list, signal_cases, signal_dashboard, signal_detail
+from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
+from .selectors import (
+    drug_last_detected_at,
+    run_list,
+    signal_cases,
+    signal_dashboard,
+    signal_detail,
+)
 
 
 def _officer(request: HttpRequest) -> Any:
@@ -63,10 +70,12 @@ class DashboardFilters(forms.Form):
 def dashboard(request: HttpRequest) -> HttpResponse:
     officer = _officer(request)
     form = DashboardFilters(request.GET)
-    # What is new since the officer's last visit; this visit becomes the last one.
+    # Only the officer's "mark as seen" moves the mark: filtering and paging keep "new".
     seen_at = officer.signals_seen_at
-    User.objects.filter(pk=officer.pk).update(signals_seen_at=timezone.now())
-    new_since = Signal.objects.filter(first_detected_at__gt=seen_at).count() if seen_at else None
+    new = Signal.objects.all()
+    if seen_at is not None:
+        new = new.filter(first_detected_at__gt=seen_at)
+    new_since = new.count()
     filters = {k: str(v) for k, v in request.GET.items() if k in form.fields and v}
     page = Paginator(signal_dashboard(filters), 50).get_page(request.GET.get("page"))
     counts = dict(Signal.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -82,8 +91,33 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "status_counts": [(s, label, counts.get(s, 0)) for s, label in ReviewStatus.choices],
             "seen_at": seen_at,
             "new_since": new_since,
+            "seen_form": SeenForm(
+                # To the microsecond: a signal detected a moment later stays new.
+                initial={"until": timezone.now().isoformat(), "query": query.urlencode()}
+            ),
         },
     )
+
+
+class SeenForm(forms.Form):
+    until = forms.DateTimeField(widget=forms.HiddenInput)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+def dashboard_mark_seen(request: HttpRequest) -> HttpResponse:
+    """Every signal shown when the dashboard was loaded is no longer new to this officer."""
+    officer = _officer(request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = SeenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The page was out of date: nothing was marked as seen.")
+        return redirect("signal-dashboard")
+    signals_mark_seen(officer=officer, until=form.cleaned_data["until"])
+    messages.success(request, "Every signal shown is marked as seen.")
+    # Back to the same filters; the query is only ever appended to the dashboard's own path.
+    query = QueryDict(form.cleaned_data["query"]).urlencode()
+    return redirect(f"{reverse('signal-dashboard')}?{query}" if query else "signal-dashboard")
 
 
 class MoveForm(forms.Form):
@@ -229,6 +263,7 @@ def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
             "cohort": cohort,
             "entries": entries,
             "unlisted": unlisted,
+            "detected_at": drug_last_detected_at(drug.pk),
             "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
         },
     )

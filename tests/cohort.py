@@ -107,3 +107,26 @@ def worked_scenario(drug: Drug, reporter: User, site: Site) -> CohortBuilder:
     cohort.report(194, Case("Vitreous haemorrhage", grade=4), void=True)
     cohort.report(195, Case("Vitreous haemorrhage", grade=4), duplicate="confirmed")
     return cohort
+
+
+def drug_with_label(name: str, *entries: tuple[str, str, str | None, str | None]) -> Drug:
+    """A drug and its label of professional entries (term, band, incidence %, grade >= 3 %)."""
+    from decimal import Decimal
+
+    from reference.services import EntryInput, label_import
+
+    result = label_import(
+        drug_name=name,
+        source="test label",
+        entries=[
+            EntryInput(
+                verbatim=term,
+                section="professional",
+                band=band,
+                incidence_pct=None if incidence is None else Decimal(incidence),
+                grade3_pct=None if grade3 is None else Decimal(grade3),
+            )
+            for term, band, incidence, grade3 in entries
+        ],
+    )
+    return result.label.drug

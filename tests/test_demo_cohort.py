@@ -14,6 +14,10 @@ def test_the_demo_cohort_raises_each_kind_of_signal_once(inotuzumab):
     assert "Demo cohort: 300 treated patients" in out.getvalue()
     kinds = set(Signal.objects.values_list("kind", flat=True))
     assert kinds == {"incidence", "severity", "unlisted"}
+    assert Signal.objects.get(kind="severity").term.name == "Anaemia"
+    # Febrile neutropenia's every labelled case was grade >= 3: one incidence signal only.
+    [febrile] = Signal.objects.filter(term__name="Febrile neutropenia")
+    assert febrile.kind == "incidence"
     retinal = Signal.objects.get(term__name="Retinal haemorrhage")
     assert (retinal.kind, retinal.priority) == ("unlisted", "high")
     assert "Haemorrhage (33%" in retinal.summary

@@ -5,7 +5,7 @@ from surveillance.choices import ReviewStatus
 from surveillance.models import DetectionRun, Signal, SignalEvaluation
 from surveillance.services import run_create, run_execute
 
-from .cohort import Case, CohortBuilder, worked_scenario
+from .cohort import Case, CohortBuilder, drug_with_label, worked_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +18,16 @@ def detect(drug=None):
 
 def signal(drug, term, kind):
     return Signal.objects.get(drug=drug, term__name=term, kind=kind)
+
+
+def p_value_of(run, drug, term, kind):
+    """The p-value of a test the run made for the drug (None when it made no such test)."""
+    from reference.models import Term
+    from surveillance.models import DrugRun
+
+    term_id = Term.objects.get(name=term).pk
+    tests = DrugRun.objects.get(run=run, drug=drug).tests
+    return next((p for t, k, p in tests if (t, k) == (term_id, kind)), None)
 
 
 @pytest.fixture
@@ -36,8 +46,16 @@ class TestWorkedScenario:
         assert s.ci_low_pct < 65 < s.ci_high_pct
 
     def test_nausea_in_60_of_200_is_no_signal(self, scenario, inotuzumab):
-        detect(inotuzumab)
+        run = detect(inotuzumab)
         assert not Signal.objects.filter(term__name="Nausea").exists()
+        # Tested (60 of 200 against the labelled 31%) and not met; the run wrote the others.
+        from scipy.stats import binomtest  # type: ignore[import-untyped, unused-ignore]
+
+        expected = binomtest(60, 200, 0.31, alternative="greater").pvalue
+        assert p_value_of(run, inotuzumab, "Nausea", "incidence") == pytest.approx(expected)
+        assert (
+            signal(inotuzumab, "Thrombocytopenia", "incidence").evaluations.filter(run=run).exists()
+        )
 
     def test_hypersensitivity_in_30_is_tested_against_the_upper_bound_of_common(
         self, scenario, inotuzumab
@@ -65,15 +83,19 @@ class TestWorkedScenario:
         assert s.p_value is None and s.expected_pct is None
 
     def test_pneumonia_is_covered_by_infection(self, scenario, inotuzumab):
-        detect(inotuzumab)
+        run = detect(inotuzumab)
         assert not Signal.objects.filter(
             kind="unlisted", term__name__in=["Lung infection", "Pneumonia"]
         ).exists()
+        # The case counts in the Infection entry's test, and unlisted signals were written.
+        assert p_value_of(run, inotuzumab, "Infection", "incidence") is not None
+        assert Signal.objects.filter(kind="unlisted", term__name="Retinal haemorrhage").exists()
 
     def test_void_and_duplicate_reports_change_nothing(self, scenario, inotuzumab):
         detect(inotuzumab)
         assert not Signal.objects.filter(term__name="Vitreous haemorrhage").exists()
         assert signal(inotuzumab, "Thrombocytopenia", "incidence").exposed == 200
+        assert signal(inotuzumab, "Retinal haemorrhage", "unlisted").cases == 2
 
 
 class TestIdentityAndHistory:
@@ -154,6 +176,7 @@ def test_without_a_registered_cohort_only_unlisted_signals_are_raised(inotuzumab
     assert not Signal.objects.filter(kind="incidence").exists()
     assert Signal.objects.filter(kind="unlisted", term__name="Retinal haemorrhage").exists()
     assert any("no registered cohort" in n for n in run.notes)
+    assert run.parts.get().tests == []
 
 
 def test_detection_queries_do_not_grow_with_the_terms(
@@ -185,3 +208,83 @@ def test_a_run_over_every_drug_records_its_progress(scenario, inotuzumab):
     assert run.counts["signals_new"] >= 3
     assert run.finished_at is not None
     assert DetectionRun.objects.get(pk=run.pk).parts.get().status == "succeeded"
+
+
+class TestQValuesAcrossTheRun:
+    """Benjamini-Hochberg q-values over every incidence and severity test of a run."""
+
+    @pytest.fixture
+    def two_drugs(self, inotuzumab, nurse):
+        # Inotuzumab: Hypersensitivity in 16 of 100 against the 10% bound of 'common'.
+        first = CohortBuilder(inotuzumab, nurse, nurse.site)
+        first.register(100)
+        for i in range(1, 17):
+            first.report(i, Case("Hypersensitivity"))
+        # Testumab: Nausea in 9 of 100 against 5% (not met), Headache in 20 of 100 against 10%.
+        testumab = drug_with_label(
+            "Testumab", ("Nausea", "common", "5", None), ("Headache", "very_common", "10", None)
+        )
+        second = CohortBuilder(testumab, nurse, nurse.site)
+        second.register(100)
+        for i in range(1, 10):
+            second.report(i, Case("Nausea"))
+        for i in range(11, 31):
+            second.report(i, Case("Headache"))
+        return inotuzumab, testumab
+
+    @staticmethod
+    def expected_q(tests):
+        from scipy.stats import (  # type: ignore[import-untyped, unused-ignore]
+            binomtest,
+            false_discovery_control,
+        )
+
+        p = [binomtest(k, n, p0, alternative="greater").pvalue for k, n, p0 in tests]
+        return list(false_discovery_control(p))
+
+    def test_a_run_over_every_drug_adjusts_all_its_tests_together(self, two_drugs):
+        inotuzumab, testumab = two_drugs
+        run = detect()
+        pooled = self.expected_q([(16, 100, 0.10), (9, 100, 0.05), (20, 100, 0.10)])
+        separate = self.expected_q([(16, 100, 0.10)]) + self.expected_q(
+            [(9, 100, 0.05), (20, 100, 0.10)]
+        )
+        # The family matters here: per drug, the q-values would be different.
+        assert pooled[0] != pytest.approx(separate[0], rel=1e-3)
+        assert pooled[2] != pytest.approx(separate[2], rel=1e-3)
+        hypersensitivity = signal(inotuzumab, "Hypersensitivity", "incidence")
+        headache = signal(testumab, "Headache", "incidence")
+        assert not Signal.objects.filter(drug=testumab, term__name="Nausea").exists()
+        assert hypersensitivity.q_value == pytest.approx(pooled[0], rel=1e-6)
+        assert headache.q_value == pytest.approx(pooled[2], rel=1e-6)
+        # The run's evaluation carries the same q-value as the signal.
+        for s in (hypersensitivity, headache):
+            assert s.evaluations.get(run=run).q_value == s.q_value
+
+    def test_a_single_drug_run_adjusts_that_drugs_tests(self, two_drugs):
+        _, testumab = two_drugs
+        detect(testumab)
+        [_, headache_q] = self.expected_q([(9, 100, 0.05), (20, 100, 0.10)])
+        assert signal(testumab, "Headache", "incidence").q_value == pytest.approx(
+            headache_q, rel=1e-6
+        )
+
+    def test_a_q_value_changed_by_another_family_is_recorded_in_the_runs_evaluation(
+        self, two_drugs
+    ):
+        _, testumab = two_drugs
+        detect(testumab)
+        headache = signal(testumab, "Headache", "incidence")
+        alone = headache.q_value
+        run = detect()
+        headache.refresh_from_db()
+        assert headache.q_value != pytest.approx(alone, rel=1e-3)
+        assert [e.q_value for e in headache.evaluations.order_by("id")] == [
+            alone,
+            headache.q_value,
+        ]
+        assert headache.evaluations.last().run == run
+        # Nothing changed since: the next run over every drug adds nothing.
+        evaluations = SignalEvaluation.objects.count()
+        detect()
+        assert SignalEvaluation.objects.count() == evaluations

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEntry
-from surveillance.models import Signal
+from surveillance.models import Signal, SignalEvaluation
 from surveillance.services import run_create, run_execute
 
 from .cohort import Case, worked_scenario
@@ -104,16 +104,79 @@ def test_safe_cell_prefixes_every_formula_start():
     assert safe_cell(None) == ""
 
 
-def test_the_dashboard_tells_what_is_new_since_the_last_visit(officer_client, signals, nurse):
+def written(queries) -> list[str]:
+    """The statements of captured queries that change the database."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+
+
+def test_the_dashboard_tells_what_is_new_until_the_officer_marks_it_seen(
+    officer_client, officer, signals
+):
+    total = Signal.objects.count()
     first = officer_client.get("/surveillance/signals/")
-    assert first.context["new_since"] is None
-    from .cohort import Case
+    # Never marked: every signal is new to this officer.
+    assert first.context["new_since"] == total
+    assert f"{total} new signals</strong>" in first.content.decode()
+    until = first.context["seen_form"]["until"].value()
+    response = officer_client.post(
+        "/surveillance/signals/seen/", {"until": until, "query": "kind=incidence"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/surveillance/signals/?kind=incidence"
+    officer.refresh_from_db()
+    assert officer.signals_seen_at is not None
+    assert officer_client.get("/surveillance/signals/").context["new_since"] == 0
 
     signals.report(199, Case("Alopecia"))
     run_execute(run_create(trigger="manual"))
     again = officer_client.get("/surveillance/signals/")
     assert again.context["new_since"] == 1
-    assert "1 new signal</strong> since your last visit" in again.content.decode()
+    assert "1 new signal</strong> since you last marked them seen" in again.content.decode()
+
+
+def test_filtering_and_paging_keep_what_is_new(officer_client, officer, signals):
+    signals.report(199, Case("Alopecia"))
+    latest = Signal.objects.latest("first_detected_at")
+    officer_client.post("/surveillance/signals/seen/", {"until": latest.first_detected_at})
+    run_execute(run_create(trigger="manual"))
+    officer.refresh_from_db()
+    mark = officer.signals_seen_at
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        for params in ({"kind": "incidence"}, {"page": 2}, {"priority": "high"}, {}):
+            response = officer_client.get("/surveillance/signals/", params)
+            assert response.context["new_since"] == 1
+    assert written(queries.captured_queries) == []
+    officer.refresh_from_db()
+    assert officer.signals_seen_at == mark
+    [row] = [s for s in response.context["page"] if s.first_detected_at > mark]
+    assert row.term.name == "Alopecia"
+    assert '<span class="pill priority-medium">new</span>' in response.content.decode()
+
+
+def test_marking_as_seen_keeps_new_a_signal_detected_after_the_page_was_loaded(
+    officer_client, officer, signals
+):
+    page = officer_client.get("/surveillance/signals/")
+    until = page.context["seen_form"]["until"].value()
+    signals.report(199, Case("Alopecia"))
+    run_execute(run_create(trigger="manual"))
+    officer_client.post("/surveillance/signals/seen/", {"until": until})
+    assert officer_client.get("/surveillance/signals/").context["new_since"] == 1
+
+
+def test_marking_as_seen_needs_a_post_and_a_valid_time(officer_client, officer, signals):
+    assert officer_client.get("/surveillance/signals/seen/").status_code == 405
+    response = officer_client.post("/surveillance/signals/seen/", {"until": "yesterday"})
+    assert response.status_code == 302
+    officer.refresh_from_db()
+    assert officer.signals_seen_at is None
 
 
 def test_an_officer_assigns_a_signal_and_the_assignment_is_audited(
@@ -150,6 +213,7 @@ def test_the_drug_page_shows_every_labelled_entry_and_the_unlisted_bleeding_site
     officer_client, signals, inotuzumab
 ):
     signals.report(198, Case("Alopecia", grade=1))
+    run_execute(run_create(trigger="manual"))
     response = officer_client.get(f"/surveillance/drugs/{inotuzumab.slug}/")
     assert response.status_code == 200
     assert len(response.context["entries"]) == 62
@@ -158,4 +222,31 @@ def test_the_drug_page_shows_every_labelled_entry_and_the_unlisted_bleeding_site
     assert "Alopecia" in unlisted
     thrombo = next(e for e in response.context["entries"] if e.term.name == "Thrombocytopenia")
     assert (thrombo.cases, thrombo.expected_pct) == (130, 51.0)
-    assert 'class="chart forest"' in response.content.decode()
+    html = response.content.decode()
+    assert 'class="chart forest"' in html
+    assert "As found by the last detection run" in html
+
+
+def test_the_drug_page_reads_the_last_run_and_writes_nothing(
+    officer_client, signals, inotuzumab, tmp_path
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from spontaneous.models import Snapshot
+
+    from .spontaneous_data import run_import, write_csv
+
+    # Spontaneous reports imported since the last run: evaluating would fit a new prior.
+    run_import(write_csv(tmp_path / "one.csv", [("1", inotuzumab.name, "Nausea")]))
+    signals.report(198, Case("Alopecia", grade=1))
+    evaluations = SignalEvaluation.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        response = officer_client.get(f"/surveillance/drugs/{inotuzumab.slug}/")
+    assert response.status_code == 200
+    assert written(queries.captured_queries) == []
+    assert not Snapshot.objects.exists()
+    assert SignalEvaluation.objects.count() == evaluations
+    # The unlisted reactions are the last run's: Alopecia waits for the next one.
+    unlisted = [s.term.name for s in response.context["unlisted"]]
+    assert unlisted == ["Retinal haemorrhage"]

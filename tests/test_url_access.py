@@ -29,6 +29,7 @@ KNOWN = {
     "exposure-register",
     "detection-runs",
     "signal-dashboard",
+    "signal-mark-seen",
     "signal-page",
     "signal-csv",
     "signal-cases-csv",
@@ -143,7 +144,13 @@ def test_officers_reach_every_page_and_endpoint(world, officer):
     web.force_login(officer)
     api.force_authenticate(officer)
     for name, keys in named_patterns():
-        if name in {"logout", "api:api-token", "report-void", "report-duplicate"}:
+        if name in {
+            "logout",
+            "api:api-token",
+            "report-void",
+            "report-duplicate",
+            "signal-mark-seen",
+        }:
             continue  # POST only
         url = url_for(name, keys, world)
         response = (api if url.startswith("/api/") else web).get(url, QUERY.get(name))

@@ -2,13 +2,15 @@ import django_filters
 from django.db.models import QuerySet
 
 from config.filters import BooleanFilter
-from reference.selectors import term_code
+from reference.selectors import drug_find, term_code
 from reports.choices import DuplicateStatus, Listedness
 from reports.models import Report
 
 
 class ReportFilter(django_filters.FilterSet):
-    drug = django_filters.CharFilter(field_name="drug__slug", help_text="drug slug")
+    drug = django_filters.CharFilter(
+        method="filter_drug", help_text="a drug's slug, name or brand name"
+    )
     term = django_filters.CharFilter(method="filter_term", help_text="any name of a reaction term")
     serious = BooleanFilter(method="filter_serious")
     listedness = django_filters.ChoiceFilter(choices=Listedness.choices, method="filter_listedness")
@@ -22,6 +24,10 @@ class ReportFilter(django_filters.FilterSet):
     class Meta:
         model = Report
         fields = ["drug", "term", "serious", "listedness", "expedited"]
+
+    def filter_drug(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        drug = drug_find(value)
+        return queryset.none() if drug is None else queryset.filter(drug=drug)
 
     def filter_term(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         terms = term_code(value)

@@ -49,7 +49,7 @@ class ReactionInputSerializer(Serializer[Any]):
 
 class ReportCreateSerializer(Serializer[Any]):
     patient = PatientInputSerializer()
-    drug = serializers.CharField(max_length=200, help_text="A drug slug or name.")
+    drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
     therapy_start = serializers.DateField(required=False, allow_null=True)
     therapy_end = serializers.DateField(required=False, allow_null=True)
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -175,7 +175,7 @@ class DuplicateDecisionSerializer(Serializer[Any]):
 
 class ExposureInputSerializer(Serializer[Any]):
     patient = serializers.CharField(max_length=40)
-    drug = serializers.CharField(max_length=200)
+    drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
     start_date = serializers.DateField(required=False, allow_null=True)
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
     route = serializers.ChoiceField(choices=Route.choices, required=False, allow_blank=True)

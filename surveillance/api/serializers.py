@@ -18,7 +18,10 @@ class MoveSerializer(Serializer[Any]):
 
 class RunRequestSerializer(Serializer[Any]):
     drug = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, help_text="A drug slug."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="A drug's slug, name or brand name; empty for every drug.",
     )
 
 

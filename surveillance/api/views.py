@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import IsSafetyOfficer
-from reference.selectors import drug_by_slug_or_name
+from reference.selectors import drug_find
 from surveillance.choices import Trigger
 from surveillance.filters import SignalFilter
 from surveillance.models import DetectionRun, Signal
@@ -84,7 +84,7 @@ class SignalRunViewSet(
         body = RunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         slug = body.validated_data.get("drug", "").strip()
-        drug = drug_by_slug_or_name(slug) if slug else None
+        drug = drug_find(slug) if slug else None
         if slug and drug is None:
             raise ValidationError({"drug": [f"Unknown drug {slug!r}."]})
         run = run_create(trigger=Trigger.MANUAL, drug=drug, requested_by=request.user)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reference.selectors import drug_by_slug_or_name
+from reference.selectors import drug_find
 from surveillance.choices import Trigger
 from surveillance.services import run_create, run_execute
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         drug = None
         if options["drug"]:
-            drug = drug_by_slug_or_name(options["drug"])
+            drug = drug_find(options["drug"])
             if drug is None:
                 raise CommandError(f"unknown drug {options['drug']!r}")
         run = run_execute(run_create(trigger=Trigger.COMMAND_LINE, drug=drug))

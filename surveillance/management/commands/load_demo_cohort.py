@@ -28,6 +28,8 @@ PLAN: list[tuple[str, int, tuple[int, int], list[str]]] = [
     ("Hypersensitivity", 45, (1, 2), []),
     ("Nausea", 80, (1, 2), []),
     ("Febrile neutropenia", 95, (3, 4), ["hospitalization"]),
+    # Anaemia at its labelled 36%, but grade >= 3 far above the labelled 24%.
+    ("Anaemia", 95, (3, 4), []),
     ("Epistaxis", 30, (1, 1), []),
     ("Retinal haemorrhage", 4, (3, 3), ["hospitalization"]),
     ("Haemoptysis", 2, (2, 2), []),
