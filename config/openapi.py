@@ -1,10 +1,11 @@
 """The OpenAPI schema documents the error answers of every operation, not only its success.
 
-Which errors an operation can give follows from what it takes and who may call it: a body
-or a filter can be refused (400), a token can be wrong (401), a role or a missing CSRF token
-refused (403), a path or a page can name nothing (404), a body can be too large (413) or of
-a type the API does not read (415), and every operation reads the database (503 when it
-cannot be reached; see config.middleware.server_error).
+Which errors an operation can give follows from what it takes and who may call it: any
+address, body or filter can be refused (400; a NUL character anywhere in an address, see
+config.middleware), a token can be wrong (401), a role or a missing CSRF token refused
+(403), a path or a page can name nothing (404), a body can be too large (413) or of a type
+the API does not read (415), and every operation reads the database (503 when it cannot be
+reached; see config.middleware.server_error).
 """
 
 from typing import Any
@@ -82,9 +83,7 @@ class AutoSchema(SpectacularAutoSchema):
         csrf = self.method not in SAFE_METHODS and any(
             isinstance(a, SessionAuthentication) for a in authenticators
         )
-        codes = []
-        if has_body or query - {"page"}:
-            codes.append("400")
+        codes = ["400"]
         if authenticators:
             codes.append("401")
         if roles or csrf:
