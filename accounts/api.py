@@ -5,9 +5,11 @@ from rest_framework import serializers
 from rest_framework.authtoken import serializers as authtoken
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.parsers import JSONParser
 from config.serializers import Serializer
 
 from .models import User
@@ -49,6 +51,7 @@ class TokenView(ObtainAuthToken):
     """An account's API token, for its username and password (no token needed to ask)."""
 
     serializer_class = AuthTokenSerializer
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
 
 
 obtain_token = TokenView.as_view()
