@@ -204,6 +204,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "detection-sweep": {"task": "surveillance.tasks.detection_sweep", "schedule": 300.0},
 }
 
+# Exposures registered at once, by a CSV upload on the exposures page or a list posted to
+# /api/v1/exposures/: a bigger batch is refused before any row is read, so a request never
+# outlives the web server's timeout. Split larger cohorts into several files or requests.
+EXPOSURES_MAX_ROWS = int(os.getenv("EXPOSURES_MAX_ROWS", "5000"))
+
 # Signal detection (DOMAIN.md section 5).
 DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
 DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))

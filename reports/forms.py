@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
 
 from accounts.models import Site, User, is_officer
@@ -192,12 +193,14 @@ class ExposureForm(forms.Form):
 
 
 class ExposureUploadForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=(
-            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number."
-        ),
-    )
+    file = forms.FileField(label="CSV file")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number. "
+            f"At most {settings.EXPOSURES_MAX_ROWS:,} rows a file."
+        )
 
 
 class SiteChoiceForm(forms.Form):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from accounts.models import Site, User
 from reference.models import Drug, Term
 from reference.search import TermIndex
@@ -25,10 +27,23 @@ __all__ = [
     "Errors",
     "ReportInvalid",
     "check_report",
+    "exposure_rows_over_limit",
 ]
 
 ONSET_LONG_AFTER_START = timedelta(days=365)
 EARLIEST_DATE = date(1900, 1, 1)
+
+
+def exposure_rows_over_limit(count: int) -> str | None:
+    """Why a batch of this many exposures is refused, or None: the web upload and the API
+    share the one limit, settings.EXPOSURES_MAX_ROWS."""
+    limit: int = settings.EXPOSURES_MAX_ROWS
+    if count <= limit:
+        return None
+    return (
+        f"At most {limit:,} exposures can be registered at once; this has {count:,}. "
+        "Split them into several uploads."
+    )
 
 
 class ReportInvalid(Exception):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from reports.models import Exposure, Report
@@ -51,3 +52,42 @@ def test_ordinary_nesting_still_parses(nurse, inotuzumab):
     api.force_authenticate(nurse)
     response = api.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")
     assert response.status_code == 201
+
+
+def exposure_csv(count: int) -> bytes:
+    rows = "".join(f"PT-{i},inotuzumab-ozogamicin,2026-09-01\n" for i in range(count))
+    return ("patient,drug,start_date\n" + rows).encode()
+
+
+def test_an_exposure_upload_over_the_row_limit_is_refused_before_any_row_is_registered(
+    client, nurse, inotuzumab, settings
+):
+    client.force_login(nurse)
+    page = client.get("/exposures/").content.decode()
+    assert f"At most {settings.EXPOSURES_MAX_ROWS:,} rows a file." in page
+    upload = SimpleUploadedFile("cohort.csv", exposure_csv(20_000), content_type="text/csv")
+    response = client.post("/exposures/", {"csv-file": upload})
+    assert response.status_code == 200
+    assert response.context["row_errors"] == [
+        f"At most {settings.EXPOSURES_MAX_ROWS:,} exposures can be registered at once; "
+        "this has 20,000. Split them into several uploads."
+    ]
+    assert Exposure.objects.count() == 0
+
+
+def test_the_web_and_the_api_share_one_exposure_row_limit(client, nurse, inotuzumab, settings):
+    settings.EXPOSURES_MAX_ROWS = 3
+    client.force_login(nurse)
+    upload = SimpleUploadedFile("cohort.csv", exposure_csv(4), content_type="text/csv")
+    web = client.post("/exposures/", {"csv-file": upload}).context["row_errors"]
+    api = APIClient()
+    api.force_authenticate(nurse)
+    rows = [{"patient": f"PT-{i}", "drug": "inotuzumab-ozogamicin"} for i in range(4)]
+    refused = api.post("/api/v1/exposures/", rows, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"non_field_errors": web}
+    assert "At most 3 exposures" in web[0]
+    assert Exposure.objects.count() == 0
+    assert api.post("/api/v1/exposures/", rows[:3], format="json").status_code == 201
+    upload = SimpleUploadedFile("cohort.csv", exposure_csv(3), content_type="text/csv")
+    assert client.post("/exposures/", {"csv-file": upload}).status_code == 302
