@@ -37,6 +37,7 @@ from .validation import (
     Errors,
     ReportInvalid,
     check_dates,
+    check_narrative,
     check_reaction,
     check_report,
     code_terms,
@@ -489,6 +490,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         term = check_reaction(reaction_input, f"new_reactions.{i}", coded, errors, today)
         if term is not None:
             new_terms.append(term)
+    check_narrative(data.narrative, errors)
     if not (changes or data.new_reactions or data.narrative.strip()) and not errors.found:
         errors.add("report", "The follow-up adds no information.")
     errors.raise_if_any()

@@ -18,10 +18,11 @@ from reference.selectors import drug_with_current_label, term_index
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import ReactionInput, ReportInput
-from .models import PATIENT_REFERENCE
+from .models import NARRATIVE_MAX_LENGTH, PATIENT_REFERENCE
 
 __all__ = [
     "EARLIEST_DATE",
+    "NARRATIVE_MAX_LENGTH",
     "PATIENT_REFERENCE",
     "Checked",
     "Errors",
@@ -118,6 +119,14 @@ def suggestions(index: TermIndex, text: str) -> str:
     return f" Closest terms: {', '.join(close)}." if close else ""
 
 
+def check_narrative(narrative: str, errors: Errors) -> None:
+    if len(narrative) > NARRATIVE_MAX_LENGTH:
+        errors.add(
+            "narrative",
+            f"At most {NARRATIVE_MAX_LENGTH:,} characters; this has {len(narrative):,}.",
+        )
+
+
 def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     """Check a new report against the minimum valid case and the domain rules."""
     errors = Errors()
@@ -159,6 +168,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
         )
     if data.route and data.route not in Route.values:
         errors.add("route", f"Route must be one of {', '.join(Route.values)}.")
+    check_narrative(data.narrative, errors)
     for name in ("therapy_start", "therapy_end"):
         value = getattr(data, name)
         if value is not None and value > today:

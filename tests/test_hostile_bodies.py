@@ -6,13 +6,23 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from reports.models import Exposure, Report
+from reports.inputs import FollowUpInput, PatientInput, ReactionInput, ReportInput
+from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Report
+from reports.services import report_follow_up, report_submit
+from reports.validation import ReportInvalid
 
 from .factories import reaction, report_payload
+from .test_reports_views import form_data
 
 pytestmark = pytest.mark.django_db
 
 DEEP = "[" * 1000 + "]" * 1000
+
+
+def submit(user, **fields):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api.post("/api/v1/reports/", report_payload(reaction("Nausea"), **fields), format="json")
 
 
 def test_deeply_nested_json_on_the_token_endpoint_is_a_400_without_signing_in():
@@ -91,3 +101,59 @@ def test_the_web_and_the_api_share_one_exposure_row_limit(client, nurse, inotuzu
     assert api.post("/api/v1/exposures/", rows[:3], format="json").status_code == 201
     upload = SimpleUploadedFile("cohort.csv", exposure_csv(3), content_type="text/csv")
     assert client.post("/exposures/", {"csv-file": upload}).status_code == 302
+
+
+def test_the_report_forms_carry_the_narrative_limit_as_maxlength(client, nurse, inotuzumab):
+    client.force_login(nurse)
+    page = client.get("/reports/new/").content.decode()
+    assert f'maxlength="{NARRATIVE_MAX_LENGTH}"' in page
+    report = Report.objects.get(pk=submit(nurse).json()["id"])
+    page = client.get(f"/reports/{report.pk}/follow-up/").content.decode()
+    assert f'maxlength="{NARRATIVE_MAX_LENGTH}"' in page
+
+
+def test_a_two_million_character_narrative_is_refused_on_the_web_form(client, nurse, inotuzumab):
+    client.force_login(nurse)
+    data = form_data({"term": "Nausea"}, narrative="x" * 2_000_000)
+    response = client.post("/reports/new/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["narrative"]
+    assert Report.objects.count() == 0
+
+
+def test_the_narrative_limit_counts_a_line_break_once_as_the_browser_does(
+    client, nurse, inotuzumab
+):
+    client.force_login(nurse)
+    narrative = "x\r\n" * (NARRATIVE_MAX_LENGTH // 2)  # as the browser sends the longest allowed
+    response = client.post("/reports/new/", form_data({"term": "Nausea"}, narrative=narrative))
+    assert response.status_code == 302
+    assert len(Report.objects.get().narrative) == NARRATIVE_MAX_LENGTH - 1  # stripped at the end
+
+
+def test_the_api_and_the_service_hold_the_same_narrative_limit(nurse, inotuzumab):
+    too_long = "x" * (NARRATIVE_MAX_LENGTH + 1)
+    response = submit(nurse, narrative=too_long)
+    assert response.status_code == 400 and "narrative" in response.json()
+    assert submit(nurse, narrative="x" * NARRATIVE_MAX_LENGTH).status_code == 201
+    report = Report.objects.get()
+    api = APIClient()
+    api.force_authenticate(nurse)
+    follow_up = api.post(
+        f"/api/v1/reports/{report.pk}/follow-up/", {"narrative": too_long}, format="json"
+    )
+    assert follow_up.status_code == 400 and "narrative" in follow_up.json()
+    # Entry points other than these two meet the same rule in the services.
+    data = ReportInput(
+        patient=PatientInput(reference="PT-2"),
+        drug="inotuzumab-ozogamicin",
+        narrative=too_long,
+        reactions=[ReactionInput(term="Nausea", grade=1)],
+    )
+    with pytest.raises(ReportInvalid) as refused:
+        report_submit(reporter=nurse, data=data)
+    assert list(refused.value.errors) == ["narrative"]
+    with pytest.raises(ReportInvalid) as refused:
+        report_follow_up(actor=nurse, report=report, data=FollowUpInput(narrative=too_long))
+    assert list(refused.value.errors) == ["narrative"]
+    assert Report.objects.count() == 1
