@@ -87,7 +87,9 @@ class ReportViewSet(
             201: ReportSerializer,
             400: FIELD_ERRORS,
             409: OpenApiResponse(
-                FIELD_ERRORS.response, description="Idempotency-Key reused with another body"
+                FIELD_ERRORS.response,
+                description="Idempotency-Key reused with another body, or its report is at a "
+                "site the account no longer sees",
             ),
         },
     )
@@ -112,7 +114,21 @@ class ReportViewSet(
                 status=status.HTTP_409_CONFLICT,
             )
         if not created:
-            report = self.get_queryset().get(pk=report.pk)
+            visible = self.get_queryset().filter(pk=report.pk).first()
+            if visible is None:
+                # The key's report was filed at a site this account has since left: it is
+                # not shown again, and not filed twice.
+                return Response(
+                    {
+                        "Idempotency-Key": [
+                            f"This key already filed report {report.reference}, which this "
+                            "account no longer sees (it belongs to another site). Nothing was "
+                            "filed again."
+                        ]
+                    },
+                    status=status.HTTP_409_CONFLICT,
+                )
+            report = visible
         # A new report is answered from the objects just written, with no second read.
         response = Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
         if not created:
