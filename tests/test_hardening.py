@@ -83,3 +83,22 @@ def test_no_patient_reference_reaches_the_logs(nurse, inotuzumab, caplog):
             format="json",
         )
     assert "PT-SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/reports/", "/exposures/", "/surveillance/signals/"])
+def test_pages_for_an_account_are_never_cached(client, officer, path):
+    client.force_login(officer)
+    response = client.get(path)
+    assert response.status_code == 200
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"no-store", "private"} <= directives
+
+
+def test_api_answers_to_a_token_are_never_cached(nurse, inotuzumab):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {nurse.auth_token.key}")
+    created = api.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")
+    for response in (created, api.get("/api/v1/reports/"), api.get("/api/v1/me/")):
+        assert response.status_code in {200, 201}
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= directives
