@@ -88,6 +88,10 @@ AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# API tokens (create_account, POST /api/v1/auth/token/) expire this many days after they were
+# issued; 0 means never. create_account --rotate-token and DELETE /api/v1/auth/token/ end one
+# sooner.
+API_TOKEN_TTL_DAYS = int(os.getenv("API_TOKEN_TTL_DAYS", "90"))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -33,9 +33,11 @@ def test_repeated_failed_sign_ins_lock_the_account_for_a_while(nurse):
         {"username": "nurse1", "password": "correct-horse-battery"},
         format="json",
     )
-    # The token endpoint refuses the locked account too (as bad credentials).
-    assert token.status_code == 400
+    # The token endpoint refuses the locked account too, with the same 429 as the page.
+    assert token.status_code == 429
     assert "token" not in token.json()
+    assert "too many" in token.json()["detail"].lower()
+    assert int(token["Retry-After"]) > 0
 
 
 def test_an_unreachable_database_is_a_clear_503_and_nothing_is_saved(
