@@ -33,10 +33,11 @@ def token_expired(token: Token) -> bool:
 
 @transaction.atomic
 def token_rotate(*, user: User, actor: User | None = None) -> Token:
-    """A new token for the account; the one it had stops working."""
-    Token.objects.filter(user=user).delete()
+    """A new token for the account; the one it had stops working (and that is audited)."""
+    replaced, _ = Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
-    audit_record(actor=actor, action="token.rotate", target=user)
+    if replaced:
+        audit_record(actor=actor, action="token.rotate", target=user)
     return token
 
 
