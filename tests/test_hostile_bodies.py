@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from reports.inputs import FollowUpInput, PatientInput, ReactionInput, ReportInput
-from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Report
+from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Patient, Report
 from reports.services import report_follow_up, report_submit
 from reports.validation import ReportInvalid
 
@@ -157,3 +157,20 @@ def test_the_api_and_the_service_hold_the_same_narrative_limit(nurse, inotuzumab
         report_follow_up(actor=nurse, report=report, data=FollowUpInput(narrative=too_long))
     assert list(refused.value.errors) == ["narrative"]
     assert Report.objects.count() == 1
+
+
+def test_a_full_exposure_upload_takes_a_few_statements_not_a_few_per_row(
+    client, nurse, inotuzumab, settings, django_assert_max_num_queries
+):
+    settings.EXPOSURES_MAX_ROWS = 401
+    client.force_login(nurse)
+    # A patient a report registered joins the registered cohort; a repeated row is one exposure.
+    patient = Patient.objects.create(site=nurse.site, reference="PT-0")
+    Exposure.objects.create(patient=patient, drug=inotuzumab, from_report=True)
+    text = exposure_csv(400) + b"PT-1,inotuzumab-ozogamicin,2026-09-01\n"
+    upload = SimpleUploadedFile("cohort.csv", text, content_type="text/csv")
+    with django_assert_max_num_queries(40):
+        response = client.post("/exposures/", {"csv-file": upload}, follow=True)
+    assert "401 rows read: 399 exposures registered, 2 already known." in response.content.decode()
+    assert Exposure.objects.count() == 400
+    assert not Exposure.objects.filter(from_report=True).exists()
