@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP behaviour: security headers, and a clear 503 when the database is down."""
+"""Cross-cutting HTTP behaviour: security and caching headers, and a clear 503 when the database
+is down."""
 
 import logging
 import sys
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.views.defaults import page_not_found
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,12 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        # What an account sees carries patient data: no browser or proxy keeps a copy. Static
+        # files are answered before this middleware runs, and stay cacheable. A token request
+        # counts too: the API framework sets the user it authenticated on the request.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, no_store=True, private=True)
         return response
 
 

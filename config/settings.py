@@ -90,6 +90,10 @@ AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# API tokens (create_account, POST /api/v1/auth/token/) expire this many days after they were
+# issued; 0 means never. create_account --rotate-token and DELETE /api/v1/auth/token/ end one
+# sooner.
+API_TOKEN_TTL_DAYS = int(os.getenv("API_TOKEN_TTL_DAYS", "90"))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -226,6 +230,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
 }
 
+# Exposures registered at once, by a CSV upload on the exposures page or a list posted to
+# /api/v1/exposures/: a bigger batch is refused before any row is read, so a request never
+# outlives the web server's timeout. Split larger cohorts into several files or requests.
+EXPOSURES_MAX_ROWS = int(os.getenv("EXPOSURES_MAX_ROWS", "5000"))
+
 # Signal detection (DOMAIN.md section 5).
 DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
 DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
@@ -265,7 +274,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # The API speaks JSON (the token endpoint also reads forms, for scripts).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
 }
 

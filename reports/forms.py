@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
 
 from accounts.models import Site, User, is_officer
@@ -8,10 +9,26 @@ from reference.models import Drug
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import FollowUpInput, PatientInput, ReactionInput, ReactionUpdate, ReportInput
-from .models import Reaction
+from .models import NARRATIVE_MAX_LENGTH, Reaction
 
 DATE = forms.DateInput(attrs={"type": "date"})
 GRADES = [("", "Choose…")] + [(str(g), f"Grade {g}") for g in range(1, 6)]
+
+
+class NarrativeField(forms.CharField):
+    """Free text of at most NARRATIVE_MAX_LENGTH characters: the page's maxlength and the
+    server's check count alike, a line break as one character (browsers send it as two)."""
+
+    def __init__(self, *, label: str, rows: int) -> None:
+        super().__init__(
+            label=label,
+            required=False,
+            max_length=NARRATIVE_MAX_LENGTH,
+            widget=forms.Textarea(attrs={"rows": rows}),
+        )
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).replace("\r\n", "\n")
 
 
 class ReportForm(forms.Form):
@@ -37,9 +54,7 @@ class ReportForm(forms.Form):
     reporter_qualification = forms.ChoiceField(
         label="Your qualification", choices=Qualification.choices, initial=Qualification.NURSE
     )
-    narrative = forms.CharField(
-        label="What happened", required=False, widget=forms.Textarea(attrs={"rows": 4})
-    )
+    narrative = NarrativeField(label="What happened", rows=4)
     site = forms.ModelChoiceField(
         label="Site", queryset=Site.objects.order_by("name"), to_field_name="code", required=False
     )
@@ -143,9 +158,7 @@ class ReactionUpdateForm(forms.Form):
 
 
 class FollowUpNarrativeForm(forms.Form):
-    narrative = forms.CharField(
-        label="New information", required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    narrative = NarrativeField(label="New information", rows=3)
 
 
 def follow_up_input(
@@ -192,12 +205,14 @@ class ExposureForm(forms.Form):
 
 
 class ExposureUploadForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=(
-            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number."
-        ),
-    )
+    file = forms.FileField(label="CSV file")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number. "
+            f"At most {settings.EXPOSURES_MAX_ROWS:,} rows a file."
+        )
 
 
 class SiteChoiceForm(forms.Form):

@@ -27,6 +27,10 @@ PATIENT_REFERENCE = RegexValidator(
     "never a name.",
 )
 
+# The longest narrative one submission may bring (a new report or a follow-up), on the web
+# form (its maxlength) and in the API alike.
+NARRATIVE_MAX_LENGTH = 20_000
+
 
 class Patient(models.Model):
     """A patient known by a pseudonymous reference, unique within a site. No names anywhere."""

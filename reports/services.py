@@ -37,6 +37,7 @@ from .validation import (
     Errors,
     ReportInvalid,
     check_dates,
+    check_narrative,
     check_reaction,
     check_report,
     code_terms,
@@ -131,29 +132,6 @@ def patient_get_or_create(
     patient._state.adding = False
     patient._state.db = connection.alias
     return patient, bool(created)
-
-
-def exposure_get_or_create(
-    *, patient: Patient, drug: Drug, actor: User, source: str, **details: Any
-) -> tuple[Exposure, bool]:
-    """Register a patient in a drug's treated cohort; an existing exposure is returned.
-
-    An exposure that a report had registered becomes part of the registered cohort.
-    """
-    values = {k: v for k, v in details.items() if v not in (None, "")}
-    try:
-        with transaction.atomic():
-            exposure, created = Exposure.objects.get_or_create(
-                patient=patient,
-                drug=drug,
-                defaults={**values, "registered_by": actor, "source": source},
-            )
-    except IntegrityError:
-        exposure, created = Exposure.objects.get(patient=patient, drug=drug), False
-    if not created and exposure.from_report:
-        exposure.from_report = False
-        exposure.save(update_fields=["from_report"])
-    return exposure, created
 
 
 def exposure_ensure(
@@ -491,6 +469,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         term = check_reaction(reaction_input, f"new_reactions.{i}", coded, errors, today)
         if term is not None:
             new_terms.append(term)
+    check_narrative(data.narrative, errors)
     if not (changes or data.new_reactions or data.narrative.strip()) and not errors.found:
         errors.add("report", "The follow-up adds no information.")
     errors.raise_if_any()
@@ -621,6 +600,26 @@ class ExposureResult:
     created: bool
 
 
+BATCH = 500
+
+
+def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + BATCH] for i in range(0, len(values), BATCH)]
+
+
+def _exposures_of(
+    patient_ids: Sequence[int], keys: set[tuple[int, int]] | None = None
+) -> dict[tuple[int, int], Exposure]:
+    """The exposures of these patients by (patient id, drug id), only those keys if given."""
+    found = {}
+    for part in _batches(patient_ids):
+        for exposure in Exposure.objects.filter(patient_id__in=part):
+            key = (exposure.patient_id, exposure.drug_id)
+            if keys is None or key in keys:
+                found[key] = exposure
+    return found
+
+
 @transaction.atomic
 def exposures_register(
     *, actor: User, site: Site, rows: Sequence[ExposureRow], source: str = Source.WEB
@@ -653,22 +652,50 @@ def exposures_register(
                 errors.add(f"{prefix}.{name}", f"At most {limit} characters.")
     if errors.found:
         raise ReportInvalid(errors.found)
-    results = []
-    for row in rows:
-        drug = drugs[row.drug.strip()]
+    # A few statements for the whole batch, not a few per row: a file of thousands of rows
+    # is registered well within a web request.
+    references = list(dict.fromkeys(row.patient.strip() for row in rows))
+    Patient.objects.bulk_create(
+        [Patient(site=site, reference=r) for r in references],
+        ignore_conflicts=True,
+        batch_size=BATCH,
+    )
+    patients = {
+        p.reference: p
+        for part in _batches(references)
+        for p in Patient.objects.filter(site=site, reference__in=part)
+    }
+    wanted = [(patients[row.patient.strip()], drugs[row.drug.strip()], row) for row in rows]
+    patient_ids = list({patient.pk for patient, _, _ in wanted})
+    known = _exposures_of(patient_ids)
+    new: dict[tuple[int, int], Exposure] = {}
+    for patient, drug, row in wanted:
         assert drug is not None
-        patient, _ = patient_get_or_create(site=site, reference=row.patient.strip())
-        exposure, created = exposure_get_or_create(
-            patient=patient,
-            drug=drug,
-            actor=actor,
-            source=source,
-            start_date=row.start_date,
-            dose=row.dose,
-            route=row.route,
-            lot_number=row.lot_number,
-        )
-        results.append(ExposureResult(exposure, created))
+        pair = (patient.pk, drug.pk)
+        if pair not in known and pair not in new:
+            new[pair] = Exposure(
+                patient=patient,
+                drug=drug,
+                registered_by=actor,
+                source=source,
+                start_date=row.start_date,
+                dose=row.dose,
+                route=row.route,
+                lot_number=row.lot_number,
+            )
+    Exposure.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=BATCH)
+    # An exposure that a report had registered becomes part of the registered cohort.
+    from_reports = [e.pk for e in known.values() if e.from_report]
+    for part in _batches(from_reports):
+        Exposure.objects.filter(pk__in=part).update(from_report=False)
+    registered = {**known, **_exposures_of(patient_ids, keys=set(new))} if new else known
+    results = []
+    for patient, drug, _ in wanted:
+        assert drug is not None
+        pair = (patient.pk, drug.pk)
+        exposure = registered[pair]
+        exposure.from_report = False
+        results.append(ExposureResult(exposure, created=new.pop(pair, None) is not None))
     created_count = sum(r.created for r in results)
     if created_count:
         audit_record(

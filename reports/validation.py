@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from accounts.models import Site, User
 from reference.models import Drug, Term
 from reference.normalize import keyless_message, name_key
@@ -17,19 +19,33 @@ from reference.selectors import drug_with_current_label, term_index
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import ReactionInput, ReportInput
-from .models import PATIENT_REFERENCE
+from .models import NARRATIVE_MAX_LENGTH, PATIENT_REFERENCE
 
 __all__ = [
     "EARLIEST_DATE",
+    "NARRATIVE_MAX_LENGTH",
     "PATIENT_REFERENCE",
     "Checked",
     "Errors",
     "ReportInvalid",
     "check_report",
+    "exposure_rows_over_limit",
 ]
 
 ONSET_LONG_AFTER_START = timedelta(days=365)
 EARLIEST_DATE = date(1900, 1, 1)
+
+
+def exposure_rows_over_limit(count: int) -> str | None:
+    """Why a batch of this many exposures is refused, or None: the web upload and the API
+    share the one limit, settings.EXPOSURES_MAX_ROWS."""
+    limit: int = settings.EXPOSURES_MAX_ROWS
+    if count <= limit:
+        return None
+    return (
+        f"At most {limit:,} exposures can be registered at once; this has {count:,}. "
+        "Split them into several uploads."
+    )
 
 
 class ReportInvalid(Exception):
@@ -104,6 +120,14 @@ def suggestions(index: TermIndex, text: str) -> str:
     return f" Closest terms: {', '.join(close)}." if close else ""
 
 
+def check_narrative(narrative: str, errors: Errors) -> None:
+    if len(narrative) > NARRATIVE_MAX_LENGTH:
+        errors.add(
+            "narrative",
+            f"At most {NARRATIVE_MAX_LENGTH:,} characters; this has {len(narrative):,}.",
+        )
+
+
 def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     """Check a new report against the minimum valid case and the domain rules."""
     errors = Errors()
@@ -145,6 +169,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
         )
     if data.route and data.route not in Route.values:
         errors.add("route", f"Route must be one of {', '.join(Route.values)}.")
+    check_narrative(data.narrative, errors)
     for name in ("therapy_start", "therapy_end"):
         value = getattr(data, name)
         if value is not None and value > today:

@@ -42,7 +42,7 @@ from .services import (
     report_submit,
     report_void,
 )
-from .validation import Errors, ReportInvalid, site_for
+from .validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
@@ -348,6 +348,9 @@ def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
     missing = {"patient", "drug", "start_date"} - columns
     if missing:
         return [], [f"Missing column(s): {', '.join(sorted(missing))}."]
+    too_many = exposure_rows_over_limit(len(records))
+    if too_many:
+        return [], [too_many]
     rows: list[ExposureRow] = []
     errors: list[str] = []
     for line, raw in enumerate(records, start=2):

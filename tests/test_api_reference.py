@@ -25,7 +25,8 @@ def test_the_token_endpoint_trades_a_password_for_the_token(nurse):
         format="json",
     )
     assert ok.status_code == 200
-    assert ok.json() == {"token": nurse.auth_token.key}
+    assert ok.json()["token"] == nurse.auth_token.key
+    assert ok.json()["expires_at"]
     bad = client.post(
         "/api/v1/auth/token/", {"username": "nurse1", "password": "wrong"}, format="json"
     )

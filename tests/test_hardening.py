@@ -33,9 +33,11 @@ def test_repeated_failed_sign_ins_lock_the_account_for_a_while(nurse):
         {"username": "nurse1", "password": "correct-horse-battery"},
         format="json",
     )
-    # The token endpoint refuses the locked account too (as bad credentials).
-    assert token.status_code == 400
+    # The token endpoint refuses the locked account too, with the same 429 as the page.
+    assert token.status_code == 429
     assert "token" not in token.json()
+    assert "too many" in token.json()["detail"].lower()
+    assert int(token["Retry-After"]) > 0
 
 
 def test_an_unreachable_database_is_a_clear_503_and_nothing_is_saved(
@@ -83,3 +85,22 @@ def test_no_patient_reference_reaches_the_logs(nurse, inotuzumab, caplog):
             format="json",
         )
     assert "PT-SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/reports/", "/exposures/", "/surveillance/signals/"])
+def test_pages_for_an_account_are_never_cached(client, officer, path):
+    client.force_login(officer)
+    response = client.get(path)
+    assert response.status_code == 200
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"no-store", "private"} <= directives
+
+
+def test_api_answers_to_a_token_are_never_cached(nurse, inotuzumab):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {nurse.auth_token.key}")
+    created = api.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")
+    for response in (created, api.get("/api/v1/reports/"), api.get("/api/v1/me/")):
+        assert response.status_code in {200, 201}
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= directives

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import account_create_or_update
 from audit.models import AuditEntry
 from reports.models import Exposure, Patient, Reaction, Report, ReportVersion
 
@@ -189,6 +190,30 @@ class TestIdempotency:
         response = post(other, report_payload(site="st-elsewhere"), HTTP_IDEMPOTENCY_KEY="shared")
         assert response.status_code == 201
         assert Report.objects.count() == 2
+
+    def test_a_retry_after_the_nurse_moved_site_is_a_409_that_says_why(
+        self, api, nurse, inotuzumab
+    ):
+        body = report_payload()
+        first = post(api, body, HTTP_IDEMPOTENCY_KEY="moved-1")
+        account_create_or_update(username=nurse.username, role="nurse", site_name="Mercy West")
+        nurse.refresh_from_db()
+        again = post(api, body, HTTP_IDEMPOTENCY_KEY="moved-1")
+        assert again.status_code == 409
+        [message] = again.json()["Idempotency-Key"]
+        assert first.json()["reference"] in message
+        assert "no longer sees" in message
+        assert Report.objects.count() == 1
+
+    def test_a_retry_after_the_nurse_moved_back_replays_the_report(self, api, nurse, inotuzumab):
+        body = report_payload()
+        first = post(api, body, HTTP_IDEMPOTENCY_KEY="moved-2")
+        account_create_or_update(username=nurse.username, role="nurse", site_name="Mercy West")
+        account_create_or_update(username=nurse.username, role="nurse", site_name="St Elsewhere")
+        nurse.refresh_from_db()
+        again = post(api, body, HTTP_IDEMPOTENCY_KEY="moved-2")
+        assert again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
 
 
 class TestReading:

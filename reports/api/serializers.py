@@ -19,7 +19,7 @@ from reports.inputs import (
     ReactionUpdate,
     ReportInput,
 )
-from reports.models import Exposure, Reaction, Report
+from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Reaction, Report
 
 
 class PatientInputSerializer(Serializer[Any]):
@@ -55,7 +55,9 @@ class ReportCreateSerializer(Serializer[Any]):
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
     route = serializers.ChoiceField(choices=Route.choices, required=False, allow_blank=True)
     lot_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    narrative = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    narrative = serializers.CharField(
+        max_length=NARRATIVE_MAX_LENGTH, required=False, allow_blank=True
+    )
     reporter_qualification = serializers.ChoiceField(
         choices=Qualification.choices, required=False, allow_blank=True
     )
@@ -152,7 +154,9 @@ class ReactionUpdateSerializer(Serializer[Any]):
 class FollowUpSerializer(Serializer[Any]):
     updates = ReactionUpdateSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
     new_reactions = ReactionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
-    narrative = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    narrative = serializers.CharField(
+        max_length=NARRATIVE_MAX_LENGTH, required=False, allow_blank=True
+    )
 
     def to_input(self) -> FollowUpInput:
         data = self.validated_data

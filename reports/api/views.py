@@ -28,7 +28,7 @@ from reports.services import (
     report_submit,
     report_void,
 )
-from reports.validation import Errors, ReportInvalid, site_for
+from reports.validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
 
 from .filters import ReportFilter
 from .serializers import (
@@ -40,8 +40,6 @@ from .serializers import (
     ReportSerializer,
     VoidSerializer,
 )
-
-MAX_EXPOSURES_PER_REQUEST = 5000
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -89,7 +87,9 @@ class ReportViewSet(
             201: ReportSerializer,
             400: FIELD_ERRORS,
             409: OpenApiResponse(
-                FIELD_ERRORS.response, description="Idempotency-Key reused with another body"
+                FIELD_ERRORS.response,
+                description="Idempotency-Key reused with another body, or its report is at a "
+                "site the account no longer sees",
             ),
         },
     )
@@ -114,7 +114,21 @@ class ReportViewSet(
                 status=status.HTTP_409_CONFLICT,
             )
         if not created:
-            report = self.get_queryset().get(pk=report.pk)
+            visible = self.get_queryset().filter(pk=report.pk).first()
+            if visible is None:
+                # The key's report was filed at a site this account has since left: it is
+                # not shown again, and not filed twice.
+                return Response(
+                    {
+                        "Idempotency-Key": [
+                            f"This key already filed report {report.reference}, which this "
+                            "account no longer sees (it belongs to another site). Nothing was "
+                            "filed again."
+                        ]
+                    },
+                    status=status.HTTP_409_CONFLICT,
+                )
+            report = visible
         # A new report is answered from the objects just written, with no second read.
         response = Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
         if not created:
@@ -217,15 +231,15 @@ class ExposureViewSet(
     )
     def create(self, request: Request) -> Response:
         many = isinstance(request.data, list)
+        # Counted before any row is validated: an oversized list costs nothing.
+        too_many = exposure_rows_over_limit(len(request.data)) if many else None
+        if too_many:
+            raise ValidationError({"non_field_errors": [too_many]})
         body = ExposureInputSerializer(data=request.data, many=many)
         body.is_valid(raise_exception=True)
         rows = body.validated_data if many else [body.validated_data]
         if not rows:
             raise ValidationError({"non_field_errors": ["The list is empty."]})
-        if len(rows) > MAX_EXPOSURES_PER_REQUEST:
-            raise ValidationError(
-                {"non_field_errors": [f"At most {MAX_EXPOSURES_PER_REQUEST} exposures a request."]}
-            )
         sites = {r.get("site", "") for r in rows}
         errors = Errors()
         site = site_for(request.user, sites.pop() if len(sites) == 1 else "", errors)  # type: ignore[arg-type]

@@ -15,6 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--password", help="set this password (default: none, API only)")
         parser.add_argument("--site", help="the site the account reports for (created if new)")
+        parser.add_argument(
+            "--rotate-token",
+            action="store_true",
+            help="issue a new API token; the account's old token stops working",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -23,6 +28,7 @@ class Command(BaseCommand):
                 role=options["role"],
                 password=options["password"],
                 site_name=options["site"],
+                rotate_token=options["rotate_token"],
             )
         except ValidationError as exc:
             reasons = "; ".join(exc.messages)
