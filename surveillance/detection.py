@@ -7,6 +7,7 @@ number does not depend on the number of terms; the statistics are vectorised.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -595,17 +596,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 *NUMBER_FIELDS,
             ],
         )
-    for signal in [*created, *changed]:
-        evaluations.append(
-            SignalEvaluation(
-                signal=signal,
-                run=run,
-                evaluated_at=now,
-                met=signal.met,
-                statistics=signal.statistics,
-                **{name: getattr(signal, name) for name in NUMBER_FIELDS},
-            )
-        )
+    evaluations += (_evaluation(signal, run, now) for signal in [*created, *changed])
     SignalEvaluation.objects.bulk_create(evaluations)
     # The run's end adjusts every test of the run together (run_q_values_apply).
     DrugRun.objects.filter(run=run, drug=drug).update(
@@ -662,18 +653,21 @@ def run_q_values_apply(*, run: DetectionRun) -> int:
     SignalEvaluation.objects.bulk_update(evaluations.values(), ["q_value"])
     now = timezone.now()
     SignalEvaluation.objects.bulk_create(
-        SignalEvaluation(
-            signal=signal,
-            run=run,
-            evaluated_at=now,
-            met=signal.met,
-            statistics=signal.statistics,
-            **{name: getattr(signal, name) for name in NUMBER_FIELDS},
-        )
-        for signal in changed
-        if signal.pk not in evaluations
+        _evaluation(signal, run, now) for signal in changed if signal.pk not in evaluations
     )
     return len(changed)
+
+
+def _evaluation(signal: Signal, run: DetectionRun, at: datetime) -> SignalEvaluation:
+    """The signal's numbers as this run leaves them."""
+    return SignalEvaluation(
+        signal=signal,
+        run=run,
+        evaluated_at=at,
+        met=signal.met,
+        statistics=signal.statistics,
+        **{name: getattr(signal, name) for name in NUMBER_FIELDS},
+    )
 
 
 def _same(signal: Signal, finding: Finding) -> bool:
