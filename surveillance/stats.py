@@ -1,4 +1,5 @@
-"""Exact statistics for signal detection against the label (DOMAIN.md section 5).
+"""Exact statistics for signal detection against the label (docs/pharmacovigilance.md,
+"Detection against the label").
 
 A plain numpy/scipy module, with no Django import, so that a detection run can test every
 (drug, term) pair of a run in a few vectorised calls:
@@ -176,7 +177,9 @@ def incidence_test(
     min_cases: int = 3,
     confidence: float = 0.95,
 ) -> IncidenceTest:
-    """The incidence (or severity) rule of DOMAIN.md section 5, vectorised.
+    """The incidence (or severity) rule, vectorised: flagged when there are at least
+    ``min_cases`` cases and the exact one-sided binomial p-value against ``p0`` is below
+    ``alpha``.
 
     Q-values are left to the caller, since Benjamini-Hochberg runs across all tests of a run
     (incidence and severity together): pass the p-values to :func:`benjamini_hochberg`.

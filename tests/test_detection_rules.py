@@ -1,5 +1,6 @@
-"""The incidence and severity rules of DOMAIN.md section 5 on the seed label, each checked
-against scipy and with what detection did write beside what it did not."""
+"""The incidence and severity rules (docs/pharmacovigilance.md, "Detection against the label")
+on the seed label, each checked against scipy and with what detection did write beside what
+it did not."""
 
 import pytest
 from scipy.stats import binomtest  # type: ignore[import-untyped, unused-ignore]

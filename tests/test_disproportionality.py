@@ -1,4 +1,5 @@
-"""surveillance.disproportionality: 2x2 counts, PRR, ROR, IC and MGPS (DOMAIN.md section 7).
+"""surveillance.disproportionality: 2x2 counts, PRR, ROR, IC and MGPS (docs/pharmacovigilance.md,
+"Disproportionality across spontaneous reports").
 
 Plain numerical tests, no database. Published figures are the acceptance figures: FDA's
 CAERS sample as openEBGM ships it (tests/data, public-domain FDA data), pvda's Drug_Z tables

@@ -22,7 +22,7 @@ from surveillance.stats import (
     incidence_test,
 )
 
-# DOMAIN.md section 5, "Worked figures to test against".
+# docs/pharmacovigilance.md, "Worked figures": (cases, exposed, p0, p-value, CI low, CI high).
 WORKED = [
     (5, 100, 0.01, "0.00343232", "0.016432", "0.112835"),
     (12, 150, 0.05, "0.0740041", "0.042020", "0.135574"),
