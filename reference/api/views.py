@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 from reference.listedness import LabelListing
 from reference.models import CtcaeCriteria, Drug, Term
 from reference.selectors import drug_list, label_current, term_code, term_search

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import CanReport, IsSafetyOfficer
-from config.openapi import FIELD_ERRORS
+from core.openapi import FIELD_ERRORS
 from reports.choices import Source
 from reports.models import Exposure, Report
 from reports.selectors import exposures_visible, reports_visible
