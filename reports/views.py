@@ -16,8 +16,8 @@ from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 from reference.selectors import term_code
 
-from .api.filters import ReportFilter
 from .choices import Source
+from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
     DuplicateForm,

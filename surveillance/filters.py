@@ -1,3 +1,5 @@
+"""The signal list's filters, one set for the API (/api/v1/signals/) and the signal dashboard."""
+
 import django_filters
 from django.db.models import QuerySet
 

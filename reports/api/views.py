@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from accounts.permissions import CanReport, IsSafetyOfficer
 from core.openapi import FIELD_ERRORS
 from reports.choices import Source
+from reports.filters import ReportFilter
 from reports.models import Exposure, Report
 from reports.selectors import exposures_visible, reports_visible
 from reports.services import (
@@ -30,7 +31,6 @@ from reports.services import (
 )
 from reports.validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
 
-from .filters import ReportFilter
 from .serializers import (
     DuplicateDecisionSerializer,
     ExposureInputSerializer,

@@ -1,3 +1,5 @@
+"""The report list's filters, one set for the API (/api/v1/reports/) and the report list page."""
+
 import django_filters
 from django.db.models import QuerySet
 
