@@ -57,7 +57,7 @@ def reactions_build(
                 report=report,
                 drug_id=report.drug_id,
                 patient_id=report.patient_id,
-                counted=report.counts,
+                counted=report.counted,
                 term=term,
                 verbatim=reaction.verbatim or reaction.term,
                 onset_date=reaction.onset_date,

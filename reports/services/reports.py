@@ -122,7 +122,7 @@ def _report_create(
         reaction.report = report
     reactions = Reaction.objects.bulk_create(reactions)
     report._prefetched_objects_cache = {"reactions": reactions}  # type: ignore[attr-defined]
-    _snapshot(report, reporter, "Initial report", reactions)
+    _version_save(report, reporter, "Initial report", reactions)
     audit_record(
         actor=reporter,
         action="report.create",
@@ -138,7 +138,8 @@ def _report_create(
     return report, True
 
 
-def report_snapshot(report: Report, reactions: Sequence[Reaction]) -> dict[str, Any]:
+def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dict[str, Any]:
+    """What a saved version holds: the report and its reactions as they read now."""
     return {
         "reference": report.reference,
         "version": report.version,
@@ -166,12 +167,12 @@ def report_snapshot(report: Report, reactions: Sequence[Reaction]) -> dict[str, 
     }
 
 
-def _snapshot(report: Report, actor: User, summary: str, reactions: Sequence[Reaction]) -> None:
+def _version_save(report: Report, actor: User, summary: str, reactions: Sequence[Reaction]) -> None:
     ReportVersion.objects.create(
         report=report,
         number=report.version,
         created_by=actor,
-        snapshot=report_snapshot(report, reactions),
+        content=report_version_content(report, reactions),
         summary=summary,
     )
 
@@ -251,7 +252,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         report.narrative = f"{report.narrative}\n\n{addition}".strip()
     report.save()
     summary = _follow_up_summary(changes, added, data.narrative)
-    _snapshot(report, actor, summary, [*existing.values(), *added])
+    _version_save(report, actor, summary, [*existing.values(), *added])
     audit_record(
         actor=actor,
         action="report.follow_up",
@@ -318,7 +319,7 @@ def report_duplicate_decide(
     before = report.duplicate_status
     report.duplicate_status = DuplicateStatus.CONFIRMED if duplicate else DuplicateStatus.DISMISSED
     report.save(update_fields=["duplicate_status", "updated_at"])
-    Reaction.objects.filter(report=report).update(counted=report.counts)
+    Reaction.objects.filter(report=report).update(counted=report.counted)
     audit_record(
         actor=actor,
         action="report.duplicate_decision",
