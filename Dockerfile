@@ -5,6 +5,7 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY config config
+COPY core core
 COPY accounts accounts
 COPY audit audit
 COPY reference reference

@@ -13,9 +13,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.openapi import ErrorSerializer
-from config.parsers import JSONParser
-from config.serializers import Serializer
+from core.openapi import ErrorSerializer
+from core.parsers import JSONParser
+from core.serializers import Serializer
 
 from .models import User
 from .services import token_current, token_expires_at, token_revoke

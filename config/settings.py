@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "core",
     "accounts",
     "audit",
     "reference",
@@ -66,7 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that reads the session or the database with a value of the address.
-    "config.middleware.RefuseNulMiddleware",
+    "core.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,7 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
-    "config.middleware.SecurityHeadersMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,11 +131,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that stops answering must not hold a request until gunicorn kills its
     # worker (30 s) with no answer: each wait is bounded below that, and the answer is the
-    # 503 of config.middleware. Options given in DATABASE_URL (?connect_timeout=...) win.
+    # 503 of core.views.server_error. Options given in DATABASE_URL (?connect_timeout=...) win.
     #  - connecting: DATABASE_CONNECT_TIMEOUT;
     #  - a statement the server works on (or waits on a lock for): DATABASE_STATEMENT_TIMEOUT,
     #    enforced by the server (0: none). Detection sets its own, longer limit
-    #    (DETECTION_STATEMENT_TIMEOUT, see config.db.statement_timeout);
+    #    (DETECTION_STATEMENT_TIMEOUT, see core.db.statement_timeout);
     #  - a server or network that went away under an open connection: TCP keepalives on idle
     #    connections, and a limit on data left unacknowledged, DATABASE_TCP_TIMEOUT.
     _tcp_timeout = int(os.getenv("DATABASE_TCP_TIMEOUT", "20"))
@@ -274,8 +275,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # The API speaks JSON (the token endpoint also reads forms, for scripts).
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {

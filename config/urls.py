@@ -28,9 +28,9 @@ api_v1 = [
     *router.urls,
 ]
 
-handler400 = "config.middleware.bad_request"
-handler404 = "config.middleware.not_found"
-handler500 = "config.middleware.server_error"
+handler400 = "core.views.bad_request"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
 
 urlpatterns = [
     path("", reference_views.home, name="home"),

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
-from .models import Drug, Label, LabelEntry, Term, TermName
+from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
 from .search import Match, NameRow, TermIndex
 
@@ -171,3 +171,18 @@ def label_entries(*, label: Label, section: Section | None = None) -> list[Label
     if section is not None:
         entries = [e for e in entries if e.section == section]
     return entries
+
+
+def labels_superseded(*, drug: Drug) -> QuerySet[Label]:
+    """The drug's earlier label versions, newest first."""
+    return drug.labels.filter(is_current=False).order_by("-version")
+
+
+def ctcae_criteria(*, term: Term) -> CtcaeCriteria | None:
+    """The CTCAE grade criteria of a term, None when it has none or none are imported."""
+    return CtcaeCriteria.objects.filter(term=term).first()
+
+
+def ctcae_criteria_loaded() -> bool:
+    """Whether any CTCAE grade criteria have been imported (NCI's file is not shipped)."""
+    return CtcaeCriteria.objects.exists()

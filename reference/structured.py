@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 
 from .choices import Band, Section
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from .choices import Band, Section
 from .models import Drug, LabelEntry
 from .normalize import compact, normalize
-from .selectors import drug_list, label_current
+from .selectors import drug_list, label_current, labels_superseded
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -59,6 +59,6 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "drug": drug,
             "label": label,
             "socs": sorted(groups.values(), key=lambda g: g.soc),
-            "older_labels": drug.labels.filter(is_current=False).order_by("-version"),
+            "older_labels": labels_superseded(drug=drug),
         },
     )

@@ -190,8 +190,9 @@ class Report(models.Model):
         return self.reference
 
     @property
-    def counts(self) -> bool:
-        """Whether the report counts in detection: neither void nor a confirmed duplicate."""
+    def counted(self) -> bool:
+        """Whether the report is counted in detection: neither void nor a confirmed duplicate.
+        Its reactions carry a copy (Reaction.counted) that the report services keep in step."""
         return not self.is_void and self.duplicate_status != DuplicateStatus.CONFIRMED
 
 
@@ -286,7 +287,9 @@ class ReportVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    snapshot = models.JSONField()
+    # The case number, patient, drug, therapy, narrative and every reaction as they read in
+    # this version (reports.services.reports.report_version_content).
+    content = models.JSONField()
     summary = models.TextField(blank=True)
 
     class Meta:

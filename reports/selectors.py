@@ -1,12 +1,15 @@
 """Reads of reports: what each account may see, already joined for display."""
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User, is_officer
 from audit.models import AuditEntry
 from audit.services import audit_history
+from reference.selectors import term_code
 
-from .models import Exposure, Reaction, Report
+from .models import Exposure, Reaction, Report, ReportVersion
 
 
 def reports_visible(user: User) -> QuerySet[Report]:
@@ -27,6 +30,21 @@ def reports_visible(user: User) -> QuerySet[Report]:
     return reports.filter(site_id=site_id)
 
 
+def reports_matching(reports: QuerySet[Report], q: str) -> QuerySet[Report]:
+    """The reports whose case number, patient reference or reaction (as written, or any name
+    of its term) holds the text: the report list's search box."""
+    return reports.filter(
+        Q(reference__icontains=q)
+        | Q(patient__reference__icontains=q)
+        | Q(reactions__verbatim__icontains=q)
+        | Q(reactions__term__in=term_code(q))
+    ).distinct()
+
+
+def report_versions(report: Report) -> QuerySet[ReportVersion]:
+    return report.versions.select_related("created_by")
+
+
 def exposures_visible(user: User) -> QuerySet[Exposure]:
     exposures = Exposure.objects.select_related("patient__site", "drug", "registered_by")
     if is_officer(user):
@@ -39,3 +57,9 @@ def exposures_visible(user: User) -> QuerySet[Exposure]:
 
 def report_history(report: Report) -> QuerySet[AuditEntry]:
     return audit_history(report)
+
+
+def exposures_by_id(ids: Iterable[int]) -> dict[int, Exposure]:
+    """Exposures just registered, joined for display, by id."""
+    exposures = Exposure.objects.select_related("patient__site", "drug").filter(pk__in=list(ids))
+    return {e.pk: e for e in exposures}

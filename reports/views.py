@@ -6,7 +6,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,10 +13,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
 from accounts.models import Site, User, is_officer
-from reference.selectors import term_code
 
-from .api.filters import ReportFilter
 from .choices import Source
+from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
     DuplicateForm,
@@ -33,7 +31,13 @@ from .forms import (
     follow_up_input,
 )
 from .models import Report
-from .selectors import exposures_visible, report_history, reports_visible
+from .selectors import (
+    exposures_visible,
+    report_history,
+    report_versions,
+    reports_matching,
+    reports_visible,
+)
 from .services import (
     ExposureRow,
     exposures_register,
@@ -114,13 +118,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     results = filters.qs if filters.is_valid() else reports.none()
     q = request.GET.get("q", "").strip()
     if q:
-        terms = term_code(q)
-        results = results.filter(
-            Q(reference__icontains=q)
-            | Q(patient__reference__icontains=q)
-            | Q(reactions__verbatim__icontains=q)
-            | Q(reactions__term__in=terms)
-        ).distinct()
+        results = reports_matching(results, q)
     page = Paginator(results.order_by("-received_at", "-id"), 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -154,7 +152,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "officer": officer,
             "can_report": user.role in {Role.NURSE, Role.SAFETY_OFFICER},
             "history": list(report_history(report)) if officer else [],
-            "versions": list(report.versions.select_related("created_by")),
+            "versions": list(report_versions(report)),
             "void_form": VoidForm(),
             "duplicate_form": DuplicateForm() if user.role == Role.SAFETY_OFFICER else None,
         },

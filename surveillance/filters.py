@@ -1,7 +1,9 @@
+"""The signal list's filters, one set for the API (/api/v1/signals/) and the signal dashboard."""
+
 import django_filters
 from django.db.models import QuerySet
 
-from config.filters import BooleanFilter
+from core.filters import BooleanFilter
 from reference.selectors import drug_find, term_code
 
 from .choices import Kind, Priority, ReviewStatus

@@ -14,7 +14,7 @@ from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import statement_timeout
+from core.db import statement_timeout
 from reference.models import Drug
 from spontaneous.services import snapshot_current
 

@@ -71,7 +71,7 @@ class CohortBuilder:
                     report=report,
                     drug=self.drug,
                     patient=report.patient,
-                    counted=report.counts,
+                    counted=report.counted,
                     term=self.term(c.term),
                     verbatim=c.term,
                     onset_date=date(2026, 9, 10),

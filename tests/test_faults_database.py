@@ -374,7 +374,7 @@ def test_connections_carry_the_statement_timeout_and_tcp_keepalives(postgres):
 
 
 def test_detection_has_its_own_longer_statement_timeout(postgres):
-    from config.db import statement_timeout
+    from core.db import statement_timeout
 
     before = statement_timeout_ms()
     with statement_timeout(600):

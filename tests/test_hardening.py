@@ -43,12 +43,12 @@ def test_repeated_failed_sign_ins_lock_the_account_for_a_while(nurse):
 def test_an_unreachable_database_is_a_clear_503_and_nothing_is_saved(
     nurse, inotuzumab, monkeypatch
 ):
-    from reports import services
+    from reports.services import reports as report_services
 
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "next_case_number", down)
+    monkeypatch.setattr(report_services, "next_case_number", down)
     api = APIClient(raise_request_exception=False)
     api.force_authenticate(nurse)
     response = api.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")

@@ -49,7 +49,7 @@ def test_a_follow_up_updates_outcomes_adds_reactions_and_keeps_the_old_version(
     assert "Seen again in clinic." in body["narrative"]
     versions = ReportVersion.objects.filter(report_id=report["id"]).order_by("number")
     assert [v.number for v in versions] == [1, 2]
-    assert versions[0].snapshot["reactions"][0]["outcome"] == "not_recovered"
+    assert versions[0].content["reactions"][0]["outcome"] == "not_recovered"
     assert AuditEntry.objects.filter(target_id=report["id"], action="report.follow_up").exists()
 
 

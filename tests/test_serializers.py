@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from rest_framework import serializers
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 
 
 class Dose(Serializer[dict]):

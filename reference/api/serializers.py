@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 from reference.models import Drug, Label, LabelEntry
 from reference.search import Match, Tier
 

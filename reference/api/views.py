@@ -9,10 +9,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 from reference.listedness import LabelListing
-from reference.models import CtcaeCriteria, Drug, Term
-from reference.selectors import drug_list, label_current, term_code, term_search
+from reference.models import Drug, Term
+from reference.selectors import (
+    ctcae_criteria,
+    ctcae_criteria_loaded,
+    drug_list,
+    label_current,
+    term_code,
+    term_search,
+)
 
 from .serializers import (
     DrugSerializer,
@@ -131,13 +138,13 @@ def term_criteria(request: Request) -> Response:
     query = ListednessQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     term = _coded_term(query.validated_data["term"])
-    criteria = CtcaeCriteria.objects.filter(term=term).first()
+    criteria = ctcae_criteria(term=term)
     grades = {str(g): text for g, text in criteria.grades()} if criteria else {}
     missing = None
     if criteria is None:
         missing = (
             f"CTCAE v5.0 gives no grade criteria for {term.name}."
-            if CtcaeCriteria.objects.exists()
+            if ctcae_criteria_loaded()
             else CRITERIA_NOT_LOADED
         )
     return Response(

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 from reports.choices import (
     Causality,
     Listedness,
@@ -86,7 +86,7 @@ class ReportCreateSerializer(Serializer[Any]):
 
 # The answers are plain serializers with their fields spelt out: a ModelSerializer
 # rebuilds its fields from the model on every request, which costs more than the
-# rest of the answer (and config.serializers.Serializer copies rather than rebuilds).
+# rest of the answer (and core.serializers.Serializer copies rather than rebuilds).
 class ReactionSerializer(Serializer[Reaction]):
     id = serializers.IntegerField()
     term = serializers.CharField(source="term.name")

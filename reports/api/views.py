@@ -15,10 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import CanReport, IsSafetyOfficer
-from config.openapi import FIELD_ERRORS
+from core.openapi import FIELD_ERRORS
 from reports.choices import Source
+from reports.filters import ReportFilter
 from reports.models import Exposure, Report
-from reports.selectors import exposures_visible, reports_visible
+from reports.selectors import exposures_by_id, exposures_visible, reports_visible
 from reports.services import (
     ExposureRow,
     IdempotencyConflict,
@@ -30,7 +31,6 @@ from reports.services import (
 )
 from reports.validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
 
-from .filters import ReportFilter
 from .serializers import (
     DuplicateDecisionSerializer,
     ExposureInputSerializer,
@@ -270,10 +270,7 @@ class ExposureViewSet(
             raise ValidationError(
                 [nested.get(str(i), {}) for i in range(len(rows))] if many else nested.get("0", {})
             ) from exc
-        exposures = Exposure.objects.select_related("patient__site", "drug").filter(
-            pk__in=[r.exposure.pk for r in results]
-        )
-        by_id = {e.pk: e for e in exposures}
+        by_id = exposures_by_id(r.exposure.pk for r in results)
         data = [ExposureSerializer(by_id[r.exposure.pk]).data for r in results]
         any_created = any(r.created for r in results)
         code = status.HTTP_201_CREATED if any_created else status.HTTP_200_OK

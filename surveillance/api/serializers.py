@@ -3,7 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import Serializer
+from core.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
 

@@ -1,7 +1,9 @@
+"""The report list's filters, one set for the API (/api/v1/reports/) and the report list page."""
+
 import django_filters
 from django.db.models import QuerySet
 
-from config.filters import BooleanFilter
+from core.filters import BooleanFilter
 from reference.selectors import drug_find, term_code
 from reports.choices import DuplicateStatus, Listedness
 from reports.models import Report

@@ -2,10 +2,10 @@
 
 Which errors an operation can give follows from what it takes and who may call it: any
 address, body or filter can be refused (400; a NUL character anywhere in an address, see
-config.middleware), a token can be wrong (401), a role or a missing CSRF token refused
+core.middleware), a token can be wrong (401), a role or a missing CSRF token refused
 (403), a path or a page can name nothing (404), a body can be too large (413) or of a type
 the API does not read (415), and every operation reads the database (503 when it cannot be
-reached; see config.middleware.server_error).
+reached; see core.views.server_error).
 """
 
 from typing import Any

@@ -1,0 +1,32 @@
+"""Writes of reports and exposures. Every change writes an audit row in its own transaction.
+
+- reports: filing a report, following it up, voiding it, deciding on a suspected duplicate;
+- reactions: how a reported reaction is judged (listedness, expedited due date, duplicates);
+- exposures: patients and exposures, the treated cohort;
+- idempotency: retried submissions and case numbers.
+
+Callers import from here; the modules behind it are how the code is arranged, not an API.
+"""
+
+from .exposures import ExposureResult, ExposureRow, exposures_register, patient_get_or_create
+from .idempotency import IdempotencyConflict
+from .reports import (
+    report_committed_hooks,
+    report_duplicate_decide,
+    report_follow_up,
+    report_submit,
+    report_void,
+)
+
+__all__ = [
+    "ExposureResult",
+    "ExposureRow",
+    "IdempotencyConflict",
+    "exposures_register",
+    "patient_get_or_create",
+    "report_committed_hooks",
+    "report_duplicate_decide",
+    "report_follow_up",
+    "report_submit",
+    "report_void",
+]
