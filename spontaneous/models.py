@@ -12,12 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from reference.models import Drug, Term
-
-
-class Sex(models.TextChoices):
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
-    UNKNOWN = "", "Unknown"
+from reports.choices import Sex
 
 
 class ReportImport(models.Model):
@@ -51,7 +46,12 @@ class CaseReport(models.Model):
     batch = models.ForeignKey(ReportImport, on_delete=models.PROTECT, related_name="case_reports")
     source = models.CharField(max_length=100)
     source_id = models.CharField(max_length=64)
-    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
+    sex = models.CharField(
+        max_length=10,
+        choices=Sex.choices,
+        default=Sex.UNKNOWN,
+        help_text="As the product records a patient's sex; the import reads other spellings.",
+    )
 
     class Meta:
         constraints = [

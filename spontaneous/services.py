@@ -15,8 +15,9 @@ from reference.normalize import keyless_message, name_key
 from reference.revision import reference_revision_bump
 from reference.selectors import term_code, term_suggest
 from reference.services import DrugNames
+from reports.choices import Sex
 
-from .models import CaseReport, CaseReportPair, ReportImport, Sex
+from .models import CaseReport, CaseReportPair, ReportImport
 
 # The accepted names of each column (case and spacing ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -25,6 +26,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "event": ("event", "reaction", "term", "var2", "pt", "event_name"),
     "sex": ("sex", "gender", "strat1"),
 }
+# The spellings of sex the import accepts (case ignored), as the product records it.
 SEXES = {
     "f": Sex.FEMALE,
     "female": Sex.FEMALE,

@@ -81,7 +81,7 @@ def _baseline_compute(revision: int, method: str) -> DisproportionalityBaseline:
             .values_list("sex", "n")
         ):
             stratum = pairs.filter(report__sex=sex)
-            strata[sex or "unknown"] = {
+            strata[sex] = {
                 "n": n,
                 "drugs": _reports_per(stratum, "drug_id"),
                 "terms": _reports_per(stratum, "term_id"),

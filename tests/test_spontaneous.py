@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from reference.models import Drug, Term
 from reference.selectors import term_code
+from reports.choices import Sex
 from spontaneous.models import CaseReport, CaseReportPair, DisproportionalityBaseline, ReportImport
 from spontaneous.services import NEW_TERM_SOC
 from surveillance.choices import Kind
@@ -77,6 +78,20 @@ def test_bad_rows_are_all_listed_and_nothing_is_imported(tmp_path):
     assert "nothing imported: 4 problems" in text
     assert not CaseReport.objects.exists()
     assert not Drug.objects.filter(name="Examplumab").exists()
+
+
+@pytest.mark.django_db
+def test_the_sexes_of_imported_reports_are_kept_as_the_product_records_a_patients(tmp_path):
+    rows = [
+        ("1", "Examplumab", "Nausea", "F"),
+        ("2", "Examplumab", "Nausea", "Male"),
+        ("3", "Examplumab", "Nausea", ""),
+        ("4", "Examplumab", "Nausea", "not reported"),
+    ]
+    path = write_csv(tmp_path / "sexes.csv", rows, header=("id", "drug", "event", "gender"))
+    run_import(path, "--new-drugs")
+    sexes = dict(CaseReport.objects.values_list("source_id", "sex"))
+    assert sexes == {"1": Sex.FEMALE, "2": Sex.MALE, "3": Sex.UNKNOWN, "4": Sex.UNKNOWN}
 
 
 @pytest.mark.django_db
@@ -271,7 +286,7 @@ def test_mgps_by_sex_strata_removes_a_signal_that_sex_alone_explains(tmp_path, s
     assert (n["a"], n["prr"], n["ror"]) == (crude["a"], crude["prr"], crude["ror"])
     assert n["eb05"] < 2 and not signal.met
     baseline = DisproportionalityBaseline.objects.get(method="N*=1; by sex")
-    assert baseline.strata["F"]["n"] > 0
+    assert baseline.strata[Sex.FEMALE]["n"] > 0
 
 
 @pytest.mark.django_db
