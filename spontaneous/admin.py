@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ReportImport, Snapshot
+from .models import DisproportionalityBaseline, ReportImport
 
 
 @admin.register(ReportImport)
@@ -9,7 +9,7 @@ class ReportImportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = [f.name for f in ReportImport._meta.fields]
 
 
-@admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+@admin.register(DisproportionalityBaseline)
+class DisproportionalityBaselineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["revision", "n_reports", "pairs", "computed_at"]
-    readonly_fields = [f.name for f in Snapshot._meta.fields]
+    readonly_fields = [f.name for f in DisproportionalityBaseline._meta.fields]

@@ -1,10 +1,11 @@
 """Spontaneous reports across many drugs, imported from other databases, for the
-disproportionality methods (docs/pharmacovigilance.md, "Disproportionality across
-spontaneous reports").
+disproportionality methods (PRR, ROR, IC and MGPS; docs/pharmacovigilance.md,
+"Disproportionality across spontaneous reports").
 
 A report is kept as its drug-event pairs. Imports are all or nothing and are the only writer,
-so the database changes one import at a time: the snapshot of its counts (and the MGPS prior
-fitted to them) is computed once per import and shared by every detection run until the next.
+so the database changes one import at a time: its disproportionality baseline (the counts and
+the MGPS prior fitted to them) is computed once per import and shared by every detection run
+until the next.
 """
 
 from django.conf import settings
@@ -12,12 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from reference.models import Drug, Term
-
-
-class Sex(models.TextChoices):
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
-    UNKNOWN = "", "Unknown"
+from reports.choices import Sex
 
 
 class ReportImport(models.Model):
@@ -51,7 +47,12 @@ class CaseReport(models.Model):
     batch = models.ForeignKey(ReportImport, on_delete=models.PROTECT, related_name="case_reports")
     source = models.CharField(max_length=100)
     source_id = models.CharField(max_length=64)
-    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
+    sex = models.CharField(
+        max_length=10,
+        choices=Sex.choices,
+        default=Sex.UNKNOWN,
+        help_text="As the product records a patient's sex; the import reads other spellings.",
+    )
 
     class Meta:
         constraints = [
@@ -86,9 +87,10 @@ class CaseReportPair(models.Model):
         return f"{self.report_id}: {self.drug_id} / {self.term_id}"
 
 
-class Snapshot(models.Model):
-    """The counts of the spontaneous-report database after one import, and the MGPS prior
-    fitted to its drug-event pairs."""
+class DisproportionalityBaseline(models.Model):
+    """What every drug's pairs are compared with, as of one import: the counts of unique
+    spontaneous reports (overall, per drug, per term, and per stratum when stratified) and the
+    MGPS prior fitted to all the database's drug-event pairs. Computed by surveillance."""
 
     revision = models.PositiveIntegerField(help_text="The last import the counts include.")
     method = models.CharField(
@@ -113,8 +115,10 @@ class Snapshot(models.Model):
     class Meta:
         ordering = ["-revision"]
         constraints = [
-            models.UniqueConstraint(fields=["revision", "method"], name="snapshot_unique"),
+            models.UniqueConstraint(
+                fields=["revision", "method"], name="disproportionality_baseline_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Snapshot at import {self.revision}: {self.n_reports} reports"
+        return f"Disproportionality baseline at import {self.revision}: {self.n_reports} reports"

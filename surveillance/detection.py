@@ -24,11 +24,11 @@ from reference.listedness import LabelListing
 from reference.models import Drug, Label, LabelEntry, Term
 from reports.models import Exposure, Reaction
 from spontaneous.models import CaseReportPair
-from spontaneous.services import snapshot_current, stratified_expected
 
 from . import disproportionality as dp
 from . import stats
 from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus, RunStatus
+from .disproportionality_baseline import baseline_current, stratified_expected
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 
 # Numbers are compared after rounding, so that float noise never makes a new evaluation.
@@ -326,7 +326,7 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
     One grouped query for the drug's pairs; the marginal counts and the MGPS prior come
     from the snapshot of the database's last import.
     """
-    snapshot = snapshot_current()
+    snapshot = baseline_current()
     if snapshot is None or str(drug.pk) not in snapshot.drug_reports:
         return []
     rows = list(

@@ -16,10 +16,10 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import statement_timeout
 from reference.models import Drug
-from spontaneous.services import snapshot_current
 
 from .choices import RunStatus, Trigger
 from .detection import evaluate_drug, findings_apply, run_q_values_apply
+from .disproportionality_baseline import baseline_current
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
@@ -153,7 +153,7 @@ def run_start(run: DetectionRun) -> list[DrugRun]:
     if claimed:
         # Counted and fitted once per import, here, rather than by each drug's worker.
         with statement_timeout(settings.DETECTION_STATEMENT_TIMEOUT):
-            snapshot_current()
+            baseline_current()
     return list(run.parts.filter(status=RunStatus.QUEUED))
 
 

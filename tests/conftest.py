@@ -90,11 +90,12 @@ def inotuzumab(db) -> Drug:
 
 
 @pytest.fixture(autouse=True)
-def no_snapshot_cached():
-    """Each test's spontaneous reports are its own: no snapshot read by an earlier test."""
-    from spontaneous.services import _snapshots
+def no_baseline_cached():
+    """Each test's spontaneous reports are its own: no disproportionality baseline read by an
+    earlier test."""
+    from surveillance.disproportionality_baseline import _baselines
 
-    _snapshots.clear()
+    _baselines.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -233,7 +233,7 @@ def test_the_drug_page_reads_the_last_run_and_writes_nothing(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from spontaneous.models import Snapshot
+    from spontaneous.models import DisproportionalityBaseline
 
     from .spontaneous_data import run_import, write_csv
 
@@ -245,7 +245,7 @@ def test_the_drug_page_reads_the_last_run_and_writes_nothing(
         response = officer_client.get(f"/surveillance/drugs/{inotuzumab.slug}/")
     assert response.status_code == 200
     assert written(queries.captured_queries) == []
-    assert not Snapshot.objects.exists()
+    assert not DisproportionalityBaseline.objects.exists()
     assert SignalEvaluation.objects.count() == evaluations
     # The unlisted reactions are the last run's: Alopecia waits for the next one.
     unlisted = [s.term.name for s in response.context["unlisted"]]

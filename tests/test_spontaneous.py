@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from reference.models import Drug, Term
 from reference.selectors import term_code
-from spontaneous.models import CaseReport, CaseReportPair, ReportImport, Snapshot
+from reports.choices import Sex
+from spontaneous.models import CaseReport, CaseReportPair, DisproportionalityBaseline, ReportImport
 from spontaneous.services import NEW_TERM_SOC
 from surveillance.choices import Kind
 from surveillance.models import Signal, SignalEvaluation
@@ -80,6 +81,20 @@ def test_bad_rows_are_all_listed_and_nothing_is_imported(tmp_path):
 
 
 @pytest.mark.django_db
+def test_the_sexes_of_imported_reports_are_kept_as_the_product_records_a_patients(tmp_path):
+    rows = [
+        ("1", "Examplumab", "Nausea", "F"),
+        ("2", "Examplumab", "Nausea", "Male"),
+        ("3", "Examplumab", "Nausea", ""),
+        ("4", "Examplumab", "Nausea", "not reported"),
+    ]
+    path = write_csv(tmp_path / "sexes.csv", rows, header=("id", "drug", "event", "gender"))
+    run_import(path, "--new-drugs")
+    sexes = dict(CaseReport.objects.values_list("source_id", "sex"))
+    assert sexes == {"1": Sex.FEMALE, "2": Sex.MALE, "3": Sex.UNKNOWN, "4": Sex.UNKNOWN}
+
+
+@pytest.mark.django_db
 def test_unknown_drugs_and_events_are_refused_unless_allowed(tmp_path):
     path = write_csv(tmp_path / "new.csv", [("1", "Examplumab", "Emotional distress")])
     with pytest.raises(CommandError) as caught:
@@ -141,7 +156,7 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     assert n["eb05"] >= 2
     assert n["rule"] == "mgps"
     assert (signal.cases, signal.exposed) == (a, a + b)
-    assert Snapshot.objects.count() == 1
+    assert DisproportionalityBaseline.objects.count() == 1
     # The comparators' pairs are reported at the background rates: none is a signal.
     assert not Signal.objects.filter(
         kind=Kind.DISPROPORTIONALITY, drug__name__startswith="Comparol", met=True
@@ -212,8 +227,8 @@ def test_a_database_too_small_for_a_prior_still_runs(tmp_path):
     out = io.StringIO()
     call_command("detect_signals", stdout=out)
     assert "succeeded" in out.getvalue()
-    snapshot = Snapshot.objects.get()
-    assert snapshot.n_reports == 1
+    baseline = DisproportionalityBaseline.objects.get()
+    assert baseline.n_reports == 1
     assert not Signal.objects.filter(kind=Kind.DISPROPORTIONALITY, met=True).exists()
 
 
@@ -270,7 +285,8 @@ def test_mgps_by_sex_strata_removes_a_signal_that_sex_alone_explains(tmp_path, s
     # The 2x2 statistics are the same; MGPS, against the stratified E, no longer flags it.
     assert (n["a"], n["prr"], n["ror"]) == (crude["a"], crude["prr"], crude["ror"])
     assert n["eb05"] < 2 and not signal.met
-    assert Snapshot.objects.filter(method="N*=1; by sex").get().strata["F"]["n"] > 0
+    baseline = DisproportionalityBaseline.objects.get(method="N*=1; by sex")
+    assert baseline.strata[Sex.FEMALE]["n"] > 0
 
 
 @pytest.mark.django_db
