@@ -24,12 +24,12 @@ from reference.listedness import LabelListing
 from reference.models import Drug, Label, LabelEntry, Term
 from reports.models import Exposure, Reaction
 from spontaneous.models import CaseReportPair
-from spontaneous.services import snapshot_current, stratified_expected
 
 from . import disproportionality as dp
 from . import stats
 from .choices import CLOSED_STATUSES, Kind, Priority, ReviewStatus, RunStatus
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
+from .snapshots import snapshot_current, stratified_expected
 
 # Numbers are compared after rounding, so that float noise never makes a new evaluation.
 NUMBER_FIELDS = (

@@ -16,13 +16,13 @@ from django.utils import timezone
 from accounts.models import User
 from config.db import statement_timeout
 from reference.models import Drug
-from spontaneous.services import snapshot_current
 
 from .choices import RunStatus, Trigger
 from .detection import evaluate_drug, findings_apply, run_q_values_apply
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
+from .snapshots import snapshot_current
 
 logger = logging.getLogger(__name__)
 

@@ -92,7 +92,7 @@ def inotuzumab(db) -> Drug:
 @pytest.fixture(autouse=True)
 def no_snapshot_cached():
     """Each test's spontaneous reports are its own: no snapshot read by an earlier test."""
-    from spontaneous.services import _snapshots
+    from surveillance.snapshots import _snapshots
 
     _snapshots.clear()
 
