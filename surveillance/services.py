@@ -18,10 +18,11 @@ from config.db import statement_timeout
 from reference.models import Drug
 
 from .choices import RunStatus, Trigger
-from .detection import evaluate_drug, findings_apply, run_q_values_apply
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
+from .rules import evaluate_drug
+from .signal_updates import findings_apply, run_q_values_apply
 from .snapshots import snapshot_current
 
 logger = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from config.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
+from surveillance.selectors import signal_cases
 
 
 class MoveSerializer(Serializer[Any]):
@@ -140,6 +141,4 @@ class SignalDetailSerializer(SignalSerializer):
     cases_list = serializers.SerializerMethodField()
 
     def get_cases_list(self, signal: Signal) -> list[dict[str, Any]]:
-        from surveillance.selectors import signal_cases
-
         return list(CaseSerializer(signal_cases(signal), many=True).data)
