@@ -18,6 +18,8 @@ NUMBER_FIELDS = (
     "ci_low_pct",
     "ci_high_pct",
     "expected_pct",
+    "drug_reports",
+    "background_pct",
     "p_value",
     "q_value",
 )
@@ -63,6 +65,8 @@ class Finding:
     ci_low_pct: float | None = None
     ci_high_pct: float | None = None
     p_value: float | None = None
+    drug_reports: int | None = None
+    background_pct: float | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
 
     def numbers(self) -> dict[str, Any]:

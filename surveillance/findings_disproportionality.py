@@ -109,10 +109,11 @@ def disproportionality_findings(drug: Drug) -> list[Finding]:
                 kind=Kind.DISPROPORTIONALITY,
                 met=bool(met[i]),
                 cases=int(a[i]),
-                exposed=drug_n,
+                exposed=0,
+                drug_reports=drug_n,
                 priority=Priority.HIGH if met_by_every_method[i] else Priority.MEDIUM,
                 observed_pct=float(observed),
-                expected_pct=background,
+                background_pct=background,
                 statistics=numbers,
                 summary=disproportionality_summary(drug, terms[term_id], numbers, background),
             )

@@ -79,6 +79,8 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 summary=signal.summary,
                 priority=signal.priority,
                 expected_pct=signal.expected_pct,
+                drug_reports=signal.drug_reports,
+                background_pct=signal.background_pct,
                 band=signal.band,
             )
             _copy(signal, empty, now)

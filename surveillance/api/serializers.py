@@ -80,11 +80,11 @@ class NumbersSerializer(Serializer[Any]):
 
     met = serializers.BooleanField()
     cases = serializers.IntegerField()
-    exposed = serializers.IntegerField()
+    exposed = serializers.IntegerField(source="denominator")
     observed_pct = serializers.FloatField(allow_null=True)
     ci_low_pct = serializers.FloatField(allow_null=True)
     ci_high_pct = serializers.FloatField(allow_null=True)
-    expected_pct = serializers.FloatField(allow_null=True)
+    expected_pct = serializers.FloatField(source="comparator_pct", allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
     q_value = serializers.FloatField(allow_null=True)
     disproportionality = serializers.SerializerMethodField(
