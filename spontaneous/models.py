@@ -1,5 +1,5 @@
 """Spontaneous reports across many drugs, imported from other databases, for the
-disproportionality methods of DOMAIN.md section 7.
+disproportionality methods (PRR, ROR, IC and MGPS) of detection.
 
 A report is kept as its drug-event pairs. Imports are all or nothing and are the only writer,
 so the database changes one import at a time: the snapshot of its counts (and the MGPS prior

@@ -1,4 +1,4 @@
-"""Exact statistics for signal detection against the label (DOMAIN.md section 5).
+"""Exact statistics for signal detection against the label.
 
 A plain numpy/scipy module, with no Django import, so that a detection run can test every
 (drug, term) pair of a run in a few vectorised calls:
@@ -176,7 +176,8 @@ def incidence_test(
     min_cases: int = 3,
     confidence: float = 0.95,
 ) -> IncidenceTest:
-    """The incidence (or severity) rule of DOMAIN.md section 5, vectorised.
+    """The incidence (or severity) rule, vectorised: met with at least min_cases cases and a
+    one-sided p-value below alpha.
 
     Q-values are left to the caller, since Benjamini-Hochberg runs across all tests of a run
     (incidence and severity together): pass the p-values to :func:`benjamini_hochberg`.
