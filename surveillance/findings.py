@@ -56,6 +56,7 @@ class Finding:
     kind: str
     met: bool
     cases: int
+    # Treated patients; a disproportionality finding counts reports (drug_reports) instead.
     exposed: int
     summary: str
     priority: str = Priority.MEDIUM

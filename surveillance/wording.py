@@ -1,5 +1,5 @@
 """What detection says: the summary of each kind of finding, and the methods table of a
-disproportionality signal's page. Figures are rounded here and only here."""
+disproportionality signal's page."""
 
 from dataclasses import dataclass
 from typing import Any
