@@ -63,9 +63,11 @@ from bench.harness import ensure_database  # noqa: E402
 from reference.listedness import LabelListing  # noqa: E402
 from reference.models import Drug, Label, LabelEntry, Term  # noqa: E402
 from reference.services import entries_from_structured, label_import  # noqa: E402
-from surveillance.detection import cohort_count, evaluate_drug, findings_apply  # noqa: E402
 from surveillance.models import DetectionRun, SignalEvaluation  # noqa: E402
+from surveillance.rules import evaluate_drug  # noqa: E402
+from surveillance.selectors import cohort_count  # noqa: E402
 from surveillance.services import run_create, run_execute  # noqa: E402
+from surveillance.signal_updates import findings_apply  # noqa: E402
 
 SEED_LABEL = ROOT / "reference" / "data" / "labels" / "inotuzumab-ozogamicin.json"
 SEED_DRUG = "inotuzumab ozogamicin"

@@ -1,8 +1,8 @@
 """Settings for the adverse-event tracker.
 
-Every setting that differs between a laptop and production reads an
-environment variable (see CONTRACT.md); the defaults run the product on
-SQLite with Celery tasks executed in-process.
+Every setting that differs between a laptop and production reads an environment variable
+(the README's Configuration section lists them); the defaults run the product on SQLite with
+Celery tasks executed in-process.
 """
 
 import os
@@ -236,7 +236,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # outlives the web server's timeout. Split larger cohorts into several files or requests.
 EXPOSURES_MAX_ROWS = int(os.getenv("EXPOSURES_MAX_ROWS", "5000"))
 
-# Signal detection (DOMAIN.md section 5).
+# Signal detection (docs/pharmacovigilance.md, "Detection against the label").
 DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
 DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
 # New reports queue one run per drug, started after this many seconds.
@@ -252,7 +252,7 @@ DETECTION_LEASE_SECONDS = int(os.getenv("DETECTION_LEASE_SECONDS", "30"))
 DETECTION_STATEMENT_TIMEOUT = float(
     os.getenv("DETECTION_STATEMENT_TIMEOUT", str(CELERY_TASK_SOFT_TIME_LIMIT))
 )
-# Disproportionality over the spontaneous reports (DOMAIN.md section 7): the rule that makes a
+# Disproportionality over the spontaneous reports (docs/pharmacovigilance.md): the rule that makes a
 # drug-event pair a signal: mgps (EB05 >= DISPROPORTIONALITY_EB05), prr (Evans), ror or ic.
 DISPROPORTIONALITY_RULE = os.getenv("DISPROPORTIONALITY_RULE", "mgps")
 if DISPROPORTIONALITY_RULE not in ("mgps", "prr", "ror", "ic"):

@@ -3,13 +3,14 @@
 A term is listed when the professional section of the current label has an
 entry for it, names it among the terms an entry covers, or lists a group that
 covers its members and the term is one of them. Consumer wording never makes
-a term listed. Reports and detection both call this module.
+a term listed. Reports and detection both call this module; detection also reads
+here the labelled incidence it compares with.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .choices import Section
+from .choices import BAND_UPPER_PCT, Band, Section
 from .models import Drug, GroupMembership, Label, LabelEntry, Term
 
 
@@ -107,6 +108,22 @@ class LabelListing:
             if entry.term.covers_members:
                 return Listedness(True, entry, Rule.GROUP)
         return Listedness(False, group_entry=group_entries[0] if group_entries else None)
+
+    def expected_incidence(self, entry: LabelEntry) -> tuple[Decimal | None, str]:
+        """The labelled incidence that an observed incidence is compared with, and where it
+        comes from: the entry's figure, else the upper bound of its frequency band, else (a
+        band of "not reported") the figure of a labelled group it belongs to."""
+        if entry.incidence_pct is not None:
+            return entry.incidence_pct, "label figure"
+        upper = BAND_UPPER_PCT.get(entry.band) if entry.band else None
+        if upper is not None:
+            return upper, f"upper bound of '{Band(str(entry.band)).label}'"
+        if entry.band == Band.NOT_REPORTED:
+            for group_id in sorted(self.members.get(entry.term_id, ())):
+                group = self.groups.get(group_id)
+                if group is not None and group.incidence_pct is not None:
+                    return group.incidence_pct, f"incidence of its group {group.term.name}"
+        return None, ""
 
 
 def listedness_assess(*, drug: Drug, term: Term) -> Listedness:

@@ -116,7 +116,29 @@ class DrugLock(models.Model):
         return f"{self.drug_id} held by {self.holder or 'nobody'}"
 
 
-class Signal(models.Model):
+class SignalFigures:
+    """The pair of figures every kind of signal is read by on the dashboard, in the CSV
+    export and in the API (`exposed`, `expected_pct`): for a disproportionality signal they
+    are the drug's spontaneous reports and the share of other drugs' reports with the event,
+    which the model keeps in fields of their own."""
+
+    exposed: int
+    expected_pct: float | None
+    drug_reports: int | None
+    background_pct: float | None
+
+    @property
+    def denominator(self) -> int:
+        """What the cases are counted out of: treated patients, or the drug's reports."""
+        return self.exposed if self.drug_reports is None else self.drug_reports
+
+    @property
+    def comparator_pct(self) -> float | None:
+        """What the observed share is compared with: the label, or the other drugs' reports."""
+        return self.expected_pct if self.drug_reports is None else self.background_pct
+
+
+class Signal(SignalFigures, models.Model):
     """A possible new risk, or a new aspect of a known one, for one drug and one term or group.
 
     Its identity is (drug, term, kind): every run re-evaluates it, none duplicates it,
@@ -141,6 +163,17 @@ class Signal(models.Model):
     ci_low_pct = models.FloatField(null=True, blank=True)
     ci_high_pct = models.FloatField(null=True, blank=True)
     expected_pct = models.FloatField(null=True, blank=True)
+    drug_reports = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Disproportionality: the drug's spontaneous reports (a + b), of which the "
+        "cases are a share.",
+    )
+    background_pct = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Disproportionality: the share of other drugs' reports with the event.",
+    )
     band = models.CharField(max_length=12, blank=True)
     p_value = models.FloatField(null=True, blank=True)
     q_value = models.FloatField(null=True, blank=True)
@@ -176,7 +209,7 @@ class Signal(models.Model):
         return f"{self.drug}: {self.term} ({self.kind})"
 
 
-class SignalEvaluation(models.Model):
+class SignalEvaluation(SignalFigures, models.Model):
     """A signal's numbers at one run; a run adds one only when they changed."""
 
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="evaluations")
@@ -189,6 +222,8 @@ class SignalEvaluation(models.Model):
     ci_low_pct = models.FloatField(null=True, blank=True)
     ci_high_pct = models.FloatField(null=True, blank=True)
     expected_pct = models.FloatField(null=True, blank=True)
+    drug_reports = models.PositiveIntegerField(null=True, blank=True)
+    background_pct = models.FloatField(null=True, blank=True)
     p_value = models.FloatField(null=True, blank=True)
     q_value = models.FloatField(null=True, blank=True)
     statistics = models.JSONField(default=dict, blank=True)

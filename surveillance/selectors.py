@@ -1,11 +1,33 @@
+"""Reads of surveillance: signals for the pages and the API, the cases behind a signal, and
+the counts detection compares with the label (distinct patients, in grouped queries whose
+number does not depend on the number of terms)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+import numpy as np
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
-from reference.models import GroupMembership
-from reports.models import Reaction
+from reference.listedness import LabelListing
+from reference.models import Drug, GroupMembership, Term
+from reports.models import Exposure, Reaction
 
-from .choices import RunStatus
+from . import stats
+from .choices import CLOSED_STATUSES, PRIORITY_ORDER, Kind, RunStatus
+from .filters import SignalFilter
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 
 
@@ -55,11 +77,6 @@ def run_list() -> QuerySet[DetectionRun]:
 def signal_dashboard(filters: dict[str, str]) -> QuerySet[Signal]:
     """Signals for the dashboard: open ones unless a status is asked for, high priority first,
     then the strongest evidence (an unlisted reaction has no expected rate: it comes first)."""
-    from django.db.models import Case, F, IntegerField, Value, When
-
-    from .choices import CLOSED_STATUSES, PRIORITY_ORDER
-    from .filters import SignalFilter
-
     signals = signal_list()
     if not filters.get("status"):
         signals = signals.exclude(status__in=CLOSED_STATUSES)
@@ -71,3 +88,127 @@ def signal_dashboard(filters: dict[str, str]) -> QuerySet[Signal]:
     return signals.annotate(priority_rank=rank).order_by(
         "priority_rank", "-met", F("p_value").asc(nulls_first=True), "-cases", "id"
     )
+
+
+@dataclass
+class Counts:
+    """Distinct patients: with the reaction, with it at grade >= 3, and with a serious, grade
+    >= 3 or fatal case."""
+
+    cases: int = 0
+    cases_grade3: int = 0
+    severe: int = 0
+
+
+@dataclass
+class Cohort:
+    """A drug's treated patients, and the patients with each term and each labelled group."""
+
+    exposed: int
+    registered: bool
+    terms: dict[int, Counts]
+    groups: dict[int, Counts]
+
+
+def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
+    """The cohort and the cases per term and per labelled group, in three grouped queries."""
+    # A report registers its patient's exposure when missing, so the cohort is the registered
+    # exposures and, among those from reports, the ones whose patient has a counted reaction.
+    counted = Reaction.objects.filter(drug=drug, counted=True, patient_id=OuterRef("patient_id"))
+    sizes = Exposure.objects.filter(drug=drug).aggregate(
+        any=Count("pk"),
+        registered=Count("pk", filter=Q(from_report=False)),
+        reported=Count("pk", filter=Q(from_report=True) & Q(Exists(counted))),
+    )
+    if not sizes["any"]:
+        return Cohort(exposed=0, registered=False, terms={}, groups={})
+    terms = _per_patient_counts(drug, group_ids=None)
+    group_ids = list(group_ids)
+    groups = _per_patient_counts(drug, group_ids=group_ids) if group_ids else {}
+    return Cohort(
+        exposed=sizes["registered"] + sizes["reported"],
+        registered=sizes["registered"] > 0,
+        terms=terms,
+        groups=groups,
+    )
+
+
+def _per_patient_counts(drug: Drug, group_ids: list[int] | None) -> dict[int, Counts]:
+    """Distinct patients per term (or per group), with grade >= 3 and with a severe case.
+
+    The drug's counted reactions are read from their covering index, already in term
+    order, with no join to the reports.
+    """
+    reactions = Reaction.objects.filter(drug=drug, counted=True)
+    key = "term_id"
+    if group_ids is not None:
+        key = "term__group_links__group_id"
+        reactions = reactions.filter(term__group_links__group_id__in=group_ids)
+    rows = (
+        reactions.values(key)
+        .annotate(
+            cases=Count("patient_id", distinct=True),
+            cases_grade3=Count("patient_id", distinct=True, filter=Q(grade__gte=3)),
+            severe=Count(
+                "patient_id",
+                distinct=True,
+                filter=Q(serious=True) | Q(grade__gte=3) | Q(outcome="fatal"),
+            ),
+        )
+        .order_by()
+        .values_list(key, "cases", "cases_grade3", "severe")
+    )
+    return {
+        key_id: Counts(cases, cases_grade3, severe) for key_id, cases, cases_grade3, severe in rows
+    }
+
+
+@dataclass
+class EntryView:
+    """A labelled entry on the drug page: observed in the cohort against expected."""
+
+    term: Term
+    band: str
+    expected_pct: float | None
+    cases: int
+    observed_pct: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+
+
+def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
+    """Every labelled entry observed against expected, and the unlisted signals of the last
+    detection run (bleeding sites first). Reads only: no evaluation is run from here."""
+    listing = LabelListing.current(drug)
+    cohort = cohort_count(drug, listing.groups)
+    entries = sorted(listing.by_term.values(), key=lambda e: (e.term.soc, e.term.name))
+    counts = [
+        (cohort.groups if e.term.is_group else cohort.terms).get(e.term_id, Counts()).cases
+        for e in entries
+    ]
+    lows, highs = (
+        stats.clopper_pearson(np.array(counts), np.full(len(counts), cohort.exposed))
+        if entries and cohort.exposed
+        else (np.full(len(counts), np.nan), np.full(len(counts), np.nan))
+    )
+    views = []
+    for entry, n, low, high in zip(entries, counts, lows, highs, strict=True):
+        expected, _ = listing.expected_incidence(entry)
+        views.append(
+            EntryView(
+                term=entry.term,
+                band=entry.band or "",
+                expected_pct=float(expected) if expected is not None else None,
+                cases=n,
+                observed_pct=100.0 * n / cohort.exposed if cohort.exposed else None,
+                ci_low_pct=None if np.isnan(low) else float(low) * 100,
+                ci_high_pct=None if np.isnan(high) else float(high) * 100,
+            )
+        )
+    haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
+    unlisted = list(
+        Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related("term")
+    )
+    bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
+    unlisted.sort(key=lambda s: (s.term_id not in bleeding, -s.cases, s.term.name))
+    return cohort, views, unlisted

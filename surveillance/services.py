@@ -18,11 +18,12 @@ from core.db import statement_timeout
 from reference.models import Drug
 
 from .choices import RunStatus, Trigger
-from .detection import evaluate_drug, findings_apply, run_q_values_apply
 from .disproportionality_baseline import baseline_current
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
+from .rules import evaluate_drug
+from .signal_updates import findings_apply, run_q_values_apply
 
 logger = logging.getLogger(__name__)
 

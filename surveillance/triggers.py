@@ -1,29 +1,18 @@
-"""New reports queue detection for their drug, after commit and debounced; queued runs and
-parts are handed to the workers when they are due."""
+"""New reports queue detection for their drug, after commit and debounced (the dispatcher in
+tasks hands the queued runs to the workers when they are due)."""
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from celery import Task
 from django.conf import settings
-from django.utils import timezone
 
 from reports.models import Report
 
-from .models import DetectionRun, DrugRun
-from .services import (
-    debounce_seconds,
-    run_fail,
-    run_queue_for_new_reports,
-    runs_claim_due,
-    sent_undo,
-)
+from .services import debounce_seconds, run_queue_for_new_reports
+from .tasks import detection_run_start, run_dispatch
 
-logger = logging.getLogger(__name__)
 _paused = threading.local()
 
 
@@ -60,8 +49,6 @@ def on_report_committed(report: Report) -> None:
     """
     if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True) or getattr(_paused, "on", False):
         return
-    from .tasks import detection_run_start
-
     drug_id = report.drug_id
     if detection_run_start.app.conf.task_always_eager:
         run, _ = run_queue_for_new_reports(drug_id)
@@ -74,51 +61,3 @@ def on_report_committed(report: Report) -> None:
     _, starts_at = run_queue_for_new_reports(drug_id, delay_seconds=delay)
     margin = min(delay / 2, CLOCK_MARGIN_SECONDS)
     _queued_until[drug_id] = starts_at.timestamp() - margin
-
-
-def _send(task: "Task[Any, Any]", model: type[DetectionRun] | type[DrugRun], pk: int) -> bool:
-    try:
-        task.apply_async((pk,))
-    except Exception:
-        logger.exception("%s %s could not be handed to the workers", model.__name__, pk)
-        sent_undo(model, pk)
-        return False
-    return True
-
-
-def run_dispatch(run: DetectionRun) -> bool:
-    """Hand a run to the workers now (or run it here without a broker), never raising. When
-    the broker cannot take it, the run stays queued and detection_dispatch sends it later."""
-    from .tasks import detection_run_start
-
-    DetectionRun.objects.filter(pk=run.pk).update(sent_at=timezone.now())
-    if _send(detection_run_start, DetectionRun, run.pk):
-        return True
-    if detection_run_start.app.conf.task_always_eager:
-        # Nothing dispatches later without a broker; a queued run would block the drug's next.
-        run_fail(run.pk, "the run failed to start; see the log")
-    return False
-
-
-def part_dispatch(part_id: int) -> bool:
-    from .tasks import detect_drug
-
-    return _send(detect_drug, DrugRun, part_id)
-
-
-def runs_dispatch_due() -> int:
-    """Hand out the runs and parts that are due; returns how many were sent. Stops at the
-    first that the broker refuses: the rest wait for the next dispatch."""
-    from .tasks import detect_drug, detection_run_start
-
-    run_ids, part_ids = runs_claim_due()
-    due: list[tuple[Task[Any, Any], type[DetectionRun] | type[DrugRun], int]] = [
-        *((detection_run_start, DetectionRun, pk) for pk in run_ids),
-        *((detect_drug, DrugRun, pk) for pk in part_ids),
-    ]
-    for position, (task, model, pk) in enumerate(due):
-        if not _send(task, model, pk):
-            for _, later_model, later in due[position + 1 :]:
-                sent_undo(later_model, later)
-            return position
-    return len(due)

@@ -19,17 +19,18 @@ from reference.models import Drug
 
 from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
-from .detection import disproportionality_table, drug_overview
 from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
 from .selectors import (
     drug_last_detected_at,
+    drug_overview,
     run_list,
     signal_cases,
     signal_dashboard,
     signal_detail,
 )
+from .wording import disproportionality_table
 
 
 def _officer(request: HttpRequest) -> Any:
@@ -181,11 +182,11 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
             s.met,
             s.status,
             s.cases,
-            s.exposed,
+            s.denominator,
             s.observed_pct,
             s.ci_low_pct,
             s.ci_high_pct,
-            s.expected_pct,
+            s.comparator_pct,
             s.band,
             s.p_value,
             s.q_value,

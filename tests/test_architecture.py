@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 BELOW_SURVEILLANCE = {"core", "audit", "accounts", "reference", "reports", "spontaneous"}
@@ -34,14 +32,6 @@ ALLOWED = {
     "spontaneous": {"core", "audit", "accounts", "reference", "reports"},
     "surveillance": BELOW_SURVEILLANCE,
     "config": BELOW_SURVEILLANCE | {"surveillance"},
-}
-
-# Known breaches being removed on other branches. Each entry is checked by a strict xfail
-# below: when the breach is gone that check passes, fails the suite, and the entry must be
-# deleted here. Do not add to these lists.
-KNOWN_UPWARD_IMPORTS: set[tuple[str, str]] = {("spontaneous", "surveillance")}
-KNOWN_MODULE_CYCLES: set[frozenset[str]] = {
-    frozenset({"surveillance.tasks", "surveillance.triggers"}),
 }
 
 
@@ -185,37 +175,18 @@ def test_imports_are_read_from_functions_and_relative_imports_too():
 
 
 def test_no_app_imports_an_app_above_it():
-    upward = [
-        i
-        for i in IMPORTS
-        if i.edge[0] != i.edge[1]
-        and i.edge[1] not in ALLOWED[i.edge[0]]
-        and i.edge not in KNOWN_UPWARD_IMPORTS
-    ]
+    upward = [i for i in IMPORTS if i.edge[0] != i.edge[1] and i.edge[1] not in ALLOWED[i.edge[0]]]
     assert not upward, "imports that point back up the layers:\n" + describe(upward)
 
 
 def test_apps_import_each_other_in_no_cycle():
-    edges = {i.edge for i in IMPORTS if i.edge[0] != i.edge[1]} - KNOWN_UPWARD_IMPORTS
+    edges = {i.edge for i in IMPORTS if i.edge[0] != i.edge[1]}
     found = cycles(edges)
     assert not found, f"apps that import each other: {[sorted(c) for c in found]}"
 
 
 def test_modules_import_each_other_in_no_cycle():
     edges = {(i.module, i.target) for i in IMPORTS}
-    found = [c for c in cycles(edges) if c not in KNOWN_MODULE_CYCLES]
+    found = cycles(edges)
     in_cycles = [i for i in IMPORTS if any({i.module, i.target} <= c for c in found)]
     assert not found, "modules that import each other:\n" + describe(in_cycles)
-
-
-@pytest.mark.xfail(strict=True, reason="known upward import, being removed; then delete it above")
-@pytest.mark.parametrize("edge", sorted(KNOWN_UPWARD_IMPORTS), ids="->".join)
-def test_known_upward_import_is_gone(edge):
-    still = [i for i in IMPORTS if i.edge == edge]
-    assert not still, describe(still)
-
-
-@pytest.mark.xfail(strict=True, reason="known module cycle, being removed; then delete it above")
-@pytest.mark.parametrize("cycle", sorted(sorted(c) for c in KNOWN_MODULE_CYCLES), ids="<->".join)
-def test_known_module_cycle_is_gone(cycle):
-    assert frozenset(cycle) not in cycles({(i.module, i.target) for i in IMPORTS})

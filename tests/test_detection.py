@@ -185,7 +185,7 @@ def test_detection_queries_do_not_grow_with_the_terms(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from surveillance.detection import evaluate_drug
+    from surveillance.rules import evaluate_drug
 
     cohort = CohortBuilder(inotuzumab, nurse, nurse.site)
     cohort.register(50)

@@ -211,7 +211,7 @@ def test_while_the_broker_is_down_reports_queue_one_run_per_drug_and_none_fails(
     inotuzumab, runs_sent, monkeypatch, django_assert_max_num_queries
 ):
     from surveillance import tasks
-    from surveillance.triggers import runs_dispatch_due
+    from surveillance.tasks import runs_dispatch_due
 
     sent = runs_sent
     attempts = []
@@ -326,7 +326,7 @@ def test_a_task_delivered_again_after_its_run_closed_does_nothing(inotuzumab, nu
 def test_a_run_whose_message_was_lost_is_handed_out_again_and_done_once(
     inotuzumab, nurse, runs_sent
 ):
-    from surveillance.triggers import runs_dispatch_due
+    from surveillance.tasks import runs_dispatch_due
 
     worked_scenario(inotuzumab, nurse, nurse.site)
     lost = run_create(trigger="new_reports", drug=inotuzumab)
@@ -378,7 +378,7 @@ def test_a_part_whose_drug_is_busy_waits_in_the_database_then_gives_up(
     inotuzumab, runs_sent, monkeypatch, settings
 ):
     from surveillance import services, tasks
-    from surveillance.triggers import runs_dispatch_due
+    from surveillance.tasks import runs_dispatch_due
 
     settings.CELERY_TASK_ALWAYS_EAGER = False  # a worker: it does not wait for the drug
 

@@ -155,7 +155,10 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     assert n["ror"] == pytest.approx(a * d / (b * c))
     assert n["eb05"] >= 2
     assert n["rule"] == "mgps"
-    assert (signal.cases, signal.exposed) == (a, a + b)
+    assert (signal.cases, signal.drug_reports) == (a, a + b)
+    # No treated patients behind a pair of the spontaneous reports.
+    assert (signal.exposed, signal.expected_pct) == (0, None)
+    assert signal.background_pct == pytest.approx(100 * c / (c + d))
     assert DisproportionalityBaseline.objects.count() == 1
     # The comparators' pairs are reported at the background rates: none is a signal.
     assert not Signal.objects.filter(
@@ -171,20 +174,28 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     body = client.get(f"/api/v1/signals/{signal.pk}/").json()
     assert body["kind"] == "disproportionality"
     assert body["disproportionality"]["a"] == a
+    # The API's figures of every kind: the drug's reports and the other drugs' share.
+    assert (body["cases"], body["exposed"]) == (a, a + b)
+    assert body["expected_pct"] == pytest.approx(100 * c / (c + d))
+    assert body["evaluations"][-1]["exposed"] == a + b
     assert body["disproportionality"]["ror"] == pytest.approx(a * d / (b * c))
 
     client.force_login(officer)
     page = client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
     assert f"a = {a}" in page and f"d = {d}" in page
+    assert f"b = {b}</td><td>{a + b}</td>" in page
     for method in ("MGPS (EBGM)", "PRR", "ROR", "IC"):
         assert method in page
     listing = client.get("/surveillance/signals/", {"kind": "disproportionality"})
     text = listing.content.decode()
     assert "Nausea" in text and f"EB05 {n['eb05']:.2f}" in text
+    assert f"<td>{a} / {a + b}</td>" in text
     exported = client.get("/surveillance/signals.csv", {"kind": "disproportionality"})
     exported_rows = csv.DictReader(io.StringIO(exported.content.decode()))
     nausea = next(r for r in exported_rows if r["term"] == "Nausea")
     assert (nausea["a"], nausea["d"]) == (str(a), str(d))
+    assert nausea["exposed"] == str(a + b)
+    assert float(nausea["expected_pct"]) == pytest.approx(100 * c / (c + d))
     assert float(nausea["eb05"]) == pytest.approx(n["eb05"])
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from core.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
+from surveillance.selectors import signal_cases
 
 
 class MoveSerializer(Serializer[Any]):
@@ -79,11 +80,11 @@ class NumbersSerializer(Serializer[Any]):
 
     met = serializers.BooleanField()
     cases = serializers.IntegerField()
-    exposed = serializers.IntegerField()
+    exposed = serializers.IntegerField(source="denominator")
     observed_pct = serializers.FloatField(allow_null=True)
     ci_low_pct = serializers.FloatField(allow_null=True)
     ci_high_pct = serializers.FloatField(allow_null=True)
-    expected_pct = serializers.FloatField(allow_null=True)
+    expected_pct = serializers.FloatField(source="comparator_pct", allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
     q_value = serializers.FloatField(allow_null=True)
     disproportionality = serializers.SerializerMethodField(
@@ -140,6 +141,4 @@ class SignalDetailSerializer(SignalSerializer):
     cases_list = serializers.SerializerMethodField()
 
     def get_cases_list(self, signal: Signal) -> list[dict[str, Any]]:
-        from surveillance.selectors import signal_cases
-
         return list(CaseSerializer(signal_cases(signal), many=True).data)

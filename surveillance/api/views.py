@@ -17,7 +17,7 @@ from surveillance.models import DetectionRun, Signal
 from surveillance.review import MoveRefused, signal_move
 from surveillance.selectors import run_list, signal_detail, signal_list
 from surveillance.services import run_create
-from surveillance.triggers import run_dispatch
+from surveillance.tasks import run_dispatch
 
 from .serializers import (
     MoveSerializer,

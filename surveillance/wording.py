@@ -1,0 +1,141 @@
+"""What detection says: the summary of each kind of finding, and the methods table of a
+disproportionality signal's page."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from reference.listedness import Listedness
+from reference.models import Drug, LabelEntry, Term
+
+from .choices import Kind
+from .findings import disproportionality_rule, min_cases
+
+
+def label_test_summary(
+    *,
+    drug: Drug,
+    entry: LabelEntry,
+    kind: str,
+    cases: int,
+    exposed: int,
+    expected_pct: float,
+    source: str,
+    ci_low_pct: float,
+    ci_high_pct: float,
+    p_value: float,
+    met: bool,
+) -> str:
+    """An incidence or severity test against the label, with its verdict."""
+    observed = 100.0 * cases / exposed
+    what = entry.term.name if kind == Kind.INCIDENCE else f"Grade >= 3 {entry.term.name}"
+    labelled = (
+        f"the labelled {pct(expected_pct)}%"
+        if kind == Kind.SEVERITY or source == "label figure"
+        else f"{pct(expected_pct)}%, the {source}"
+    )
+    verdict = "above" if met else "not significantly above"
+    every_case_severe = (
+        kind == Kind.INCIDENCE
+        and entry.grade3_pct is not None
+        and entry.grade3_pct == entry.incidence_pct
+    )
+    return (
+        f"{what} in {cases} of {exposed} treated patients with {drug.name} "
+        f"({pct(observed)}%, 95% CI {pct(ci_low_pct)}-{pct(ci_high_pct)}%), "
+        f"{verdict} {labelled} (p = {p_value:.3g})."
+        + (
+            " The label gives every case as grade >= 3: this test covers severity."
+            if every_case_severe
+            else ""
+        )
+    )
+
+
+def unlisted_summary(
+    *, drug: Drug, term: Term, decision: Listedness, cases: int, severe: bool
+) -> str:
+    """A reaction the label does not list, worded with the labelled group it belongs to."""
+    return (
+        f"{decision.explain(term, drug)} {patients(cases)}"
+        f"{', at least one serious, grade >= 3 or fatal' if severe else ''}."
+    )
+
+
+def disproportionality_summary(
+    drug: Drug, term: Term, n: dict[str, Any], background: float | None
+) -> str:
+    """A drug-event pair of the spontaneous reports: its 2x2 share and the four methods."""
+    share = f"{pct(100.0 * n['a'] / (n['a'] + n['b']))}%"
+    other = f" against {pct(background)}% of other drugs' reports" if background is not None else ""
+    return (
+        f"{term.name} in {n['a']} of {n['a'] + n['b']} spontaneous reports with {drug.name} "
+        f"({share}){other}: EBGM {figure(n['ebgm'])} (EB05 {figure(n['eb05'])}), "
+        f"PRR {figure(n['prr'])} (chi-square {figure(n['chi2_yates'])}), "
+        f"ROR {figure(n['ror'])} (95% CI {figure(n['ror_low'])}-{figure(n['ror_high'])}), "
+        f"IC025 {figure(n['ic025'])}."
+    )
+
+
+@dataclass
+class MethodRow:
+    """One method's figures on a signal page."""
+
+    method: str
+    value: float | None
+    low: float | None
+    high: float | None
+    interval: str
+    rule: str
+    met: bool
+    chosen: bool
+
+
+def disproportionality_table(numbers: dict[str, Any]) -> list[MethodRow]:
+    """The four methods of a disproportionality signal, each with its own rule."""
+    if not numbers:
+        return []
+    n_min = min_cases()
+    rule, eb05_min = disproportionality_rule()
+    chosen = numbers.get("rule", rule)
+    met_by = numbers.get("met_by", {})
+    methods = [
+        ("mgps", "MGPS (EBGM)", "ebgm", "eb05", "eb95", "EB05-EB95", f"EB05 >= {eb05_min:g}"),
+        (
+            "prr",
+            "PRR",
+            "prr",
+            "prr_low",
+            "prr_high",
+            "95% CI",
+            f"PRR >= 2, Yates chi-square >= 4 (here {figure(numbers.get('chi2_yates'))}), "
+            f"a >= {n_min}",
+        ),
+        ("ror", "ROR", "ror", "ror_low", "ror_high", "95% CI", f"lower bound > 1, a >= {n_min}"),
+        ("ic", "IC", "ic", "ic025", "ic975", "IC025-IC975", "IC025 > 0"),
+    ]
+    return [
+        MethodRow(
+            label,
+            numbers.get(value),
+            numbers.get(low),
+            numbers.get(high),
+            interval,
+            rule_text,
+            bool(met_by.get(method)),
+            chosen == method,
+        )
+        for method, label, value, low, high, interval, rule_text in methods
+    ]
+
+
+def figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def patients(n: int) -> str:
+    return f"{n} patient{'s' if n != 1 else ''}"
+
+
+def pct(value: float) -> str:
+    text = f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+    return text[:-2] if text.endswith(".0") else text
