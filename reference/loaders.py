@@ -158,7 +158,8 @@ def shipped_label_load(
     Returns what was done and the label the file stands for now (None when the
     file was never loaded).
     """
-    from .services import drug_find, entries_from_label, label_import
+    from .selectors import drug_find
+    from .services import entries_from_label, label_import
     from .structured import structured_label_read
 
     spec = structured_label_read(json.loads(path.read_text(encoding="utf-8")))

@@ -13,8 +13,7 @@ from reference.choices import NameKind, TermSource
 from reference.models import Drug, Term, TermName
 from reference.normalize import keyless_message, name_key
 from reference.revision import reference_revision_bump
-from reference.selectors import term_code, term_suggest
-from reference.services import DrugNames
+from reference.selectors import DrugNames, term_code, term_suggest
 from reports.choices import Sex
 
 from .models import CaseReport, CaseReportPair, ReportImport

@@ -1,4 +1,6 @@
-"""Writes of the reference data: label import and versioning."""
+"""Label import and versioning: a drug's reference safety information read from a page or
+a structured file, coded to terms, checked, and kept as a new current version when it
+changed."""
 
 import hashlib
 import json
@@ -9,17 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils.text import slugify
 
-from .choices import Band, Section
-from .label_text import ParsedLabel, UnreadLine
-from .models import Drug, Label, LabelEntry, Term
-from .normalize import keyless_message, name_key
-from .revision import reference_revision_bump
-from .selectors import DrugNames as DrugNames
-from .selectors import drug_find as drug_find
-from .selectors import term_code, term_suggest
-from .structured import StructuredLabel, structured_label_read
+from ..choices import Band, Section
+from ..label_text import ParsedLabel, UnreadLine
+from ..models import Drug, Label, LabelEntry, Term
+from ..normalize import keyless_message, name_key
+from ..revision import reference_revision_bump
+from ..selectors import DrugNames as DrugNames
+from ..selectors import drug_find as drug_find
+from ..selectors import term_code, term_suggest
+from ..structured import StructuredLabel, structured_label_read
+from .drugs import DrugNameError, drug_get_or_create
 
 
 @dataclass
@@ -259,63 +261,6 @@ def _check_values(coded: list[_Coded]) -> list[str]:
     return problems
 
 
-class DrugNameError(ValueError):
-    pass
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
-
-def drug_get_or_create(*, name: str, brand_names: Sequence[str] = (), slug: str = "") -> Drug:
-    """The drug a name refers to, created when it is new.
-
-    Raises DrugNameError when the name is empty, gives no slug, or its slug or a
-    brand name is already another drug's.
-    """
-    name = _clean(name)
-    brands = list(dict.fromkeys(b for b in (_clean(b) for b in brand_names) if b))
-    if not name:
-        raise DrugNameError("the drug has no name")
-    if any("\x00" in n for n in (name, slug, *brands)):
-        raise DrugNameError("the drug name holds a NUL character")
-    if len(name) > Drug._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise DrugNameError(f"the drug name {name[:40]!r}... is too long")
-    drug = drug_find(name)
-    if drug is None:
-        new_slug = slugify(slug.strip() or name)[:100].strip("-")
-        if not new_slug and not slug.strip() and name_key(name):
-            # A name with no Latin letter (Тошнотин): a numbered slug stands for it in URLs.
-            taken_slugs = set(
-                Drug.objects.filter(slug__startswith="drug").values_list("slug", flat=True)
-            )
-            candidates = ["drug", *(f"drug-{n}" for n in range(2, len(taken_slugs) + 2))]
-            new_slug = next(s for s in candidates if s not in taken_slugs)
-        if not new_slug:
-            raise DrugNameError(
-                f"the drug name {name!r} gives no slug (URL name); use letters or digits"
-            )
-        taken = Drug.objects.filter(slug=new_slug).first()
-        if taken is not None:
-            raise DrugNameError(
-                f"the slug {new_slug!r} of {name!r} is already used by the drug "
-                f"{taken.name!r}; import under that name or choose another name"
-            )
-        for brand in brands:
-            owner = drug_find(brand)
-            if owner is not None:
-                raise DrugNameError(
-                    f"the brand name {brand!r} already names the drug {owner.name!r}"
-                )
-        return Drug.objects.create(name=name, slug=new_slug, brand_names=brands)
-    known = {b.casefold() for b in drug.brand_names}
-    added = [b for b in brands if b.casefold() not in known]
-    if added:
-        drug.brand_names = sorted([*drug.brand_names, *added])
-        drug.save(update_fields=["brand_names"])
-    return drug
-
-
 @transaction.atomic
 def label_import(
     *,
@@ -435,93 +380,3 @@ def _number(value: Decimal | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-@dataclass
-class CtcaeImportResult:
-    rows: int
-    created: int
-    updated: int
-
-
-class CtcaeImportError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} row(s) could not be imported; nothing was changed")
-
-
-CTCAE_COLUMNS = ("MedDRA Code", "CTCAE Term")
-
-
-def _grade_column(fieldnames: Sequence[str], grade: int) -> str | None:
-    return next((f for f in fieldnames if f.strip().lower().startswith(f"grade {grade}")), None)
-
-
-@transaction.atomic
-def ctcae_import(*, rows: Sequence[dict[str, str]], fieldnames: Sequence[str]) -> CtcaeImportResult:
-    """Attach CTCAE grade criteria to the terms, all or nothing.
-
-    Each row resolves to a term by its MedDRA code or by any of the term's names.
-    """
-    from .models import CtcaeCriteria
-
-    missing = [c for c in CTCAE_COLUMNS if c not in fieldnames]
-    grade_columns = [_grade_column(fieldnames, g) for g in range(1, 6)]
-    if missing or None in grade_columns:
-        absent = missing + [f"Grade {g}" for g, c in enumerate(grade_columns, 1) if c is None]
-        raise CtcaeImportError([f"missing column(s): {', '.join(absent)}"])
-
-    by_code = {t.meddra_code: t for t in Term.objects.exclude(meddra_code="")}
-    max_name = CtcaeCriteria._meta.get_field("ctcae_term").max_length or 200
-    problems: list[str] = []
-    resolved: list[tuple[Term, dict[str, str]]] = []
-    for line_no, row in enumerate(rows, start=2):
-        name = (row.get("CTCAE Term") or "").strip()
-        code = (row.get("MedDRA Code") or "").strip()
-        if not name:
-            problems.append(f"line {line_no}: no CTCAE term")
-            continue
-        if any("\x00" in str(cell) for cell in row.values()):
-            problems.append(f"line {line_no}: a cell holds a NUL character")
-            continue
-        if len(name) > max_name:
-            problems.append(f"line {line_no}: the CTCAE term is longer than {max_name} characters")
-            continue
-        term = by_code.get(code) if code else None
-        if term is None:
-            found = term_code(name)
-            term = found[0] if found else None
-        if term is None:
-            close = ", ".join(term_suggest(name)) or "no close terms"
-            problems.append(f"line {line_no}: {name!r} is not a known term (closest: {close})")
-            continue
-        resolved.append((term, row))
-    if problems:
-        raise CtcaeImportError(problems)
-
-    existing = {c.term_id: c for c in CtcaeCriteria.objects.all()}
-    created = updated = 0
-    for term, row in resolved:
-        values = {
-            "ctcae_term": row["CTCAE Term"].strip(),
-            "definition": (row.get("Definition") or "").strip(),
-            **{
-                f"grade_{g}": _criterion(row.get(col or "", ""))
-                for g, col in enumerate(grade_columns, start=1)
-            },
-        }
-        criteria = existing.get(term.pk)
-        if criteria is None:
-            existing[term.pk] = CtcaeCriteria.objects.create(term=term, **values)
-            created += 1
-        elif any(getattr(criteria, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(criteria, k, v)
-            criteria.save()
-            updated += 1
-    return CtcaeImportResult(rows=len(resolved), created=created, updated=updated)
-
-
-def _criterion(text: str | None) -> str:
-    value = (text or "").strip()
-    return "" if value in {"-", "\u2013"} else value

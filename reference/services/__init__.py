@@ -1,0 +1,34 @@
+"""Writes of the reference data: drugs, labels and their versions, CTCAE criteria."""
+
+from .ctcae import CtcaeImportError, CtcaeImportResult, ctcae_import
+from .drugs import DrugNameError, drug_get_or_create
+from .labels import (
+    EntryInput,
+    LabelImportError,
+    LabelImportResult,
+    UncodedName,
+    entries_from_label,
+    entries_from_parsed,
+    entries_from_structured,
+    label_as_structured,
+    label_import,
+    parse_problems,
+)
+
+__all__ = [
+    "CtcaeImportError",
+    "CtcaeImportResult",
+    "DrugNameError",
+    "EntryInput",
+    "LabelImportError",
+    "LabelImportResult",
+    "UncodedName",
+    "ctcae_import",
+    "drug_get_or_create",
+    "entries_from_label",
+    "entries_from_parsed",
+    "entries_from_structured",
+    "label_as_structured",
+    "label_import",
+    "parse_problems",
+]
