@@ -1,3 +1,4 @@
+import threading
 import time
 from datetime import timedelta
 
@@ -182,6 +183,30 @@ def test_two_runs_never_work_on_one_drug_at_once(inotuzumab):
         drug_lock(inotuzumab.pk, ttl_seconds=60),
     ):
         pass
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        pass
+
+
+def test_a_redis_lease_renewed_from_the_heartbeat_thread_outlives_its_ttl_until_lost(
+    inotuzumab, settings, redis_url
+):
+    settings.REDIS_URL = redis_url
+    renewed: list[bool] = []
+    with drug_lock(inotuzumab.pk, ttl_seconds=1) as lease:
+        for _ in range(3):
+            time.sleep(0.5)
+            heartbeat = threading.Thread(target=lambda: renewed.append(lease.renew()))
+            heartbeat.start()
+            heartbeat.join()
+        assert renewed == [True, True, True]
+        # Held 1.5 s on a 1 s lease: still this worker's.
+        with pytest.raises(DrugBusy), drug_lock(inotuzumab.pk, ttl_seconds=1):
+            pass
+        time.sleep(1.2)
+        # Not renewed for longer than the lease: the drug is free, and the holder is told.
+        assert lease.renew() is False
+        with drug_lock(inotuzumab.pk, ttl_seconds=60):
+            pass
     with drug_lock(inotuzumab.pk, ttl_seconds=60):
         pass
 
