@@ -34,9 +34,9 @@ _queued_until: dict[int, float] = {}
 CLOCK_MARGIN_SECONDS = 10.0
 
 
-def on_report_committed(report: Report) -> None:
-    """At most one queued run per drug: a burst of reports shares it. The run starts after a
-    delay, so that it sees the whole burst.
+def on_report_committed(report: Report, **_signal: object) -> None:
+    """The receiver of reports.signals.report_committed. At most one queued run per drug: a
+    burst of reports shares it. The run starts after a delay, so that it sees the whole burst.
 
     Queuing writes the run in the database and sends nothing to the broker: a broker that is
     down neither slows nor fails the report, and the run waits for it (detection_dispatch
