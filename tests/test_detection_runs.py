@@ -95,8 +95,8 @@ def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
 ):
     report = Report(drug=inotuzumab)
     on_report_committed(report)
-    # The run cannot start before its delay: until shortly before, nothing is looked up.
-    with django_assert_num_queries(0):
+    # The queued run is found with one indexed query a report.
+    with django_assert_num_queries(500):
         for _ in range(500):
             on_report_committed(report)
     [run] = DetectionRun.objects.filter(trigger="new_reports", status="queued")
@@ -106,40 +106,31 @@ def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
     assert runs_sent == []
 
 
-def test_a_report_near_the_end_of_the_delay_looks_again_and_queues_a_run_if_the_last_started(
-    inotuzumab, runs_sent, monkeypatch
-):
-    import surveillance.triggers
-
+def test_a_report_after_the_queued_run_started_queues_the_next_run(inotuzumab, runs_sent):
     report = Report(drug=inotuzumab)
     on_report_committed(report)
     first = DetectionRun.objects.get()
-    DetectionRun.objects.filter(pk=first.pk).update(status=RunStatus.RUNNING)
-    now = time.time()
-    monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 45)
     on_report_committed(report)
     assert DetectionRun.objects.count() == 1
-    # Within the clock margin of the delay's end, the run may have started.
-    monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 51)
+    # The run may have started before it saw this report: the report queues the next one.
+    DetectionRun.objects.filter(pk=first.pk).update(status=RunStatus.RUNNING)
     on_report_committed(report)
     assert DetectionRun.objects.filter(status="queued").exclude(pk=first.pk).count() == 1
     assert DetectionRun.objects.count() == 2
 
 
-def test_a_run_another_process_queued_is_relied_on_until_shortly_before_its_delay_ends(
+def test_a_run_another_process_queued_takes_the_reports_of_this_one(
     inotuzumab, runs_sent, django_assert_num_queries
 ):
     report = Report(drug=inotuzumab)
     old = run_create(trigger="new_reports", drug=inotuzumab)
-    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=9))
-    # Due in 9 s: it may start any moment, so each report looks.
-    for _ in range(2):
-        with django_assert_num_queries(1):
-            on_report_committed(report)
-    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=60))
-    on_report_committed(report)
-    with django_assert_num_queries(0):
-        on_report_committed(report)
+    for due_in in (9, 60):
+        DetectionRun.objects.filter(pk=old.pk).update(
+            not_before=timezone.now() + timedelta(seconds=due_in)
+        )
+        for _ in range(2):
+            with django_assert_num_queries(1):
+                on_report_committed(report)
     assert DetectionRun.objects.count() == 1
     assert runs_sent == []
 
