@@ -1,6 +1,5 @@
 import csv
 import io
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 
+from .api.serializers import ExposureInputSerializer
 from .choices import Source
 from .filters import ReportFilter
 from .forms import (
@@ -330,6 +330,10 @@ def _exposure_site(user: User, site_form: SiteChoiceForm | None) -> Site | None:
     return site_form.cleaned_data["site"] if site_form.is_valid() else None
 
 
+# The columns an exposure upload reads; any other column is ignored.
+CSV_COLUMNS = ("patient", "drug", "start_date", "dose", "route", "lot_number")
+
+
 def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
     if upload.size > MAX_UPLOAD_BYTES:
         return [], [f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB."]
@@ -359,26 +363,18 @@ def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
             errors.append(f"Row {line}: a cell holds a NUL character.")
             continue
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        start = None
-        if record.get("start_date"):
-            try:
-                start = date.fromisoformat(record["start_date"])
-            except ValueError:
-                errors.append(f"Row {line}: start_date {record['start_date']!r} is not YYYY-MM-DD.")
-        if not record.get("patient"):
-            errors.append(f"Row {line}: the patient reference is missing.")
-        if not record.get("drug"):
-            errors.append(f"Row {line}: the drug is missing.")
-        rows.append(
-            ExposureRow(
-                patient=record.get("patient", ""),
-                drug=record.get("drug", ""),
-                start_date=start,
-                dose=record.get("dose", ""),
-                route=record.get("route", ""),
-                lot_number=record.get("lot_number", ""),
-            )
+        # An empty optional cell is a value not given; the site comes from the page, not the file.
+        body = ExposureInputSerializer(
+            data={
+                name: record[name]
+                for name in CSV_COLUMNS
+                if record.get(name) or name in ("patient", "drug")
+            }
         )
+        if body.is_valid():
+            rows.append(ExposureInputSerializer.to_input(body.validated_data))
+        else:
+            errors += [f"Row {line}: {f}: {m}" for f, msgs in body.errors.items() for m in msgs]
     if not records:
         errors.append("The file has no rows.")
     return rows, errors

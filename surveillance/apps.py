@@ -6,8 +6,8 @@ class SurveillanceConfig(AppConfig):
     verbose_name = "Signal detection and review"
 
     def ready(self) -> None:
-        from reports.services import report_committed_hooks
+        from reports.signals import report_committed
 
         from .triggers import on_report_committed
 
-        report_committed_hooks.append(on_report_committed)
+        report_committed.connect(on_report_committed, dispatch_uid="detection-on-new-reports")

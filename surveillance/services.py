@@ -59,38 +59,29 @@ def run_create(
     return DetectionRun.objects.create(trigger=trigger, drug=drug, requested_by=requested_by)
 
 
-def run_queue_for_new_reports(
-    drug_id: int, *, delay_seconds: int = 0
-) -> tuple[DetectionRun | None, datetime]:
+def run_queue_for_new_reports(drug_id: int, *, delay_seconds: int = 0) -> DetectionRun | None:
     """Queue one run for a drug that received reports, to start after the delay, unless one
     is already queued. Nothing is sent to the broker: the dispatcher hands the run to the
     workers once it is due (runs_claim_due).
 
-    Returns the new run (None when one was queued already) and the earliest time the run
-    that will take the reports may start.
+    Returns the new run, None when one was queued already.
     """
-    queued = (
-        DetectionRun.objects.filter(
-            drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
-        )
-        .values_list("not_before", "created_at")
-        .first()
-    )
-    if queued is not None:
+    if DetectionRun.objects.filter(
+        drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
+    ).exists():
         # Most reports of a burst end here; the insert below settles the races.
-        return None, queued[0] or queued[1]
+        return None
     now = timezone.now()
     try:
         with transaction.atomic():
-            run = DetectionRun.objects.create(
+            return DetectionRun.objects.create(
                 trigger=Trigger.NEW_REPORTS,
                 drug_id=drug_id,
                 created_at=now,
                 not_before=now + timedelta(seconds=delay_seconds) if delay_seconds else None,
             )
     except IntegrityError:
-        return None, now
-    return run, run.not_before or run.created_at
+        return None
 
 
 def _due(now: datetime) -> Q:

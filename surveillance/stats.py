@@ -133,6 +133,9 @@ def benjamini_hochberg(p_values: ArrayLike) -> FloatArray:
     m non-NaN p-values. NaN entries are left out of m and come back as NaN; an empty input
     gives an empty array. Any shape is accepted and kept.
 
+    The adjustment is scipy's ``false_discovery_control``; this wrapper adds what a run needs
+    and scipy refuses: a test without a p-value (NaN) is no member of the family.
+
     Raises ValueError for a p-value outside [0, 1].
     """
     p = np.asarray(p_values, dtype=np.float64)
@@ -140,17 +143,7 @@ def benjamini_hochberg(p_values: ArrayLike) -> FloatArray:
     if np.any((p[valid] < 0) | (p[valid] > 1)):
         raise ValueError("p-values must lie in [0, 1]")
     q = np.full(p.shape, np.nan, dtype=np.float64)
-    observed = p[valid]
-    m = observed.size
-    if m == 0:
-        return q
-    order = np.argsort(observed, kind="stable")
-    # m / rank first: the factor is >= 1 after rounding too, so that q >= p holds exactly.
-    ranked = observed[order] * (m / np.arange(1, m + 1, dtype=np.float64))
-    stepped = np.minimum.accumulate(ranked[::-1])[::-1]
-    adjusted = np.empty(m, dtype=np.float64)
-    adjusted[order] = np.minimum(stepped, 1.0)
-    q[valid] = adjusted
+    q[valid] = _scipy_stats.false_discovery_control(p[valid], method="bh")
     return q
 
 

@@ -100,12 +100,8 @@ def no_baseline_cached():
 
 @pytest.fixture(autouse=True)
 def no_detection_on_commit(settings):
-    """Reports do not queue detection in tests unless a test asks for it, and no test sees
-    the runs an earlier one queued."""
-    from surveillance.triggers import _queued_until
-
+    """Reports do not queue detection in tests unless a test asks for it."""
     settings.DETECTION_ON_NEW_REPORTS = False
-    _queued_until.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -167,10 +167,10 @@ def test_every_app_has_a_place_in_the_layers():
 
 
 def test_imports_are_read_from_functions_and_relative_imports_too():
-    # Guards the reader itself: surveillance registers its hook inside AppConfig.ready(), and
+    # Guards the reader itself: surveillance connects its receiver inside AppConfig.ready(), and
     # the report services' package re-exports its modules with relative imports.
     found = {(i.module, i.target) for i in IMPORTS}
-    assert ("surveillance.apps", "reports.services") in found
+    assert ("surveillance.apps", "reports.signals") in found
     assert ("reports.services", "reports.services.reports") in found
 
 

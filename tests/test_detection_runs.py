@@ -1,3 +1,4 @@
+import threading
 import time
 from datetime import timedelta
 
@@ -94,8 +95,8 @@ def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
 ):
     report = Report(drug=inotuzumab)
     on_report_committed(report)
-    # The run cannot start before its delay: until shortly before, nothing is looked up.
-    with django_assert_num_queries(0):
+    # The queued run is found with one indexed query a report.
+    with django_assert_num_queries(500):
         for _ in range(500):
             on_report_committed(report)
     [run] = DetectionRun.objects.filter(trigger="new_reports", status="queued")
@@ -105,40 +106,31 @@ def test_a_burst_of_reports_queues_at_most_one_run_per_drug(
     assert runs_sent == []
 
 
-def test_a_report_near_the_end_of_the_delay_looks_again_and_queues_a_run_if_the_last_started(
-    inotuzumab, runs_sent, monkeypatch
-):
-    import surveillance.triggers
-
+def test_a_report_after_the_queued_run_started_queues_the_next_run(inotuzumab, runs_sent):
     report = Report(drug=inotuzumab)
     on_report_committed(report)
     first = DetectionRun.objects.get()
-    DetectionRun.objects.filter(pk=first.pk).update(status=RunStatus.RUNNING)
-    now = time.time()
-    monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 45)
     on_report_committed(report)
     assert DetectionRun.objects.count() == 1
-    # Within the clock margin of the delay's end, the run may have started.
-    monkeypatch.setattr(surveillance.triggers.time, "time", lambda: now + 51)
+    # The run may have started before it saw this report: the report queues the next one.
+    DetectionRun.objects.filter(pk=first.pk).update(status=RunStatus.RUNNING)
     on_report_committed(report)
     assert DetectionRun.objects.filter(status="queued").exclude(pk=first.pk).count() == 1
     assert DetectionRun.objects.count() == 2
 
 
-def test_a_run_another_process_queued_is_relied_on_until_shortly_before_its_delay_ends(
+def test_a_run_another_process_queued_takes_the_reports_of_this_one(
     inotuzumab, runs_sent, django_assert_num_queries
 ):
     report = Report(drug=inotuzumab)
     old = run_create(trigger="new_reports", drug=inotuzumab)
-    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=9))
-    # Due in 9 s: it may start any moment, so each report looks.
-    for _ in range(2):
-        with django_assert_num_queries(1):
-            on_report_committed(report)
-    DetectionRun.objects.filter(pk=old.pk).update(not_before=timezone.now() + timedelta(seconds=60))
-    on_report_committed(report)
-    with django_assert_num_queries(0):
-        on_report_committed(report)
+    for due_in in (9, 60):
+        DetectionRun.objects.filter(pk=old.pk).update(
+            not_before=timezone.now() + timedelta(seconds=due_in)
+        )
+        for _ in range(2):
+            with django_assert_num_queries(1):
+                on_report_committed(report)
     assert DetectionRun.objects.count() == 1
     assert runs_sent == []
 
@@ -182,6 +174,30 @@ def test_two_runs_never_work_on_one_drug_at_once(inotuzumab):
         drug_lock(inotuzumab.pk, ttl_seconds=60),
     ):
         pass
+    with drug_lock(inotuzumab.pk, ttl_seconds=60):
+        pass
+
+
+def test_a_redis_lease_renewed_from_the_heartbeat_thread_outlives_its_ttl_until_lost(
+    inotuzumab, settings, redis_url
+):
+    settings.REDIS_URL = redis_url
+    renewed: list[bool] = []
+    with drug_lock(inotuzumab.pk, ttl_seconds=1) as lease:
+        for _ in range(3):
+            time.sleep(0.5)
+            heartbeat = threading.Thread(target=lambda: renewed.append(lease.renew()))
+            heartbeat.start()
+            heartbeat.join()
+        assert renewed == [True, True, True]
+        # Held 1.5 s on a 1 s lease: still this worker's.
+        with pytest.raises(DrugBusy), drug_lock(inotuzumab.pk, ttl_seconds=1):
+            pass
+        time.sleep(1.2)
+        # Not renewed for longer than the lease: the drug is free, and the holder is told.
+        assert lease.renew() is False
+        with drug_lock(inotuzumab.pk, ttl_seconds=60):
+            pass
     with drug_lock(inotuzumab.pk, ttl_seconds=60):
         pass
 

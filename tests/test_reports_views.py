@@ -229,12 +229,33 @@ class TestExposureUpload:
         )
         response = self.upload(nurse_client, text)
         assert response.status_code == 200
-        assert response.context["row_errors"] == ["Row 2: more fields than the header names."]
+        # Every bad row is listed at once: the route is checked with the rest of the row.
+        assert response.context["row_errors"] == [
+            "Row 2: more fields than the header names.",
+            "Row 3: route: Route must be one of intravenous, subcutaneous, intramuscular, oral, "
+            "other.",
+        ]
         response = self.upload(
             nurse_client,
             "patient,drug,start_date,route\nPT-2,inotuzumab-ozogamicin,2026-09-01,teleport\n",
         )
         assert "Route must be one of" in response.context["row_errors"][0]
+        assert Exposure.objects.count() == 0
+
+    def test_a_bad_row_gets_the_messages_the_api_gives(self, nurse_client, nurse, inotuzumab):
+        from rest_framework.test import APIClient
+
+        api = APIClient()
+        api.force_authenticate(nurse)
+        row = {"patient": "", "drug": "inotuzumab-ozogamicin", "start_date": "01/09/2026"}
+        row |= {"route": "teleport", "dose": "x" * 101}
+        answer = api.post("/api/v1/exposures/", [row], format="json")
+        assert answer.status_code == 400
+        # The API keys a list's row errors by the row's index.
+        expected = [f"Row 2: {f}: {m}" for f, msgs in answer.json()["0"].items() for m in msgs]
+        assert len(expected) == 4
+        response = self.upload(nurse_client, ",".join(row) + "\n" + ",".join(row.values()) + "\n")
+        assert sorted(response.context["row_errors"]) == sorted(expected)
         assert Exposure.objects.count() == 0
 
     def test_a_file_without_the_columns_is_refused(self, nurse_client, inotuzumab):

@@ -250,3 +250,31 @@ def test_a_first_report_for_a_patient_is_no_duplicate_and_a_second_one_is_checke
     first = submit(api, reaction("Nausea", onset_date="2026-10-10"), patient="PT-D1")
     second = submit(api, reaction("Nausea", onset_date="2026-10-11"), patient="PT-D1")
     assert (first["duplicate_status"], second["duplicate_status"]) == ("", "suspected")
+
+
+def test_listeners_hear_of_a_report_once_its_transaction_commits(
+    api, inotuzumab, django_capture_on_commit_callbacks
+):
+    from reports.signals import report_committed
+
+    heard: list[int] = []
+
+    def listener(sender, report, **kwargs):
+        heard.append(report.pk)
+
+    report_committed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            report = submit(api)
+        assert heard == []  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert heard == [report["id"]]
+        refused = api.post(f"/api/v1/reports/{report['id']}/void/", {"reason": ""}, format="json")
+        assert refused.status_code == 400
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post(f"/api/v1/reports/{report['id']}/void/", {"reason": "Wrong"}, format="json")
+        # The refused void changed nothing and told nobody; the void did.
+        assert heard == [report["id"], report["id"]]
+    finally:
+        report_committed.disconnect(listener)

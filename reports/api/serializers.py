@@ -20,6 +20,7 @@ from reports.inputs import (
     ReportInput,
 )
 from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Reaction, Report
+from reports.services import ExposureRow
 
 
 class PatientInputSerializer(Serializer[Any]):
@@ -178,13 +179,32 @@ class DuplicateDecisionSerializer(Serializer[Any]):
 
 
 class ExposureInputSerializer(Serializer[Any]):
+    """One exposure to register, from the API or a row of the web page's CSV upload: both
+    doors validate rows with this serializer, so a row gets the same messages at either."""
+
     patient = serializers.CharField(max_length=40)
     drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
     start_date = serializers.DateField(required=False, allow_null=True)
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    route = serializers.ChoiceField(choices=Route.choices, required=False, allow_blank=True)
+    route = serializers.ChoiceField(
+        choices=Route.choices,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid_choice": f"Route must be one of {', '.join(Route.values)}."},
+    )
     lot_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
     site = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @staticmethod
+    def to_input(data: dict[str, Any]) -> ExposureRow:
+        return ExposureRow(
+            patient=data["patient"],
+            drug=data["drug"],
+            start_date=data.get("start_date"),
+            dose=data.get("dose", ""),
+            route=data.get("route", ""),
+            lot_number=data.get("lot_number", ""),
+        )
 
 
 class ExposureSerializer(Serializer[Exposure]):

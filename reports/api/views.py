@@ -21,7 +21,6 @@ from reports.filters import ReportFilter
 from reports.models import Exposure, Report
 from reports.selectors import exposures_by_id, exposures_visible, reports_visible
 from reports.services import (
-    ExposureRow,
     IdempotencyConflict,
     exposures_register,
     report_duplicate_decide,
@@ -252,17 +251,7 @@ class ExposureViewSet(
             results = exposures_register(
                 actor=request.user,  # type: ignore[arg-type]
                 site=site,
-                rows=[
-                    ExposureRow(
-                        patient=r["patient"],
-                        drug=r["drug"],
-                        start_date=r.get("start_date"),
-                        dose=r.get("dose", ""),
-                        route=r.get("route", ""),
-                        lot_number=r.get("lot_number", ""),
-                    )
-                    for r in rows
-                ],
+                rows=[ExposureInputSerializer.to_input(r) for r in rows],
                 source=Source.API,
             )
         except ReportInvalid as exc:

@@ -11,7 +11,6 @@ Callers import from here; the modules behind it are how the code is arranged, no
 from .exposures import ExposureResult, ExposureRow, exposures_register, patient_get_or_create
 from .idempotency import IdempotencyConflict
 from .reports import (
-    report_committed_hooks,
     report_duplicate_decide,
     report_follow_up,
     report_submit,
@@ -24,7 +23,6 @@ __all__ = [
     "IdempotencyConflict",
     "exposures_register",
     "patient_get_or_create",
-    "report_committed_hooks",
     "report_duplicate_decide",
     "report_follow_up",
     "report_submit",

@@ -4,7 +4,7 @@ Each change is one transaction that saves a numbered version of the report where
 changed, writes an audit row, and after commit tells the apps that listen (detection).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from reference.models import Label, Term
 from ..choices import DuplicateStatus, Outcome, Source
 from ..inputs import FollowUpInput, ReportInput
 from ..models import IdempotencyRecord, Reaction, Report, ReportVersion
+from ..signals import report_committed
 from ..validation import (
     Errors,
     ReportInvalid,
@@ -29,9 +30,6 @@ from ..validation import (
 from .exposures import exposure_ensure, patient_get_or_create
 from .idempotency import body_hash, next_case_number, report_for_key
 from .reactions import expedite_if_needed, flag_duplicates, label_listing, reactions_build
-
-# Called after commit with the report, so detection can be queued (set by the surveillance app).
-report_committed_hooks: list[Callable[[Report], None]] = []
 
 
 def report_submit(
@@ -178,8 +176,7 @@ def _version_save(report: Report, actor: User, summary: str, reactions: Sequence
 
 
 def _on_commit(report: Report) -> None:
-    for hook in report_committed_hooks:
-        transaction.on_commit(lambda hook=hook: hook(report))  # type: ignore[misc]
+    transaction.on_commit(lambda: report_committed.send(sender=Report, report=report))
 
 
 @transaction.atomic

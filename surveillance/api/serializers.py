@@ -6,7 +6,6 @@ from rest_framework import serializers
 from core.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
-from surveillance.selectors import signal_cases
 
 
 class MoveSerializer(Serializer[Any]):
@@ -137,8 +136,10 @@ class CaseSerializer(Serializer[Any]):
 
 
 class SignalDetailSerializer(SignalSerializer):
+    """A signal with its cases, which the view fetches and passes as context["cases"]."""
+
     evaluations = EvaluationSerializer(many=True)
     cases_list = serializers.SerializerMethodField()
 
     def get_cases_list(self, signal: Signal) -> list[dict[str, Any]]:
-        return list(CaseSerializer(signal_cases(signal), many=True).data)
+        return list(CaseSerializer(self.context["cases"], many=True).data)

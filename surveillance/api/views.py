@@ -15,7 +15,7 @@ from surveillance.choices import Trigger
 from surveillance.filters import SignalFilter
 from surveillance.models import DetectionRun, Signal
 from surveillance.review import MoveRefused, signal_move
-from surveillance.selectors import run_list, signal_detail, signal_list
+from surveillance.selectors import run_list, signal_cases, signal_detail, signal_list
 from surveillance.services import run_create
 from surveillance.tasks import run_dispatch
 
@@ -47,6 +47,9 @@ class SignalViewSet(
     def get_serializer_class(self) -> Any:
         return SignalDetailSerializer if self.action == "retrieve" else SignalSerializer
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(_detail(self.get_object()))
+
     @extend_schema(request=MoveSerializer, responses={200: SignalDetailSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         signal = self.get_object()
@@ -62,7 +65,11 @@ class SignalViewSet(
             )
         except MoveRefused as exc:
             raise ValidationError(exc.errors) from exc
-        return Response(SignalDetailSerializer(signal_detail().get(pk=signal.pk)).data)
+        return Response(_detail(signal_detail().get(pk=signal.pk)))
+
+
+def _detail(signal: Signal) -> dict[str, Any]:
+    return dict(SignalDetailSerializer(signal, context={"cases": signal_cases(signal)}).data)
 
 
 class SignalRunViewSet(
