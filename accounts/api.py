@@ -15,13 +15,12 @@ from rest_framework.response import Response
 
 from core.openapi import ErrorSerializer
 from core.parsers import JSONParser
-from core.serializers import Serializer
 
 from .models import User
 from .services import token_current, token_expires_at, token_revoke
 
 
-class MeSerializer(Serializer[Any]):
+class MeSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
     role = serializers.CharField()
     site = serializers.CharField(allow_null=True)
@@ -52,7 +51,7 @@ class AuthTokenSerializer(authtoken.AuthTokenSerializer):
     )
 
 
-class TokenAnswerSerializer(Serializer[Any]):
+class TokenAnswerSerializer(serializers.Serializer[Any]):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the token stops working; null when tokens never expire."

@@ -1,8 +1,8 @@
 """The reference data's revision: a value that changes whenever a term, name, group
 membership, drug, label or label entry does.
 
-Each process keeps its term search index, and its drugs with their current labels,
-until the revision differs from the one they were read at, so an edit in the admin,
+Each process keeps its term search index, and the label listings reports are judged
+against, until the revision differs from the one they were read at, so an edit in the admin,
 a loader run or a name added by code reaches every process at its next request.
 Model signals change it on each save or delete; bulk writes, which send no signals,
 change it themselves.

@@ -1,6 +1,5 @@
 """Reads of the reference data: term search and coding, drugs and labels."""
 
-import copy
 import threading
 from collections.abc import Iterable
 
@@ -45,7 +44,6 @@ def term_index_clear() -> None:
     global _index
     with _index_lock:
         _index = None
-        _drugs.clear()
 
 
 def term_search(*, q: str, limit: int = 10) -> list[Match]:
@@ -80,42 +78,14 @@ def drug_list() -> QuerySet[Drug]:
     return Drug.objects.order_by("name")
 
 
-# Drugs by the slug or name they were asked by, with their current label's id, as read at
-# a reference revision: reports name the same few drugs over and over.
-_drugs: dict[str, tuple[Drug, int | None]] = {}
-_drugs_stamp: object = None
-
-
-def drug_with_current_label(value: str, *, fresh_index: bool = False) -> Drug | None:
-    """A drug by slug or name, annotated with ``current_label_id`` (None without a label).
-
-    The drugs found are kept per process until the reference revision changes, so a
-    known drug costs no query beyond the revision's (none with fresh_index, when the
-    caller has just called term_index()). An unknown name is looked up every time.
-    """
-    global _drugs_stamp
-    if not fresh_index:
-        term_index()
-    stamp = term_index_revision()
-    with _index_lock:
-        if stamp != _drugs_stamp or stamp is None:
-            _drugs.clear()
-            _drugs_stamp = stamp
-        found = _drugs.get(value)
-    if found is None:
-        drug = drug_find(value)
-        if drug is None:
-            return None
-        label_id = (
-            Label.objects.filter(drug=drug, is_current=True).values_list("pk", flat=True).first()
-        )
-        found = (drug, label_id)
-        with _index_lock:
-            if stamp == _drugs_stamp and len(_drugs) < 1000:
-                _drugs[value] = found
-    # A copy: the caller may attach the drug to new rows, or change it.
-    drug = copy.copy(found[0])
-    drug.current_label_id = found[1]  # type: ignore[attr-defined]
+def drug_with_current_label(value: str) -> Drug | None:
+    """A drug by slug or name, annotated with ``current_label_id`` (None without a label)."""
+    drug = drug_find(value)
+    if drug is None:
+        return None
+    drug.current_label_id = (  # type: ignore[attr-defined]
+        Label.objects.filter(drug=drug, is_current=True).values_list("pk", flat=True).first()
+    )
     return drug
 
 

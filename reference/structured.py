@@ -12,8 +12,6 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from core.serializers import Serializer
-
 from .choices import Band, Section
 
 
@@ -40,7 +38,7 @@ def _pct_field() -> serializers.DecimalField:
     )
 
 
-class _DrugSerializer(Serializer[Any]):
+class _DrugSerializer(serializers.Serializer[Any]):
     name = StrictCharField(max_length=200)
     slug = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     brand_names = serializers.ListField(
@@ -48,7 +46,7 @@ class _DrugSerializer(Serializer[Any]):
     )
 
 
-class _EntrySerializer(Serializer[Any]):
+class _EntrySerializer(serializers.Serializer[Any]):
     term = StrictCharField(max_length=200, required=False)
     verbatim = StrictCharField(max_length=300, required=False, allow_blank=True)
     section = serializers.ChoiceField(choices=Section.choices, default=Section.PROFESSIONAL)
@@ -67,7 +65,7 @@ class _EntrySerializer(Serializer[Any]):
         return attrs
 
 
-class StructuredLabelSerializer(Serializer[Any]):
+class StructuredLabelSerializer(serializers.Serializer[Any]):
     drug = _DrugSerializer()
     # The metaclass takes declared fields off the class, so this does not shadow Field.source.
     source = StrictCharField(  # type: ignore[assignment]

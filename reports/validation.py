@@ -132,7 +132,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     """Check a new report against the minimum valid case and the domain rules."""
     errors = Errors()
     warnings: list[str] = []
-    index = term_index()  # one query, for the revision; the drug and terms come from memory
+    index = term_index()  # one query, for the revision; the terms come from memory
 
     patient = data.patient
     if patient is None or not patient.reference.strip():
@@ -153,7 +153,7 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
     if not data.drug.strip():
         errors.add("drug", "The suspect drug is required.")
     else:
-        drug = drug_with_current_label(data.drug.strip(), fresh_index=True)
+        drug = drug_with_current_label(data.drug.strip())
         if drug is None:
             known = ", ".join(Drug.objects.values_list("name", flat=True)[:10])
             errors.add("drug", f"Unknown drug {data.drug!r}. Known drugs: {known}.")

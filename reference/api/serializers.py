@@ -2,7 +2,6 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from core.serializers import Serializer
 from reference.models import Drug, Label, LabelEntry
 from reference.search import Match, Tier
 
@@ -66,7 +65,7 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
         fields = ["drug", "drug_name", "source", "version", "effective_date", "reactions"]
 
 
-class TermMatchSerializer(Serializer[object]):
+class TermMatchSerializer(serializers.Serializer[object]):
     name = serializers.CharField()
     soc = serializers.CharField()
     matched = serializers.CharField(help_text="The name, synonym or lay phrase that matched.")
@@ -96,6 +95,6 @@ MATCH_TYPES = {
 }
 
 
-class TermQuerySerializer(Serializer[object]):
+class TermQuerySerializer(serializers.Serializer[object]):
     q = serializers.CharField(max_length=200, trim_whitespace=True)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)

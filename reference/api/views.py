@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import Serializer
 from reference.listedness import LabelListing
 from reference.models import Drug, Term
 from reference.selectors import (
@@ -67,11 +66,11 @@ class TermSearchView(APIView):
         return Response(TermMatchSerializer(matches, many=True).data)
 
 
-class ListednessQuerySerializer(Serializer[object]):
+class ListednessQuerySerializer(serializers.Serializer[object]):
     term = serializers.CharField(max_length=200)
 
 
-class ListednessSerializer(Serializer[object]):
+class ListednessSerializer(serializers.Serializer[object]):
     term = serializers.CharField()
     listedness = serializers.ChoiceField(choices=["listed", "unlisted"])
     entry = serializers.CharField(allow_null=True, help_text="The label entry that lists it.")
@@ -79,7 +78,7 @@ class ListednessSerializer(Serializer[object]):
     label_version = serializers.IntegerField(allow_null=True)
 
 
-class CriteriaSerializer(Serializer[object]):
+class CriteriaSerializer(serializers.Serializer[object]):
     term = serializers.CharField()
     ctcae_term = serializers.CharField(allow_null=True)
     grades = serializers.DictField(child=serializers.CharField(allow_blank=True))

@@ -2,7 +2,6 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import Serializer
 from reports.choices import (
     Causality,
     Listedness,
@@ -23,7 +22,7 @@ from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Reaction, Report
 from reports.services import ExposureRow
 
 
-class PatientInputSerializer(Serializer[Any]):
+class PatientInputSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=40)
     age = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=120)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
@@ -32,7 +31,7 @@ class PatientInputSerializer(Serializer[Any]):
     )
 
 
-class ReactionInputSerializer(Serializer[Any]):
+class ReactionInputSerializer(serializers.Serializer[Any]):
     term = serializers.CharField(max_length=200, help_text="A name, synonym or lay phrase.")
     verbatim = serializers.CharField(max_length=300, required=False, allow_blank=True)
     onset_date = serializers.DateField(required=False, allow_null=True)
@@ -48,7 +47,7 @@ class ReactionInputSerializer(Serializer[Any]):
         return ReactionInput.from_cleaned(data)
 
 
-class ReportCreateSerializer(Serializer[Any]):
+class ReportCreateSerializer(serializers.Serializer[Any]):
     patient = PatientInputSerializer()
     drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
     therapy_start = serializers.DateField(required=False, allow_null=True)
@@ -87,8 +86,8 @@ class ReportCreateSerializer(Serializer[Any]):
 
 # The answers are plain serializers with their fields spelt out: a ModelSerializer
 # rebuilds its fields from the model on every request, which costs more than the
-# rest of the answer (and core.serializers.Serializer copies rather than rebuilds).
-class ReactionSerializer(Serializer[Reaction]):
+# rest of the answer.
+class ReactionSerializer(serializers.Serializer[Reaction]):
     id = serializers.IntegerField()
     term = serializers.CharField(source="term.name")
     soc = serializers.CharField(source="term.soc")
@@ -110,14 +109,14 @@ class ReactionSerializer(Serializer[Reaction]):
     added_in_version = serializers.IntegerField()
 
 
-class PatientSerializer(Serializer[Any]):
+class PatientSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
     age = serializers.IntegerField(allow_null=True)
     sex = serializers.CharField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
 
 
-class ReportSerializer(Serializer[Report]):
+class ReportSerializer(serializers.Serializer[Report]):
     id = serializers.IntegerField()
     reference = serializers.CharField(help_text="The case number, AE-YYYY-NNNNNN.")
     received_at = serializers.DateTimeField()
@@ -146,13 +145,13 @@ class ReportSerializer(Serializer[Report]):
     reactions = ReactionSerializer(many=True)
 
 
-class ReactionUpdateSerializer(Serializer[Any]):
+class ReactionUpdateSerializer(serializers.Serializer[Any]):
     reaction_id = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
-class FollowUpSerializer(Serializer[Any]):
+class FollowUpSerializer(serializers.Serializer[Any]):
     updates = ReactionUpdateSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
     new_reactions = ReactionInputSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
     narrative = serializers.CharField(
@@ -169,16 +168,16 @@ class FollowUpSerializer(Serializer[Any]):
         )
 
 
-class VoidSerializer(Serializer[Any]):
+class VoidSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000)
 
 
-class DuplicateDecisionSerializer(Serializer[Any]):
+class DuplicateDecisionSerializer(serializers.Serializer[Any]):
     duplicate = serializers.BooleanField(help_text="true: a duplicate; false: a separate case.")
     comment = serializers.CharField(max_length=2000)
 
 
-class ExposureInputSerializer(Serializer[Any]):
+class ExposureInputSerializer(serializers.Serializer[Any]):
     """One exposure to register, from the API or a row of the web page's CSV upload: both
     doors validate rows with this serializer, so a row gets the same messages at either."""
 
@@ -207,7 +206,7 @@ class ExposureInputSerializer(Serializer[Any]):
         )
 
 
-class ExposureSerializer(Serializer[Exposure]):
+class ExposureSerializer(serializers.Serializer[Exposure]):
     id = serializers.IntegerField()
     patient = serializers.CharField(source="patient.reference")
     site = serializers.CharField(source="patient.site.code")

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Site, User
@@ -18,7 +18,7 @@ from audit.services import audit_record
 from reference.models import Drug
 from reference.selectors import drug_find
 
-from ..choices import Route, Sex, Source
+from ..choices import Route, Source
 from ..models import Exposure, Patient
 from ..validation import EARLIEST_DATE, PATIENT_REFERENCE, Errors, ReportInvalid
 
@@ -31,55 +31,26 @@ def patient_get_or_create(
     sex: str = "",
     weight_kg: Decimal | None = None,
 ) -> tuple[Patient, bool]:
-    """The site's patient with this reference, created or brought up to date, in one
-    statement, and whether this statement created it.
+    """The site's patient with this reference, created or brought up to date, and whether
+    it was created now.
 
-    Details that are given replace the stored ones; details left out keep them.
-    PostgreSQL tells a row it inserted from one it updated (its xmax is 0); on other
-    databases ``created`` is always False, so callers do the checks an existing
-    patient needs.
+    Details that are given replace the stored ones; details left out keep them. Two
+    reports naming a new patient at once both end with the one row: the (site,
+    reference) constraint stops the second insert, and get_or_create then reads the
+    first one's patient.
     """
-    table = Patient._meta.db_table
-    inserted = "(xmax = 0)" if connection.vendor == "postgresql" else "0"
-    sql = (
-        f"INSERT INTO {table} (site_id, reference, age, sex, weight_kg, created_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (site_id, reference) DO UPDATE SET "
-        f"age = COALESCE(%s, {table}.age), sex = COALESCE(%s, {table}.sex), "
-        f"weight_kg = COALESCE(%s, {table}.weight_kg) "
-        f"RETURNING id, age, sex, weight_kg, created_at, {inserted}"
-    )
-    ops = connection.ops
-    weight = ops.adapt_decimalfield_value(weight_kg, 5, 1) if weight_kg is not None else None
-    now = ops.adapt_datetimefield_value(timezone.now())
-    params: list[Any] = [
-        site.pk,
-        reference,
-        age,
-        sex or Sex.UNKNOWN,
-        weight,
-        now,
-        age,
-        sex or None,
-        weight,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    assert row is not None
-    pk, age, sex, weight_kg, created_at, created = row
-    patient = Patient(
-        pk=pk,
-        site=site,
-        reference=reference,
-        age=age,
-        sex=sex,
-        weight_kg=Decimal(str(weight_kg)) if weight_kg is not None else None,
-    )
-    patient.created_at = created_at
-    patient._state.adding = False
-    patient._state.db = connection.alias
-    return patient, bool(created)
+    given = {
+        name: value
+        for name, value in (("age", age), ("sex", sex), ("weight_kg", weight_kg))
+        if value not in (None, "")
+    }
+    patient, created = Patient.objects.get_or_create(site=site, reference=reference, defaults=given)
+    changed = [name for name, value in given.items() if getattr(patient, name) != value]
+    if changed:
+        for name in changed:
+            setattr(patient, name, given[name])
+        patient.save(update_fields=changed)
+    return patient, created
 
 
 def exposure_ensure(

@@ -3,12 +3,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import Serializer
 from surveillance.choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus
 from surveillance.models import DetectionRun, Signal
 
 
-class MoveSerializer(Serializer[Any]):
+class MoveSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=ReviewStatus.choices)
     comment = serializers.CharField(max_length=5000)
     recommended_action = serializers.ChoiceField(
@@ -16,7 +15,7 @@ class MoveSerializer(Serializer[Any]):
     )
 
 
-class RunRequestSerializer(Serializer[Any]):
+class RunRequestSerializer(serializers.Serializer[Any]):
     drug = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -25,7 +24,7 @@ class RunRequestSerializer(Serializer[Any]):
     )
 
 
-class RunSerializer(Serializer[DetectionRun]):
+class RunSerializer(serializers.Serializer[DetectionRun]):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     trigger = serializers.CharField()
@@ -41,7 +40,7 @@ class RunSerializer(Serializer[DetectionRun]):
     error = serializers.CharField()
 
 
-class DisproportionalitySerializer(Serializer[Any]):
+class DisproportionalitySerializer(serializers.Serializer[Any]):
     """A disproportionality signal's 2x2 table of unique spontaneous reports and its four
     statistics (null where a zero cell leaves one undefined)."""
 
@@ -74,7 +73,7 @@ class DisproportionalitySerializer(Serializer[Any]):
     )
 
 
-class NumbersSerializer(Serializer[Any]):
+class NumbersSerializer(serializers.Serializer[Any]):
     """The figures of a signal, the same at each evaluation."""
 
     met = serializers.BooleanField()
@@ -123,7 +122,7 @@ class SignalSerializer(NumbersSerializer):
         return data
 
 
-class CaseSerializer(Serializer[Any]):
+class CaseSerializer(serializers.Serializer[Any]):
     report = serializers.CharField(source="report.reference")
     report_id = serializers.IntegerField()
     patient = serializers.CharField(source="report.patient.reference")
