@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts import api as account_api
+from accounts.api import views as account_api
 from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
 from reports import views as report_views

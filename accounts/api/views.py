@@ -1,10 +1,12 @@
+"""The account behind a token, and the token itself: issued for a username and password,
+revoked by its holder."""
+
 from typing import Any
 
 from axes.helpers import get_cool_off, get_lockout_message
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.authtoken import serializers as authtoken
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import Throttled, ValidationError
@@ -16,14 +18,8 @@ from rest_framework.response import Response
 from core.openapi import ErrorSerializer
 from core.parsers import JSONParser
 
-from .models import User
-from .services import token_current, token_expires_at, token_revoke
-
-
-class MeSerializer(serializers.Serializer[Any]):
-    username = serializers.CharField()
-    role = serializers.CharField()
-    site = serializers.CharField(allow_null=True)
+from ..services import token_current, token_expires_at, token_revoke
+from .serializers import AuthTokenSerializer, MeSerializer, TokenAnswerSerializer
 
 
 @extend_schema(responses=MeSerializer)
@@ -40,21 +36,6 @@ def me(request: Request) -> Response:
                 "site": site.code if site else None,
             }
         ).data
-    )
-
-
-class AuthTokenSerializer(authtoken.AuthTokenSerializer):
-    # No account has a longer name; refused here, it never reaches the sign-in lockout's
-    # records of failed attempts, whose column is only so wide.
-    username = serializers.CharField(
-        label="Username", write_only=True, max_length=User._meta.get_field("username").max_length
-    )
-
-
-class TokenAnswerSerializer(serializers.Serializer[Any]):
-    token = serializers.CharField()
-    expires_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the token stops working; null when tokens never expire."
     )
 
 
