@@ -22,6 +22,9 @@ drugs have from 80 to 800 terms with cases. Then, in one run:
   5. the peak memory of a run (tracemalloc, in a separate pass: tracing slows Python).
 Targets: the full run within 2x the grouped query's time; a constant number of
 queries per drug whatever its number of terms.
+
+One script kept whole, past the 400 lines product modules keep to: it is one experiment,
+read from top to bottom, and nothing imports it.
 """
 
 import argparse

@@ -29,6 +29,9 @@ of the others), and IC025 (vigipy's BCPNN IC is another estimator: shown for inf
 
 --scale multiplies the number of reports, for a quicker run or when vigipy's GPS takes too
 long; --timeout stops a side that has not finished and reports it.
+
+One script kept whole, past the 400 lines product modules keep to: it is one experiment,
+read from top to bottom, and nothing imports it.
 """
 
 from __future__ import annotations
