@@ -43,3 +43,4 @@ class NameKind(models.TextChoices):
     NAME = "name", "Preferred name"
     SYNONYM = "synonym", "Synonym"
     LAY = "lay", "Lay phrase"
+    LEARNED = "learned", "Learned from an officer's coding"

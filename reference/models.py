@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -71,6 +72,15 @@ class TermName(models.Model):
     shipped = models.BooleanField(
         default=False, help_text="Part of the terminology shipped with the product."
     )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The officer whose coding taught this name.",
+    )
+    added_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["term", "kind", "text"]
@@ -160,7 +170,11 @@ class LabelEntry(models.Model):
     """A reaction named by a label, with its frequency band and incidences."""
 
     label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="entries")
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="label_entries")
+    # None for consumer wording that codes to no term: kept as written, it lists nothing,
+    # and waits in the coding queue.
+    term = models.ForeignKey(
+        Term, null=True, blank=True, on_delete=models.PROTECT, related_name="label_entries"
+    )
     section = models.CharField(max_length=12, choices=Section.choices)
     # None for consumer wording, which carries no frequency: null (not "") so that the
     # API says so and a check constraint can tie it to the section.
@@ -204,6 +218,10 @@ class LabelEntry(models.Model):
                 name="label_entry_grade3_within_incidence",
             ),
             models.CheckConstraint(
+                condition=Q(term__isnull=False) | Q(section="consumer"),
+                name="label_entry_uncoded_only_consumer",
+            ),
+            models.CheckConstraint(
                 condition=Q(section="consumer", band__isnull=True)
                 | Q(section="professional", band__isnull=False),
                 name="label_entry_band_only_professional",
@@ -211,6 +229,8 @@ class LabelEntry(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.term_id is None:
+            return f"{self.verbatim} (not coded)"
         return f"{self.term} ({self.get_band_display()})"
 
     @property

@@ -30,8 +30,14 @@ class Tier(IntEnum):
     FUZZY = 7
 
 
-_EXACT_TIER = {"name": Tier.EXACT_NAME, "synonym": Tier.EXACT_SYNONYM, "lay": Tier.EXACT_LAY}
-_KIND_ORDER = {"name": 0, "synonym": 1, "lay": 2}
+# A name an officer's coding taught counts as a synonym: it was decided for these words.
+_EXACT_TIER = {
+    "name": Tier.EXACT_NAME,
+    "learned": Tier.EXACT_SYNONYM,
+    "synonym": Tier.EXACT_SYNONYM,
+    "lay": Tier.EXACT_LAY,
+}
+_KIND_ORDER = {"name": 0, "learned": 1, "synonym": 2, "lay": 3}
 # Close spellings: the whole name within a typo or two of the query ...
 FUZZY_CUTOFF = 82.0
 # ... or a part of a longer name very close to a query long enough to say so.
@@ -89,6 +95,18 @@ class Match:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """What the coder made of a reporter's words: one term it is confident of, and what it
+    says of the choice (empty when the words name the term outright)."""
+
+    term_id: int
+    name: str
+    soc: str
+    is_group: bool
+    note: str = ""
+
+
 class TermIndex:
     def __init__(self, rows: Iterable[NameRow]) -> None:
         self.rows = list(rows)
@@ -120,6 +138,15 @@ class TermIndex:
             return []
         hits = [self.rows[i] for i in self.by_key.get(key, [])]
         return sorted(hits, key=lambda r: _KIND_ORDER[r.kind])
+
+    def code(self, text: str) -> Coded | None:
+        """The one term these words name with confidence, or None (the words then wait for
+        an officer). Never a group: a group is not a reaction."""
+        for row in self.exact(text):
+            if not row.is_group:
+                return Coded(row.term_id, row.term_name, row.soc, row.is_group)
+            break
+        return None
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
         found: set[int] | None = None

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from .choices import NameKind, Section
 from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
-from .search import Match, NameRow, TermIndex
+from .search import Coded, Match, NameRow, TermIndex
 
 _index_lock = threading.Lock()
 _index: TermIndex | None = None
@@ -67,6 +67,11 @@ def term_code(text: str) -> list[Term]:
     found = [terms[i] for i in ids if i in terms]
     # A lay phrase naming several terms: the same first term on every database.
     return sorted(found, key=lambda t: t.name) if best_kind == NameKind.LAY else found
+
+
+def term_autocode(text: str) -> Coded | None:
+    """The term a reporter's words code to with confidence, or None (they await an officer)."""
+    return term_index().code(text)
 
 
 def term_suggest(text: str, limit: int = 5) -> list[str]:

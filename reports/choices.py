@@ -61,6 +61,15 @@ class Listedness(models.TextChoices):
     UNLISTED = "unlisted", "Unlisted"
 
 
+class Coding(models.TextChoices):
+    """How a reaction came to its term."""
+
+    PENDING = "pending", "Awaiting coding"
+    REPORTER = "reporter", "Term chosen by the reporter"
+    AUTO = "auto", "Coded automatically from the reporter's words"
+    OFFICER = "officer", "Coded by a safety officer"
+
+
 class DuplicateStatus(models.TextChoices):
     NONE = "", "Not a suspected duplicate"
     SUSPECTED = "suspected", "Suspected duplicate"

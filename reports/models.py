@@ -9,6 +9,7 @@ from reference.models import Drug, Label, LabelEntry, Term
 
 from .choices import (
     Causality,
+    Coding,
     DuplicateStatus,
     Listedness,
     Outcome,
@@ -200,10 +201,24 @@ class Reaction(models.Model):
     """A reaction of a report, coded to a term, with its listedness decided at intake."""
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="reactions")
-    # Indexed first in the (term, onset_date) index.
+    # Indexed first in the (term, onset_date) index. None while the reporter's words await
+    # coding: such a reaction has no listedness and is not counted.
     term = models.ForeignKey(
-        Term, on_delete=models.PROTECT, related_name="reactions", db_index=False
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reactions",
+        db_index=False,
     )
+    coding = models.CharField(max_length=10, choices=Coding.choices, default=Coding.REPORTER)
+    coding_note = models.CharField(
+        max_length=300, blank=True, help_text="What the coder said of its choice."
+    )
+    coded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    coded_at = models.DateTimeField(null=True, blank=True)
     # Copies of the report's drug and patient, and whether the report counts (neither void
     # nor a confirmed duplicate), so that detection reads one drug's reactions from one
     # index without joining the reports. The report services keep them in step.
@@ -220,7 +235,9 @@ class Reaction(models.Model):
     serious = models.BooleanField(default=False)
     outcome = models.CharField(max_length=25, choices=Outcome.choices, default=Outcome.UNKNOWN)
     causality = models.CharField(max_length=15, choices=Causality.choices, blank=True)
-    listedness = models.CharField(max_length=10, choices=Listedness.choices)
+    listedness = models.CharField(  # noqa: DJ001
+        max_length=10, choices=Listedness.choices, null=True, blank=True
+    )
     listed_by = models.ForeignKey(
         LabelEntry,
         null=True,
@@ -236,6 +253,9 @@ class Reaction(models.Model):
         ordering = ["report", "id"]
         indexes = [
             models.Index(fields=["term", "onset_date"]),
+            models.Index(
+                fields=["report"], condition=Q(coding="pending"), name="reaction_pending"
+            ),
             # Detection reads a drug's counted reactions in term then patient order from this
             # index alone, with no sort.
             models.Index(
@@ -264,10 +284,20 @@ class Reaction(models.Model):
             models.CheckConstraint(
                 condition=~Q(grade=5) | Q(outcome="fatal"), name="reaction_grade5_is_fatal"
             ),
+            # A reaction awaiting coding has no term and no listedness, and is not counted.
+            models.CheckConstraint(
+                condition=Q(coding="pending", term__isnull=True, listedness__isnull=True)
+                | (~Q(coding="pending") & Q(term__isnull=False, listedness__isnull=False)),
+                name="reaction_pending_has_no_term",
+            ),
+            models.CheckConstraint(
+                condition=Q(counted=False) | Q(term__isnull=False),
+                name="reaction_counted_is_coded",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.term} (grade {self.grade})"
+        return f"{self.term or self.verbatim} (grade {self.grade})"
 
     @property
     def seriousness_labels(self) -> list[str]:
