@@ -30,7 +30,7 @@ class ReactionInput:
     def from_cleaned(cls, data: Mapping[str, Any]) -> "ReactionInput":
         """From the cleaned data of the web form or the API serializer (same field names)."""
         return cls(
-            term=data["term"],
+            term=data.get("term") or "",
             verbatim=data.get("verbatim") or "",
             onset_date=data.get("onset_date"),
             end_date=data.get("end_date"),

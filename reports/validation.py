@@ -17,7 +17,7 @@ from reference.normalize import keyless_message, name_key
 from reference.search import TermIndex
 from reference.selectors import drug_with_current_label, term_index
 
-from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
+from .choices import Causality, Coding, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import ReactionInput, ReportInput
 from .models import NARRATIVE_MAX_LENGTH, PATIENT_REFERENCE
 
@@ -26,6 +26,7 @@ __all__ = [
     "NARRATIVE_MAX_LENGTH",
     "PATIENT_REFERENCE",
     "Checked",
+    "Coded",
     "Errors",
     "ReportInvalid",
     "check_report",
@@ -68,13 +69,24 @@ class ReportInvalid(Exception):
         return tree
 
 
+@dataclass(frozen=True)
+class Coded:
+    """How one reaction of a submission is coded: its term and how it came to it, or no term
+    (``coding`` pending) while the reporter's words wait for an officer."""
+
+    term: Term | None
+    coding: str
+    note: str = ""
+
+
 @dataclass
 class Checked:
-    """A submission that passed: the resolved drug, site and terms, and the warnings."""
+    """A submission that passed: the resolved drug, site and coding of each reaction, and the
+    warnings."""
 
     drug: Drug
     site: Site
-    terms: list[Term]
+    codings: list[Coded]
     qualification: str
     warnings: list[str] = field(default_factory=list)
 
@@ -107,12 +119,34 @@ def code_terms(texts: Iterable[str], index: TermIndex | None = None) -> dict[str
             coded[text] = None
             continue
         row = rows[0]
-        coded[text] = Term.from_db(
-            "default",
-            ["id", "name", "soc", "is_group"],
-            [row.term_id, row.term_name, row.soc, row.is_group],
-        )
+        coded[text] = _term_of(row.term_id, row.term_name, row.soc, row.is_group)
     return coded
+
+
+def _term_of(row_id: int, name: str, soc: str, is_group: bool) -> Term:
+    return Term.from_db("default", ["id", "name", "soc", "is_group"], [row_id, name, soc, is_group])
+
+
+def autocode(verbatims: Iterable[str], index: TermIndex | None = None) -> dict[str, Coded]:
+    """Code reporters' words with the coder: a term it is confident of (``auto``), else
+    pending. No query of its own, like code_terms."""
+    if index is None:
+        index = term_index()
+    found: dict[str, Coded] = {}
+    for text in verbatims:
+        if text in found:
+            continue
+        coded = index.code(text)
+        found[text] = (
+            Coded(None, Coding.PENDING)
+            if coded is None
+            else Coded(
+                _term_of(coded.term_id, coded.name, coded.soc, coded.is_group),
+                Coding.AUTO,
+                coded.note,
+            )
+        )
+    return found
 
 
 def suggestions(index: TermIndex, text: str) -> str:
@@ -181,28 +215,53 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
 
     if not data.reactions:
         errors.add("reactions", "At least one reaction is required.")
-    coded = code_terms((r.term.strip() for r in data.reactions if r.term.strip()), index)
-    terms: list[Term] = []
+    codings = code_reactions(data.reactions, "reactions", errors, today, index)
     for i, reaction in enumerate(data.reactions):
-        term = check_reaction(reaction, f"reactions.{i}", coded, errors, today)
-        if term is not None:
-            terms.append(term)
         if reaction.onset_date and data.therapy_start:
+            named = reaction.term.strip() or reaction.verbatim.strip()
             if reaction.onset_date < data.therapy_start:
                 warnings.append(
-                    f"Reaction {i + 1} ({reaction.term}): onset {reaction.onset_date} is before "
+                    f"Reaction {i + 1} ({named}): onset {reaction.onset_date} is before "
                     f"the therapy start {data.therapy_start}."
                 )
             elif reaction.onset_date - data.therapy_start > ONSET_LONG_AFTER_START:
                 warnings.append(
-                    f"Reaction {i + 1} ({reaction.term}): onset {reaction.onset_date} is more "
+                    f"Reaction {i + 1} ({named}): onset {reaction.onset_date} is more "
                     f"than a year after the therapy start {data.therapy_start}."
                 )
     errors.raise_if_any()
     assert drug is not None and site is not None
     return Checked(
-        drug=drug, site=site, terms=terms, qualification=qualification, warnings=warnings
+        drug=drug, site=site, codings=codings, qualification=qualification, warnings=warnings
     )
+
+
+def code_reactions(
+    reactions: list[ReactionInput],
+    prefix: str,
+    errors: Errors,
+    today: date,
+    index: TermIndex | None = None,
+) -> list[Coded]:
+    """Check each reaction and code it: a term given must name one (the reporter chose it);
+    the reporter's words alone are coded automatically when the coder is confident, and
+    otherwise wait for an officer. The result has one entry per reaction when no error was
+    added."""
+    if index is None:
+        index = term_index()
+    coded = code_terms((r.term.strip() for r in reactions if r.term.strip()), index)
+    auto = autocode(
+        (r.verbatim.strip() for r in reactions if not r.term.strip() and r.verbatim.strip()),
+        index,
+    )
+    codings: list[Coded] = []
+    for i, reaction in enumerate(reactions):
+        term = check_reaction(reaction, f"{prefix}.{i}", coded, errors, today)
+        if term is not None:
+            codings.append(Coded(term, Coding.REPORTER))
+        elif not reaction.term.strip() and reaction.verbatim.strip():
+            codings.append(auto[reaction.verbatim.strip()])
+    return codings
 
 
 def check_reaction(
@@ -215,7 +274,14 @@ def check_reaction(
     term = None
     text = reaction.term.strip()
     if not text:
-        errors.add(f"{prefix}.term", "The reaction term is required.")
+        verbatim = reaction.verbatim.strip()
+        if not verbatim:
+            errors.add(
+                f"{prefix}.term",
+                "Give the reaction: a term, or the reporter's words in verbatim.",
+            )
+        elif not name_key(verbatim):
+            errors.add(f"{prefix}.verbatim", f"The reporter's words: {keyless_message(verbatim)}.")
     elif not name_key(text):
         errors.add(f"{prefix}.term", f"The term {keyless_message(text)}.")
     else:

@@ -84,7 +84,9 @@ class TestSubmit:
         assert ReportVersion.objects.filter(report=report, number=1).exists()
         entry = AuditEntry.objects.get(target_type="report", target_id=report.pk)
         assert (entry.actor, entry.action) == (nurse, "report.create")
-        assert entry.changes["reactions"] == [{"term": "Nausea", "listedness": "listed"}]
+        assert entry.changes["reactions"] == [
+        {"term": "Nausea", "verbatim": "Nausea", "coding": "reporter", "listedness": "listed"}
+    ]
 
     def test_warnings_are_accepted_and_kept(self, api, inotuzumab):
         body = post(

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from reports.choices import (
     Causality,
+    Coding,
     Listedness,
     Outcome,
     Qualification,
@@ -32,8 +33,21 @@ class PatientInputSerializer(serializers.Serializer[Any]):
 
 
 class ReactionInputSerializer(serializers.Serializer[Any]):
-    term = serializers.CharField(max_length=200, help_text="A name, synonym or lay phrase.")
-    verbatim = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    term = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="A term's name, synonym or lay phrase; it must name a term. Give it, the "
+        "reporter's words (verbatim), or both.",
+    )
+    verbatim = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="The reporter's own words. Without a term they are coded automatically; "
+        'words the coder cannot code with confidence are accepted with "coding": "pending" '
+        "and wait for a safety officer.",
+    )
     onset_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
     grade = serializers.IntegerField(min_value=1, max_value=5)
@@ -89,9 +103,17 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
 # rest of the answer.
 class ReactionSerializer(serializers.Serializer[Reaction]):
     id = serializers.IntegerField()
-    term = serializers.CharField(source="term.name")
-    soc = serializers.CharField(source="term.soc")
+    term = serializers.CharField(
+        source="term.name", allow_null=True, help_text="null while the words await coding."
+    )
+    soc = serializers.CharField(source="term.soc", allow_null=True)
     verbatim = serializers.CharField()
+    coding = serializers.ChoiceField(
+        choices=Coding.choices,
+        help_text="reporter: the term was given; auto: coded from the words; officer: coded "
+        "by a safety officer; pending: awaiting an officer (no term, no listedness).",
+    )
+    coding_note = serializers.CharField(help_text="What the coder said of its choice.")
     onset_date = serializers.DateField(allow_null=True)
     end_date = serializers.DateField(allow_null=True)
     grade = serializers.IntegerField()
@@ -99,7 +121,9 @@ class ReactionSerializer(serializers.Serializer[Reaction]):
     serious = serializers.BooleanField()
     outcome = serializers.CharField()
     causality = serializers.CharField()
-    listedness = serializers.ChoiceField(choices=Listedness.choices)
+    listedness = serializers.ChoiceField(
+        choices=Listedness.choices, allow_null=True, help_text="null while awaiting coding."
+    )
     listed_by = serializers.CharField(
         source="listed_by.term.name",
         allow_null=True,

@@ -8,10 +8,10 @@ from reference.listedness import LabelListing
 from reference.models import Label, Term
 from reference.selectors import term_index, term_index_revision
 
-from ..choices import DuplicateStatus, Listedness
+from ..choices import Coding, DuplicateStatus, Listedness
 from ..inputs import ReactionInput
 from ..models import Reaction, Report
-from ..validation import normalise_reaction
+from ..validation import Coded, normalise_reaction
 
 EXPEDITED_DAYS = 15
 DUPLICATE_WINDOW = timedelta(days=3)
@@ -43,51 +43,70 @@ def label_listing(label_id: int | None, *, fresh_index: bool = False) -> LabelLi
 def reactions_build(
     report: Report,
     inputs: Sequence[ReactionInput],
-    terms: Sequence[Term],
+    codings: Sequence[Coded],
     listing: LabelListing,
     version: int,
 ) -> list[Reaction]:
     rows = []
-    for reaction, term in zip(inputs, terms, strict=True):
+    for reaction, coded in zip(inputs, codings, strict=True):
         assert reaction.grade is not None  # checked before
         seriousness, outcome = normalise_reaction(reaction)
-        decision = listing.assess(term)
-        rows.append(
-            Reaction(
-                report=report,
-                drug_id=report.drug_id,
-                patient_id=report.patient_id,
-                counted=report.counted,
-                term=term,
-                verbatim=reaction.verbatim or reaction.term,
-                onset_date=reaction.onset_date,
-                end_date=reaction.end_date,
-                grade=reaction.grade,
-                seriousness=seriousness,
-                serious=bool(seriousness),
-                outcome=outcome,
-                causality=reaction.causality,
-                listedness=Listedness.LISTED if decision.listed else Listedness.UNLISTED,
-                listed_by=decision.entry if decision.listed else None,
-                listedness_note=decision.explain(term, report.drug)[:300],
-                added_in_version=version,
-            )
+        row = Reaction(
+            report=report,
+            drug_id=report.drug_id,
+            patient_id=report.patient_id,
+            counted=False,
+            verbatim=(reaction.verbatim or reaction.term).strip(),
+            coding=coded.coding,
+            coding_note=coded.note[:300],
+            onset_date=reaction.onset_date,
+            end_date=reaction.end_date,
+            grade=reaction.grade,
+            seriousness=seriousness,
+            serious=bool(seriousness),
+            outcome=outcome,
+            causality=reaction.causality,
+            added_in_version=version,
         )
+        if coded.term is not None:
+            reaction_code(row, coded.term, listing, report)
+        rows.append(row)
     return rows
+
+
+def reaction_code(reaction: Reaction, term: Term, listing: LabelListing, report: Report) -> None:
+    """Give a reaction its term, and with it its listedness against the listing's label;
+    a coded reaction counts in detection when its report does."""
+    decision = listing.assess(term)
+    reaction.term = term
+    reaction.counted = report.counted
+    reaction.listedness = Listedness.LISTED if decision.listed else Listedness.UNLISTED
+    reaction.listed_by = decision.entry if decision.listed else None
+    reaction.listedness_note = decision.explain(term, report.drug)[:300]
+
+
+def reaction_name(reaction: Reaction) -> str:
+    """How a reaction is named in summaries: its term, or its words while they await coding."""
+    if reaction.term_id is None:
+        return f"“{reaction.verbatim}” (awaiting coding)"
+    return reaction.term.name
 
 
 def expedite_if_needed(report: Report, reactions: Sequence[Reaction], received: date) -> None:
     """A serious, unlisted reaction is due to the regulator within 15 calendar days."""
     if report.expedited:
         return
-    if any(r.serious and r.listedness == Listedness.UNLISTED for r in reactions):
+    if any(
+        r.serious and r.coding != Coding.PENDING and r.listedness == Listedness.UNLISTED
+        for r in reactions
+    ):
         report.expedited = True
         report.expedited_due = received + timedelta(days=EXPEDITED_DAYS)
 
 
 def flag_duplicates(report: Report, reactions: Sequence[Reaction]) -> None:
     """Same site, patient, drug and term with onsets within 3 days: a suspected duplicate."""
-    dated = [r for r in reactions if r.onset_date is not None]
+    dated = [r for r in reactions if r.onset_date is not None and r.term_id is not None]
     if not dated or report.duplicate_status:
         return
     # The patient's other reports first: usually none, and then no reaction is read at all.

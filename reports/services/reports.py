@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
-from reference.models import Label, Term
+from reference.models import Label
 
 from ..choices import DuplicateStatus, Outcome, Source
 from ..inputs import FollowUpInput, ReportInput
@@ -23,13 +23,18 @@ from ..validation import (
     ReportInvalid,
     check_dates,
     check_narrative,
-    check_reaction,
     check_report,
-    code_terms,
+    code_reactions,
 )
 from .exposures import exposure_ensure, patient_get_or_create
 from .idempotency import body_hash, next_case_number, report_for_key
-from .reactions import expedite_if_needed, flag_duplicates, label_listing, reactions_build
+from .reactions import (
+    expedite_if_needed,
+    flag_duplicates,
+    label_listing,
+    reaction_name,
+    reactions_build,
+)
 
 
 def report_submit(
@@ -106,7 +111,7 @@ def _report_create(
         label=label,
         warnings=checked.warnings,
     )
-    reactions = reactions_build(report, data.reactions, checked.terms, listing, 1)
+    reactions = reactions_build(report, data.reactions, checked.codings, listing, 1)
     expedite_if_needed(report, reactions, received)
     if not new_patient:  # a patient first seen now has no other report
         flag_duplicates(report, reactions)
@@ -127,7 +132,7 @@ def _report_create(
         target=report,
         changes={
             "source": source,
-            "reactions": [{"term": r.term.name, "listedness": r.listedness} for r in reactions],
+            "reactions": [reaction_audit(r) for r in reactions],
             "expedited_due": str(report.expedited_due) if report.expedited else None,
             "warnings": checked.warnings,
         },
@@ -150,7 +155,8 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
         "reactions": [
             {
                 "id": r.pk,
-                "term": r.term.name,
+                "term": r.term.name if r.term_id is not None else None,
+                "coding": r.coding,
                 "verbatim": r.verbatim,
                 "onset_date": str(r.onset_date) if r.onset_date else None,
                 "end_date": str(r.end_date) if r.end_date else None,
@@ -162,6 +168,16 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
             }
             for r in reactions
         ],
+    }
+
+
+def reaction_audit(reaction: Reaction) -> dict[str, Any]:
+    """A reaction in an audit row: its term (None while pending), how it was coded, listedness."""
+    return {
+        "term": reaction.term.name if reaction.term_id is not None else None,
+        "verbatim": reaction.verbatim,
+        "coding": reaction.coding,
+        "listedness": reaction.listedness,
     }
 
 
@@ -207,19 +223,14 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
             changes.append(
                 {
                     "reaction": reaction.pk,
-                    "term": reaction.term.name,
+                    "term": reaction_name(reaction),
                     "outcome": [reaction.outcome, outcome],
                     "end_date": [str(reaction.end_date or ""), str(end or "")],
                 }
             )
             reaction.outcome, reaction.end_date = outcome, end
             to_update.append(reaction)
-    coded = code_terms(r.term.strip() for r in data.new_reactions if r.term.strip())
-    new_terms: list[Term] = []
-    for i, reaction_input in enumerate(data.new_reactions):
-        term = check_reaction(reaction_input, f"new_reactions.{i}", coded, errors, today)
-        if term is not None:
-            new_terms.append(term)
+    new_codings = code_reactions(data.new_reactions, "new_reactions", errors, today)
     check_narrative(data.narrative, errors)
     if not (changes or data.new_reactions or data.narrative.strip()) and not errors.found:
         errors.add("report", "The follow-up adds no information.")
@@ -236,7 +247,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
             reactions_build(
                 report,
                 data.new_reactions,
-                new_terms,
+                new_codings,
                 label_listing(label.pk if label else None),
                 report.version,
             )
@@ -257,7 +268,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         changes={
             "version": report.version,
             "updated": changes,
-            "added": [{"term": r.term.name, "listedness": r.listedness} for r in added],
+            "added": [reaction_audit(r) for r in added],
             "narrative_added": bool(data.narrative.strip()),
         },
     )
@@ -267,7 +278,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
 
 def _follow_up_summary(changes: list[dict[str, Any]], added: list[Reaction], narrative: str) -> str:
     parts = [f"{c['term']}: outcome {c['outcome'][1]}" for c in changes]
-    parts += [f"new reaction {r.term.name}" for r in added]
+    parts += [f"new reaction {reaction_name(r)}" for r in added]
     if narrative.strip():
         parts.append("narrative added")
     return "Follow-up: " + "; ".join(parts)
@@ -316,7 +327,8 @@ def report_duplicate_decide(
     before = report.duplicate_status
     report.duplicate_status = DuplicateStatus.CONFIRMED if duplicate else DuplicateStatus.DISMISSED
     report.save(update_fields=["duplicate_status", "updated_at"])
-    Reaction.objects.filter(report=report).update(counted=report.counted)
+    # Reactions awaiting coding are counted once coded.
+    Reaction.objects.filter(report=report, term__isnull=False).update(counted=report.counted)
     audit_record(
         actor=actor,
         action="report.duplicate_decision",
