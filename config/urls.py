@@ -8,7 +8,7 @@ from accounts.api import views as account_api
 from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
 from reports import views as report_views
-from reports.api.views import ExposureViewSet, ReportViewSet
+from reports.api.views import CodingView, ExposureViewSet, ReportViewSet
 from surveillance import views as surveillance_views
 from surveillance.api.views import SignalRunViewSet, SignalViewSet
 
@@ -23,6 +23,7 @@ api_v1 = [
     path("auth/token/", account_api.obtain_token, name="api-token"),
     path("me/", account_api.me, name="me"),
     path("terms/", TermSearchView.as_view(), name="term-search"),
+    path("coding/", CodingView.as_view(), name="coding"),
     path("terms/criteria/", term_criteria, name="term-criteria"),
     path("drugs/<slug:slug>/listedness/", drug_listedness, name="drug-listedness"),
     *router.urls,

@@ -239,3 +239,45 @@ class ExposureSerializer(serializers.Serializer[Exposure]):
     dose = serializers.CharField()
     route = serializers.CharField()
     lot_number = serializers.CharField()
+
+
+class RecodeSerializer(serializers.Serializer[Any]):
+    reaction_id = serializers.IntegerField()
+    term = serializers.CharField(max_length=200, help_text="A term's name, synonym or lay phrase.")
+    comment = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class TermSuggestionSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    soc = serializers.CharField()
+    matched = serializers.CharField(help_text="The name, synonym or phrase that matched.")
+
+
+class PendingWordsSerializer(serializers.Serializer[Any]):
+    verbatim = serializers.CharField(help_text="The words, as most often written.")
+    key = serializers.CharField(help_text="The words normalised: what groups them.")
+    writings = serializers.ListField(child=serializers.CharField())
+    reactions = serializers.IntegerField(help_text="Reactions awaiting coding with these words.")
+    serious = serializers.IntegerField(help_text="How many of them are serious.")
+    drugs = serializers.ListField(child=serializers.CharField())
+    reports = serializers.ListField(child=serializers.CharField(), help_text="Case numbers.")
+    first_received = serializers.DateTimeField()
+    suggestions = TermSuggestionSerializer(many=True)
+
+
+class CodingDecisionSerializer(serializers.Serializer[Any]):
+    verbatim = serializers.CharField(
+        max_length=300, help_text="The words to code (case, spacing and spelling aside)."
+    )
+    term = serializers.CharField(max_length=200, help_text="A term's name, synonym or lay phrase.")
+
+
+class CodingResultSerializer(serializers.Serializer[Any]):
+    term = serializers.CharField(source="term.name")
+    reactions = serializers.IntegerField(source="reaction_count")
+    reports = serializers.ListField(child=serializers.CharField(), source="report_references")
+    learned = serializers.CharField(
+        source="learned.text",
+        allow_null=True,
+        help_text="The name the terminology learned; null when the term had it already.",
+    )

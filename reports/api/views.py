@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.permissions import CanReport, IsSafetyOfficer
 from core.openapi import FIELD_ERRORS
@@ -22,7 +23,10 @@ from reports.models import Exposure, Report
 from reports.selectors import exposures_by_id, exposures_visible, reports_visible
 from reports.services import (
     IdempotencyConflict,
+    coding_apply,
+    coding_queue,
     exposures_register,
+    reaction_recode,
     report_duplicate_decide,
     report_follow_up,
     report_submit,
@@ -31,10 +35,14 @@ from reports.services import (
 from reports.validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
 
 from .serializers import (
+    CodingDecisionSerializer,
+    CodingResultSerializer,
     DuplicateDecisionSerializer,
     ExposureInputSerializer,
     ExposureSerializer,
     FollowUpSerializer,
+    PendingWordsSerializer,
+    RecodeSerializer,
     ReportCreateSerializer,
     ReportSerializer,
     VoidSerializer,
@@ -75,7 +83,7 @@ class ReportViewSet(
     def get_permissions(self) -> list[Any]:
         if self.action in {"create", "follow_up", "void"}:
             return [IsAuthenticated(), CanReport()]
-        if self.action == "duplicate_decision":
+        if self.action in {"duplicate_decision", "recode"}:
             return [IsAuthenticated(), IsSafetyOfficer()]
         return [IsAuthenticated()]
 
@@ -177,6 +185,59 @@ class ReportViewSet(
         except ReportInvalid as exc:
             raise ValidationError(exc.nested()) from exc
         return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+    @extend_schema(request=RecodeSerializer, responses={200: ReportSerializer, 400: FIELD_ERRORS})
+    @action(detail=True, methods=["post"])
+    def recode(self, request: Request, pk: str | None = None) -> Response:
+        """Safety officers: code one reaction of the report to another term (or code one that
+        awaits coding). Audited; the report gets a new version."""
+        report = self.get_object()
+        body = RecodeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            reaction_recode(
+                actor=request.user,  # type: ignore[arg-type]
+                report=report,
+                reaction_id=body.validated_data["reaction_id"],
+                term=body.validated_data["term"],
+                comment=body.validated_data.get("comment", ""),
+            )
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+
+class CodingView(APIView):
+    """Safety officers: the reporters' words that await coding, and coding them."""
+
+    permission_classes = [IsAuthenticated, IsSafetyOfficer]
+
+    @extend_schema(responses=PendingWordsSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Pending words grouped by their normalised form, serious ones first, each with the
+        number of reactions, the drugs, the case numbers and suggested terms."""
+        return Response(PendingWordsSerializer(coding_queue(), many=True).data)
+
+    @extend_schema(
+        request=CodingDecisionSerializer,
+        responses={200: CodingResultSerializer, 400: FIELD_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        """Code every pending reaction with these words to the term: listedness, the expedited
+        check, a new version of each report, audit rows and the drugs' detection runs follow.
+        The words are learned as a name of the term, so the next report saying them is coded
+        automatically."""
+        body = CodingDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = coding_apply(
+                actor=request.user,  # type: ignore[arg-type]
+                verbatim=body.validated_data["verbatim"],
+                term=body.validated_data["term"],
+            )
+        except ReportInvalid as exc:
+            raise ValidationError(exc.nested()) from exc
+        return Response(CodingResultSerializer(result).data)
 
 
 REGISTERED_EXPOSURES = PolymorphicProxySerializer(

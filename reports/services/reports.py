@@ -125,7 +125,7 @@ def _report_create(
         reaction.report = report
     reactions = Reaction.objects.bulk_create(reactions)
     report._prefetched_objects_cache = {"reactions": reactions}  # type: ignore[attr-defined]
-    _version_save(report, reporter, "Initial report", reactions)
+    version_save(report, reporter, "Initial report", reactions)
     audit_record(
         actor=reporter,
         action="report.create",
@@ -137,7 +137,7 @@ def _report_create(
             "warnings": checked.warnings,
         },
     )
-    _on_commit(report)
+    notify_on_commit(report)
     return report, True
 
 
@@ -181,7 +181,7 @@ def reaction_audit(reaction: Reaction) -> dict[str, Any]:
     }
 
 
-def _version_save(report: Report, actor: User, summary: str, reactions: Sequence[Reaction]) -> None:
+def version_save(report: Report, actor: User, summary: str, reactions: Sequence[Reaction]) -> None:
     ReportVersion.objects.create(
         report=report,
         number=report.version,
@@ -191,7 +191,7 @@ def _version_save(report: Report, actor: User, summary: str, reactions: Sequence
     )
 
 
-def _on_commit(report: Report) -> None:
+def notify_on_commit(report: Report) -> None:
     transaction.on_commit(lambda: report_committed.send(sender=Report, report=report))
 
 
@@ -260,7 +260,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         report.narrative = f"{report.narrative}\n\n{addition}".strip()
     report.save()
     summary = _follow_up_summary(changes, added, data.narrative)
-    _version_save(report, actor, summary, [*existing.values(), *added])
+    version_save(report, actor, summary, [*existing.values(), *added])
     audit_record(
         actor=actor,
         action="report.follow_up",
@@ -272,7 +272,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
             "narrative_added": bool(data.narrative.strip()),
         },
     )
-    _on_commit(report)
+    notify_on_commit(report)
     return report
 
 
@@ -306,7 +306,7 @@ def report_void(*, actor: User, report: Report, reason: str) -> Report:
         changes={"is_void": [False, True], "void_reason": reason},
         comment=reason,
     )
-    _on_commit(report)
+    notify_on_commit(report)
     return report
 
 
@@ -339,7 +339,7 @@ def report_duplicate_decide(
         },
         comment=comment.strip(),
     )
-    _on_commit(report)
+    notify_on_commit(report)
     return report
 
 

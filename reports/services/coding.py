@@ -1,0 +1,270 @@
+"""Coding the reporters' words that the coder could not code: the officers' queue.
+
+Pending reactions are grouped by their normalised words. Coding a group gives every pending
+reaction with those words the officer's term, judges its listedness and whether the report
+becomes due to the regulator (from the date it was received), saves a new version of each
+report, and teaches the terminology the words, so that the next report saying them is coded
+automatically.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_record
+from reference.choices import NameKind
+from reference.models import Label, Term, TermName
+from reference.normalize import keyless_message, name_key
+from reference.search import Match
+from reference.selectors import term_index, term_search
+
+from ..choices import Coding
+from ..models import Reaction, Report
+from ..validation import ReportInvalid, code_terms, suggestions
+from .reactions import (
+    expedite_if_needed,
+    flag_duplicates,
+    label_listing,
+    reaction_code,
+    reaction_name,
+)
+from .reports import notify_on_commit, version_save
+
+
+@dataclass
+class PendingWords:
+    """Reporters' words awaiting coding: every pending reaction that says them."""
+
+    key: str
+    verbatim: str
+    writings: list[str]
+    reactions: int = 0
+    serious: int = 0
+    drugs: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    first_received: datetime | None = None
+    suggestions: list[Match] = field(default_factory=list)
+
+
+def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
+    """The pending words, serious ones first, then the longest waiting."""
+    pending = (
+        Reaction.objects.filter(coding=Coding.PENDING)
+        .select_related("report", "drug")
+        .order_by("report__received_at", "id")
+    )
+    groups: dict[str, list[Reaction]] = defaultdict(list)
+    for reaction in pending:
+        groups[name_key(reaction.verbatim)].append(reaction)
+    queue = []
+    for key, reactions in groups.items():
+        writings = Counter(r.verbatim for r in reactions)
+        words = PendingWords(
+            key=key,
+            verbatim=writings.most_common(1)[0][0],
+            writings=sorted(writings),
+            reactions=len(reactions),
+            serious=sum(r.serious for r in reactions),
+            drugs=sorted({r.drug.name for r in reactions}),
+            reports=list(dict.fromkeys(r.report.reference for r in reactions)),
+            first_received=min(r.report.received_at for r in reactions),
+        )
+        words.suggestions = [m for m in term_search(q=words.verbatim, limit=suggest + 3)][:suggest]
+        queue.append(words)
+    queue.sort(key=lambda w: (w.serious == 0, w.first_received, w.key))
+    return queue
+
+
+def coding_pending_count() -> tuple[int, int]:
+    """How many reactions await coding, and how many of them are serious."""
+    pending = Reaction.objects.filter(coding=Coding.PENDING)
+    return pending.count(), pending.filter(serious=True).count()
+
+
+def _officer_term(text: str, path: str = "term") -> Term:
+    """The term an officer names: any name, synonym or lay phrase of one term, never a group."""
+    text = text.strip()
+    if not text:
+        raise ReportInvalid({path: ["Name the term to code these words to."]})
+    term = code_terms([text]).get(text)
+    if term is None:
+        raise ReportInvalid({path: [f"Unknown term {text!r}.{suggestions(term_index(), text)}"]})
+    if term.is_group:
+        message = f"{term.name} is a group; choose the specific reaction (for a bleed, its site)."
+        raise ReportInvalid({path: [message]})
+    return Term.objects.get(pk=term.pk)
+
+
+@dataclass
+class CodingResult:
+    term: Term
+    reactions: list[Reaction]
+    reports: list[Report]
+    learned: TermName | None
+
+    @property
+    def reaction_count(self) -> int:
+        return len(self.reactions)
+
+    @property
+    def report_references(self) -> list[str]:
+        return [r.reference for r in self.reports]
+
+
+def coding_apply(*, actor: User, verbatim: str, term: str) -> CodingResult:
+    """Code every pending reaction whose words are these (case, spacing, spelling aside) to
+    the term, and learn the words as a name of it."""
+    key = name_key(verbatim)
+    if not key:
+        raise ReportInvalid({"verbatim": [keyless_message(verbatim.strip())]})
+    chosen = _officer_term(term)
+    with transaction.atomic():
+        pending = [
+            r
+            for r in Reaction.objects.select_for_update()
+            .filter(coding=Coding.PENDING)
+            .order_by("report_id", "id")
+            if name_key(r.verbatim) == key
+        ]
+        if not pending:
+            raise ReportInvalid(
+                {"verbatim": [f"No reaction awaits coding with the words {verbatim.strip()!r}."]}
+            )
+        by_report: dict[int, list[Reaction]] = defaultdict(list)
+        for reaction in pending:
+            by_report[reaction.report_id].append(reaction)
+        reports = [
+            _report_code(actor, report_id, reactions, chosen, f"“{verbatim.strip()}”")
+            for report_id, reactions in by_report.items()
+        ]
+        learned = _learn(actor, verbatim.strip(), key, chosen)
+    return CodingResult(chosen, pending, reports, learned)
+
+
+def reaction_recode(
+    *, actor: User, report: Report, reaction_id: int, term: str, comment: str = ""
+) -> Report:
+    """An officer's term for one reaction of a report, coded or awaiting coding; it teaches
+    nothing (one case's words may mean something else in another)."""
+    chosen = _officer_term(term)
+    with transaction.atomic():
+        reaction = (
+            Reaction.objects.select_for_update()
+            .filter(report=report, pk=reaction_id)
+            .select_related("term")
+            .first()
+        )
+        if reaction is None:
+            raise ReportInvalid({"reaction_id": ["No such reaction on this report."]})
+        if reaction.term_id == chosen.pk:
+            raise ReportInvalid({"term": [f"The reaction is already coded {chosen.name}."]})
+        before = reaction_name(reaction)
+        return _report_code(
+            actor, report.pk, [reaction], chosen, before, comment=comment.strip(), recode=True
+        )
+
+
+def _report_code(
+    actor: User,
+    report_id: int,
+    reactions: list[Reaction],
+    term: Term,
+    words: str,
+    *,
+    comment: str = "",
+    recode: bool = False,
+) -> Report:
+    report = Report.objects.select_for_update().select_related("drug", "patient").get(pk=report_id)
+    current = Label.objects.filter(drug=report.drug, is_current=True).values_list("pk", flat=True)
+    now = timezone.now()
+    changes: list[dict[str, Any]] = []
+    for reaction in reactions:
+        # A reaction is judged against the label it was reported under: the report's for
+        # the first version, the one in force at the follow-up that added it after that.
+        label_id = report.label_id if reaction.added_in_version == 1 else current.first()
+        before = reaction.term.name if reaction.term_id is not None else None
+        reaction_code(reaction, term, label_listing(label_id), report)
+        reaction.coding = Coding.OFFICER
+        reaction.coding_note = (comment or f"Coded by {actor.get_username()}")[:300]
+        reaction.coded_by = actor
+        reaction.coded_at = now
+        changes.append(
+            {
+                "reaction": reaction.pk,
+                "verbatim": reaction.verbatim,
+                "term": [before, term.name],
+                "listedness": reaction.listedness,
+            }
+        )
+    Reaction.objects.bulk_update(
+        reactions,
+        [
+            "term",
+            "counted",
+            "listedness",
+            "listed_by",
+            "listedness_note",
+            "coding",
+            "coding_note",
+            "coded_by",
+            "coded_at",
+        ],
+    )
+    # The 15-day clock runs from the day the report was received, not from its coding.
+    expedite_if_needed(report, reactions, timezone.localdate(report.received_at))
+    flag_duplicates(report, reactions)
+    report.version += 1
+    report.save()
+    verb = "Recoded" if recode else "Coded"
+    version_save(
+        report,
+        actor,
+        f"{verb} {words} as {term.name}",
+        list(report.reactions.select_related("term").order_by("id")),
+    )
+    audit_record(
+        actor=actor,
+        action="reaction.recode" if recode else "reaction.code",
+        target=report,
+        changes={
+            "version": report.version,
+            "reactions": changes,
+            "expedited_due": str(report.expedited_due) if report.expedited else None,
+        },
+        comment=comment,
+    )
+    notify_on_commit(report)
+    return report
+
+
+def _learn(actor: User, text: str, key: str, term: Term) -> TermName | None:
+    """The words become a learned name of the term, unless the term has them already."""
+    if TermName.objects.filter(term=term, key=key).exists():
+        return None
+    name = TermName(
+        term=term, text=text[:200], kind=NameKind.LEARNED, added_by=actor, added_at=timezone.now()
+    )
+    name.save()
+    audit_record(
+        actor=actor,
+        action="term_name.learn",
+        target=name,
+        changes={"term": term.name, "text": name.text, "kind": name.kind},
+    )
+    return name
+
+
+def reactions_pending(reports: Iterable[Report]) -> dict[int, int]:
+    """How many reactions of each report await coding."""
+    counts = Counter(
+        Reaction.objects.filter(report__in=list(reports), coding=Coding.PENDING).values_list(
+            "report_id", flat=True
+        )
+    )
+    return dict(counts)
