@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import views as account_api
 from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
+from reports import coding_views
 from reports import views as report_views
 from reports.api.views import CodingView, ExposureViewSet, ReportViewSet
 from surveillance import views as surveillance_views
@@ -43,6 +44,8 @@ urlpatterns = [
         "reports/<int:pk>/follow-up/", report_views.report_follow_up_view, name="report-follow-up"
     ),
     path("reports/<int:pk>/void/", report_views.report_void_view, name="report-void"),
+    path("reports/<int:pk>/recode/", coding_views.report_recode_view, name="report-recode"),
+    path("coding/", coding_views.coding_queue_page, name="coding-queue"),
     path(
         "reports/<int:pk>/duplicate/",
         report_views.report_duplicate_view,

@@ -1,12 +1,12 @@
 """The report list's filters, one set for the API (/api/v1/reports/) and the report list page."""
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from core.filters import BooleanFilter
 from reference.selectors import drug_find, term_code
-from reports.choices import DuplicateStatus, Listedness
-from reports.models import Report
+from reports.choices import Coding, DuplicateStatus, Listedness
+from reports.models import Reaction, Report
 
 
 class ReportFilter(django_filters.FilterSet):
@@ -17,6 +17,10 @@ class ReportFilter(django_filters.FilterSet):
     serious = BooleanFilter(method="filter_serious")
     listedness = django_filters.ChoiceFilter(choices=Listedness.choices, method="filter_listedness")
     expedited = BooleanFilter()
+    awaiting_coding = BooleanFilter(
+        method="filter_awaiting_coding",
+        help_text="true: reports with a reaction whose words await coding by an officer",
+    )
     void = BooleanFilter(field_name="is_void")
     duplicate_status = django_filters.ChoiceFilter(choices=DuplicateStatus.choices[1:])
     patient = django_filters.CharFilter(field_name="patient__reference")
@@ -43,6 +47,12 @@ class ReportFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(reactions__serious=True).distinct()
         return queryset.exclude(reactions__serious=True)
+
+    def filter_awaiting_coding(
+        self, queryset: QuerySet[Report], name: str, value: bool
+    ) -> QuerySet[Report]:
+        pending = Reaction.objects.filter(report=OuterRef("pk"), coding=Coding.PENDING)
+        return queryset.filter(Exists(pending)) if value else queryset.exclude(Exists(pending))
 
     def filter_listedness(
         self, queryset: QuerySet[Report], name: str, value: str

@@ -6,6 +6,7 @@ from django.forms import formset_factory
 
 from accounts.models import Site, User, is_officer
 from reference.models import Drug
+from reference.selectors import term_index
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import FollowUpInput, PatientInput, ReactionInput, ReactionUpdate, ReportInput
@@ -102,13 +103,15 @@ REPORT_FIELDS = {
 class ReactionForm(forms.Form):
     term = forms.CharField(
         label="Reaction",
-        max_length=200,
-        help_text="Type a few letters: clinical term, synonym or everyday words.",
+        max_length=300,
+        help_text="Pick a term from the list, or write what happened in your own words: "
+        "words no term matches are kept as written and coded by a safety officer.",
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "class": "term-input", "role": "combobox"}
         ),
     )
-    verbatim = forms.CharField(label="In the reporter's words", max_length=300, required=False)
+    # What the nurse typed before she picked a term from the list: her words, kept beside it.
+    verbatim = forms.CharField(max_length=300, required=False, widget=forms.HiddenInput)
     onset_date = forms.DateField(label="Onset", required=False, widget=DATE)
     end_date = forms.DateField(label="End", required=False, widget=DATE)
     grade = forms.TypedChoiceField(
@@ -128,7 +131,15 @@ class ReactionForm(forms.Form):
     )
 
     def to_input(self) -> ReactionInput:
-        return ReactionInput.from_cleaned(self.cleaned_data)
+        """A reaction whose text names a term is that term, with the words typed before it was
+        picked; any other text is the reporter's words, to be coded."""
+        reaction = ReactionInput.from_cleaned(self.cleaned_data)
+        text = reaction.term.strip()
+        if term_index().exact(text):
+            reaction.term = text[:200]
+        else:
+            reaction.term, reaction.verbatim = "", text
+        return reaction
 
 
 ReactionFormSet = formset_factory(ReactionForm, extra=0, min_num=1, can_delete=True, max_num=50)
@@ -177,6 +188,38 @@ def follow_up_input(
         new_reactions=[f.to_input() for f in new_rows],
         narrative=narrative,
     )
+
+
+class CodingForm(forms.Form):
+    """An officer's term for words awaiting coding."""
+
+    verbatim = forms.CharField(max_length=300, widget=forms.HiddenInput)
+    term = forms.CharField(
+        label="Term",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "class": "term-input", "role": "combobox"}
+        ),
+    )
+
+
+class RecodeForm(forms.Form):
+    reaction = forms.TypedChoiceField(label="Reaction", coerce=int)
+    term = forms.CharField(
+        label="Term",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "class": "term-input", "role": "combobox"}
+        ),
+    )
+    comment = forms.CharField(label="Why (kept in the history)", max_length=300, required=False)
+
+    def __init__(self, *args: Any, reactions: list[Reaction], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reaction"].choices = [  # type: ignore[attr-defined]
+            (r.pk, r.term.name if r.term_id is not None else f"“{r.verbatim}” (awaiting coding)")
+            for r in reactions
+        ]
 
 
 class VoidForm(forms.Form):

@@ -14,7 +14,7 @@ from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 
 from .api.serializers import ExposureInputSerializer
-from .choices import Source
+from .choices import Coding, Source
 from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
@@ -24,6 +24,7 @@ from .forms import (
     FollowUpNarrativeForm,
     ReactionFormSet,
     ReactionUpdateForm,
+    RecodeForm,
     ReportForm,
     SiteChoiceForm,
     VoidForm,
@@ -97,13 +98,24 @@ def report_new(request: HttpRequest) -> HttpResponse:
                 except ReportInvalid as exc:
                     _place_errors(exc, form, rows)
                 else:
-                    messages.success(request, f"Report {report.reference} was filed.")
+                    messages.success(request, _filed_message(report))
                     return redirect("report-detail", pk=report.pk)
     else:
         form = ReportForm(user=user, initial={"reporter_qualification": _qualification(user)})
         formset = ReactionFormSet(prefix="reactions")
     return render(
         request, "reports/report_form.html", {"form": form, "formset": formset}, status=200
+    )
+
+
+def _filed_message(report: Report) -> str:
+    pending = sum(r.coding == Coding.PENDING for r in report.reactions.all())
+    if not pending:
+        return f"Report {report.reference} was filed."
+    words = "reaction" if pending == 1 else "reactions"
+    return (
+        f"Report {report.reference} was filed. No term matched {pending} {words} in your "
+        "words: they are kept as you wrote them, and a safety officer will code them."
     )
 
 
@@ -143,12 +155,17 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = _visible_report(request, pk)
     user = _user(request)
     officer = is_officer(user)
+    reactions = list(report.reactions.select_related("term", "listed_by__term"))
+    pending = [r for r in reactions if r.coding == Coding.PENDING]
     return render(
         request,
         "reports/report_detail.html",
         {
             "report": report,
-            "reactions": list(report.reactions.all()),
+            "reactions": reactions,
+            "pending": pending,
+            "pending_serious": any(r.serious for r in pending),
+            "recode_form": RecodeForm(reactions=reactions) if officer else None,
             "officer": officer,
             "can_report": user.role in {Role.NURSE, Role.SAFETY_OFFICER},
             "history": list(report_history(report)) if officer else [],

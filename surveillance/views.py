@@ -16,6 +16,7 @@ from accounts.choices import Role
 from accounts.models import User
 from audit.services import audit_history
 from reference.models import Drug
+from reports.services import coding_pending_count
 
 from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
@@ -82,11 +83,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     counts = dict(Signal.objects.values_list("status").annotate(n=Count("id")).order_by())
     query = request.GET.copy()
     query.pop("page", None)
+    pending, pending_serious = coding_pending_count()
     return render(
         request,
         "surveillance/dashboard.html",
         {
             "form": form,
+            "pending": pending,
+            "pending_serious": pending_serious,
             "page": page,
             "query": query.urlencode(),
             "status_counts": [(s, label, counts.get(s, 0)) for s, label in ReviewStatus.choices],

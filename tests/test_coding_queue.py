@@ -5,6 +5,7 @@ terminology."""
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
@@ -197,3 +198,54 @@ class TestRecode:
             format="json",
         )
         assert response.status_code == 403
+
+
+class TestPages:
+    @pytest.fixture
+    def officer_web(self, officer):
+        client = Client()
+        client.force_login(officer)
+        return client
+
+    def test_the_queue_page_codes_words_with_one_click(self, api, officer_web, inotuzumab):
+        report = file(api, words(ODD, grade=3, seriousness=["hospitalization"]))
+        page = officer_web.get("/coding/")
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert f"“{ODD}”" in html and "1 serious" in html
+
+        wrong = officer_web.post("/coding/", {"verbatim": ODD, "other": "zzqx"})
+        assert wrong.status_code == 400
+        assert "Unknown term" in wrong.content.decode()
+        assert 'value="zzqx"' in wrong.content.decode()  # what was typed is kept
+
+        done = officer_web.post("/coding/", {"verbatim": ODD, "term": "Headache"}, follow=True)
+        assert "Coded 1 reaction" in done.content.decode()
+        assert "Nothing awaits coding." in done.content.decode()
+        assert Report.objects.get(pk=report["id"]).reactions.get().term.name == "Headache"
+
+    def test_the_report_page_and_list_show_what_awaits_coding(
+        self, api, nurse, officer_web, inotuzumab
+    ):
+        body = file(api, words(ODD, grade=3, seriousness=["hospitalization"]))
+        file(api, words("nosebleeds"), patient="PT-0002")
+        nurse_web = Client()
+        nurse_web.force_login(nurse)
+        html = nurse_web.get(f"/reports/{body['id']}/").content.decode()
+        assert "a safety officer will code it" in html
+        assert "Awaiting coding" in html
+        listed = nurse_web.get("/reports/", {"awaiting_coding": "true"}).content.decode()
+        assert body["reference"] in listed and "1 report" in listed
+        dashboard = officer_web.get("/surveillance/signals/").content.decode()
+        assert "1 reaction awaits coding" in dashboard
+        assert nurse_web.get("/coding/").status_code == 403
+
+    def test_an_officer_recodes_from_the_report_page(self, api, officer_web, inotuzumab):
+        body = file(api, words("nosebleeds"))
+        reaction_id = body["reactions"][0]["id"]
+        officer_web.post(
+            f"/reports/{body['id']}/recode/",
+            {"reaction": reaction_id, "term": "Gingival bleeding", "comment": "gums"},
+        )
+        report = Report.objects.get(pk=body["id"])
+        assert (report.version, report.reactions.get().term.name) == (2, "Gingival bleeding")

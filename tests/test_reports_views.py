@@ -113,9 +113,29 @@ def test_domain_errors_go_beside_their_reaction_row(nurse_client, inotuzumab):
         ),
     )
     form = response.context["formset"].forms[1]
-    assert "Closest terms: Thrombocytopenia" in form.errors["term"][0]
+    # Words that name no term are no error on the form: they are the nurse's words.
+    assert "term" not in form.errors
     assert "outcome must be fatal" in form.errors["outcome"][0]
     assert not response.context["formset"].forms[0].errors
+
+
+def test_words_no_term_matches_are_filed_for_an_officer_to_code(nurse_client, inotuzumab):
+    response = nurse_client.post(
+        "/reports/new/",
+        form_data({"term": "Nausea"}, {"term": "went all wobbly and strange", "grade": "2"}),
+        follow=True,
+    )
+    report = Report.objects.get()
+    first, second = report.reactions.order_by("id")
+    assert (first.term.name, first.coding) == ("Nausea", "reporter")
+    assert (second.term, second.coding, second.verbatim) == (
+        None,
+        "pending",
+        "went all wobbly and strange",
+    )
+    html = response.content.decode()
+    assert "a safety officer will code" in html
+    assert "went all wobbly and strange" in html
 
 
 def test_a_removed_row_is_not_submitted(nurse_client, inotuzumab):

@@ -15,7 +15,14 @@ from .cohort import worked_scenario
 pytestmark = pytest.mark.django_db
 
 OPEN = {"login", "api-token", "api:api-token"}
-OFFICER_ONLY_PREFIXES = ("signal-", "detection-runs", "drug-overview", "api:signal")
+OFFICER_ONLY_PREFIXES = (
+    "signal-",
+    "detection-runs",
+    "drug-overview",
+    "api:signal",
+    "coding-queue",
+    "api:coding",
+)
 # URL names of this project's own pages and endpoints (Django admin and static are apart).
 KNOWN = {
     "home",
@@ -26,6 +33,8 @@ KNOWN = {
     "report-follow-up",
     "report-void",
     "report-duplicate",
+    "report-recode",
+    "coding-queue",
     "exposure-register",
     "detection-runs",
     "signal-dashboard",
@@ -52,6 +61,8 @@ KNOWN = {
     "api:report-follow-up",
     "api:report-void",
     "api:report-duplicate-decision",
+    "api:report-recode",
+    "api:coding",
     "api:exposure-list",
     "api:exposure-detail",
     "api:signal-list",
@@ -149,6 +160,7 @@ def test_officers_reach_every_page_and_endpoint(world, officer):
             "api:api-token",
             "report-void",
             "report-duplicate",
+            "report-recode",
             "signal-mark-seen",
         }:
             continue  # POST only
