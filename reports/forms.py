@@ -5,6 +5,7 @@ from django.conf import settings
 from django.forms import formset_factory
 
 from accounts.models import Site, User, is_officer
+from reference.choices import NameKind
 from reference.models import Drug
 from reference.selectors import term_index
 
@@ -131,11 +132,13 @@ class ReactionForm(forms.Form):
     )
 
     def to_input(self) -> ReactionInput:
-        """A reaction whose text names a term is that term, with the words typed before it was
-        picked; any other text is the reporter's words, to be coded."""
+        """A reaction whose text is a term's name or synonym is that term (picked from the list,
+        with the words typed before it); any other text is the reporter's words, coded by the
+        coder (everyday phrases and learned words code at once) or by an officer."""
         reaction = ReactionInput.from_cleaned(self.cleaned_data)
         text = reaction.term.strip()
-        if term_index().exact(text):
+        rows = term_index().exact(text)
+        if rows and rows[0].kind in {NameKind.NAME, NameKind.SYNONYM}:
             reaction.term = text[:200]
         else:
             reaction.term, reaction.verbatim = "", text

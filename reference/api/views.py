@@ -16,6 +16,7 @@ from reference.selectors import (
     ctcae_criteria_loaded,
     drug_list,
     label_current,
+    term_autocode,
     term_code,
     term_search,
 )
@@ -76,6 +77,10 @@ class ListednessSerializer(serializers.Serializer[object]):
     entry = serializers.CharField(allow_null=True, help_text="The label entry that lists it.")
     explanation = serializers.CharField()
     label_version = serializers.IntegerField(allow_null=True)
+    coding_note = serializers.CharField(
+        help_text="When the text is everyday words rather than a name: what the coder made "
+        "of them; empty otherwise."
+    )
 
 
 class CriteriaSerializer(serializers.Serializer[object]):
@@ -93,12 +98,18 @@ CRITERIA_NOT_LOADED = (
 )
 
 
-def _coded_term(text: str) -> Term:
+def _coded_term(text: str) -> tuple[Term, str]:
+    """The term a text names, or the one the coder gives everyday words, with the coder's note
+    (empty for a name); a 400 with the closest terms when neither codes it."""
     terms = term_code(text)
-    if not terms:
-        close = ", ".join(m.name for m in term_search(q=text, limit=5))
-        raise ValidationError({"term": [f"Unknown term {text!r}. Closest terms: {close}."]})
-    return terms[0]
+    if terms:
+        return terms[0], ""
+    coded = term_autocode(text)
+    if coded is not None:
+        note = coded.note or f"Coded from the words as {coded.name}."
+        return Term.objects.get(pk=coded.term_id), note
+    close = ", ".join(m.name for m in term_search(q=text, limit=5))
+    raise ValidationError({"term": [f"Unknown term {text!r}. Closest terms: {close}."]})
 
 
 @extend_schema(
@@ -111,7 +122,7 @@ def drug_listedness(request: Request, slug: str) -> Response:
     drug = get_object_or_404(Drug, slug=slug)
     query = ListednessQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    term = _coded_term(query.validated_data["term"])
+    term, note = _coded_term(query.validated_data["term"])
     listing = LabelListing.current(drug)
     result = listing.assess(term)
     return Response(
@@ -122,6 +133,7 @@ def drug_listedness(request: Request, slug: str) -> Response:
                 "entry": result.entry.term.name if result.entry else None,
                 "explanation": result.explain(term, drug),
                 "label_version": listing.label.version if listing.label else None,
+                "coding_note": note,
             }
         ).data
     )
@@ -136,7 +148,7 @@ def term_criteria(request: Request) -> Response:
     """The CTCAE grade 1-5 criteria of a term, when they have been imported."""
     query = ListednessQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    term = _coded_term(query.validated_data["term"])
+    term, _ = _coded_term(query.validated_data["term"])
     criteria = ctcae_criteria(term=term)
     grades = {str(g): text for g, text in criteria.grades()} if criteria else {}
     missing = None

@@ -68,11 +68,13 @@
     try {
       const url = form.dataset.listednessUrl.replace("__drug__", encodeURIComponent(slug));
       const data = await getJSON(url + "?term=" + encodeURIComponent(term));
-      hint.textContent = data.explanation;
+      hint.textContent = (data.coding_note ? data.coding_note + " " : "") + data.explanation;
       hint.className = "listedness-hint " + data.listedness;
     } catch (e) {
-      hint.textContent = "";
-      hint.className = "listedness-hint";
+      // No term matches: the words are filed as written, for an officer to code.
+      hint.textContent = "No term matches these words. You can file them as you wrote them: "
+        + "a safety officer will code them.";
+      hint.className = "listedness-hint pending";
     }
   }
 
@@ -98,8 +100,9 @@
     }
 
     function choose(option) {
-      // Everyday words the nurse chose are the reporter's words; a clinical name is not.
-      if (!verbatim.value && option.dataset.kind === "lay") verbatim.value = option.dataset.matched;
+      // What the nurse typed before she picked a term stays beside it as her words.
+      const words = typed.trim();
+      verbatim.value = words && words.toLowerCase() !== option.dataset.name.toLowerCase() ? words : "";
       input.value = option.dataset.name;
       close();
       showListedness(row);
@@ -151,6 +154,7 @@
     }
 
     input.addEventListener("input", () => {
+      verbatim.value = "";  // her own words now: nothing picked
       clearTimeout(timer);
       timer = setTimeout(suggest, 120);
     });
