@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEntry
 from reference.models import TermName
 from reports.models import Reaction, Report, ReportVersion
+from surveillance.models import DetectionRun, Signal
 
 from .factories import report_payload
 
@@ -249,3 +250,21 @@ class TestPages:
         )
         report = Report.objects.get(pk=body["id"])
         assert (report.version, report.reactions.get().term.name) == (2, "Gingival bleeding")
+
+
+def test_coding_starts_the_drugs_detection_run_as_a_new_report_does(
+    api, officer_api, inotuzumab, settings, django_capture_on_commit_callbacks
+):
+    file(api, words(ODD, grade=3))
+    settings.DETECTION_ON_NEW_REPORTS = True
+    assert not DetectionRun.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_api.post(
+            CODING, {"verbatim": ODD, "term": "Retinal haemorrhage"}, format="json"
+        )
+    assert response.status_code == 200
+    run = DetectionRun.objects.get()
+    assert run.drug == inotuzumab
+    # The coded reaction is counted by that run: an unlisted bleeding site in one patient.
+    signal = Signal.objects.get(drug=inotuzumab, term__name="Retinal haemorrhage")
+    assert signal.cases == 1
