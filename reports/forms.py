@@ -220,7 +220,7 @@ class RecodeForm(forms.Form):
     def __init__(self, *args: Any, reactions: list[Reaction], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reaction"].choices = [  # type: ignore[attr-defined]
-            (r.pk, r.term.name if r.term_id is not None else f"“{r.verbatim}” (awaiting coding)")
+            (r.pk, r.term.name if r.term is not None else f"“{r.verbatim}” (awaiting coding)")
             for r in reactions
         ]
 

@@ -212,7 +212,7 @@ def signal_cases_csv(request: HttpRequest, pk: int) -> HttpResponse:
         [
             c.report.reference,
             c.report.patient.reference,
-            c.term.name,
+            str(c.term),
             c.verbatim,
             c.onset_date,
             c.grade,

@@ -60,7 +60,7 @@ def test_a_nurse_files_two_reactions_in_lay_words_and_sees_their_listedness(
     assert "Unlisted" in haemoptysis.inner_text()
     assert page.get_by_text("Expedited report due").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "report_confirmation.png"), full_page=True)
-    assert sorted((r.term.name, r.listedness) for r in report.reactions.all()) == [
+    assert sorted((str(r.term), r.listedness) for r in report.reactions.all()) == [
         ("Epistaxis", "listed"),
         ("Haemoptysis", "unlisted"),
     ]

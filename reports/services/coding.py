@@ -188,7 +188,7 @@ def _report_code(
         # A reaction is judged against the label it was reported under: the report's for
         # the first version, the one in force at the follow-up that added it after that.
         label_id = report.label_id if reaction.added_in_version == 1 else current.first()
-        before = reaction.term.name if reaction.term_id is not None else None
+        before = reaction.term.name if reaction.term is not None else None
         reaction_code(reaction, term, label_listing(label_id), report)
         reaction.coding = Coding.OFFICER
         reaction.coding_note = (comment or f"Coded by {actor.get_username()}")[:300]

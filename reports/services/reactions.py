@@ -87,7 +87,7 @@ def reaction_code(reaction: Reaction, term: Term, listing: LabelListing, report:
 
 def reaction_name(reaction: Reaction) -> str:
     """How a reaction is named in summaries: its term, or its words while they await coding."""
-    if reaction.term_id is None:
+    if reaction.term is None:
         return f"“{reaction.verbatim}” (awaiting coding)"
     return reaction.term.name
 

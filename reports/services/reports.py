@@ -155,7 +155,7 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
         "reactions": [
             {
                 "id": r.pk,
-                "term": r.term.name if r.term_id is not None else None,
+                "term": r.term.name if r.term is not None else None,
                 "coding": r.coding,
                 "verbatim": r.verbatim,
                 "onset_date": str(r.onset_date) if r.onset_date else None,
@@ -174,7 +174,7 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
 def reaction_audit(reaction: Reaction) -> dict[str, Any]:
     """A reaction in an audit row: its term (None while pending), how it was coded, listedness."""
     return {
-        "term": reaction.term.name if reaction.term_id is not None else None,
+        "term": reaction.term.name if reaction.term is not None else None,
         "verbatim": reaction.verbatim,
         "coding": reaction.coding,
         "listedness": reaction.listedness,
