@@ -1,11 +1,15 @@
 """Reads of the reference data: term search and coding, drugs and labels."""
 
+import json
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
+from .coding import Lexicon
+from .loaders import TERMINOLOGY_PATH
 from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
 from .search import Coded, Match, NameRow, TermIndex
@@ -13,6 +17,13 @@ from .search import Coded, Match, NameRow, TermIndex
 _index_lock = threading.Lock()
 _index: TermIndex | None = None
 _index_stamp: str | None = None
+
+
+@lru_cache(maxsize=1)
+def coder_lexicon() -> Lexicon:
+    """The coder's lexicon, shipped with the terminology: read once per process."""
+    data = json.loads(TERMINOLOGY_PATH.read_text(encoding="utf-8"))
+    return Lexicon.from_data(data.get("coder"))
 
 
 def term_index() -> TermIndex:
@@ -28,7 +39,7 @@ def term_index() -> TermIndex:
             rows = TermName.objects.values_list(
                 "term_id", "term__name", "term__soc", "term__is_group", "text", "kind"
             )
-            _index = TermIndex(NameRow(*row) for row in rows)
+            _index = TermIndex((NameRow(*row) for row in rows), coder_lexicon())
             _index_stamp = stamp
         return _index
 
