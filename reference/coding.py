@@ -75,6 +75,7 @@ class Lexicon:
     events, and the term of an event at a site."""
 
     ignored: frozenset[str] = frozenset()
+    clause_breaks: frozenset[str] = frozenset()
     sites: Mapping[str, Site] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     # phrase key -> ("site" | "event", key)
@@ -105,6 +106,7 @@ class Lexicon:
         site_terms = {(r["event"], r["site"]): r["term"] for r in data["site_terms"]}
         return cls(
             ignored=ignored,
+            clause_breaks=frozenset(normalize(" ".join(data.get("clause_breaks", []))).split()),
             sites=sites,
             events=events,
             phrases=phrases,
@@ -123,10 +125,27 @@ class Lexicon:
         """The keys of the words that say something."""
         return [word_key(w) for w in words if w not in self.ignored]
 
+    def before_clause_break(self, words: list[str]) -> list[str] | None:
+        """The words before the first clause break ("when", "after" ...), None when there
+        is none after the first word."""
+        for at, word in enumerate(words):
+            if at and word in self.clause_breaks:
+                return words[:at]
+        return None
+
     def compose(self, keys: list[str]) -> Composed | None:
         """The one term these word keys name as events at sites, or None: a word that
         is neither an event nor a site, no event, or events and sites naming more than
         one term leave the words to an officer."""
+        answers = self.candidates(keys)
+        if len({a.term for a in answers}) != 1:
+            return None
+        return min(answers, key=lambda a: a.note)
+
+    def candidates(self, keys: list[str]) -> list[Composed]:
+        """Every term these word keys name as an event at a site ("bleeding from the nose
+        and gums": Epistaxis and Gingival bleeding); empty when a word is neither an event
+        nor a site, when there is no event, or when an event has no term at a site."""
         events: list[str] = []
         sites: list[str] = []
         at = 0
@@ -138,25 +157,20 @@ class Lexicon:
                     at += length
                     break
             else:
-                return None
-        if not events:
-            return None
-        answers: set[Composed] = set()
+                return []
+        answers: dict[Composed, None] = {}
         for event_key in dict.fromkeys(events):
             event = self.events[event_key]
             if not sites:
                 if event.term is None:
-                    return None
-                answers.add(Composed(event.term))
+                    return []
+                answers[Composed(event.term)] = None
             for site_key in dict.fromkeys(sites):
                 answer = self.at_site(event, site_key)
                 if answer is None:
-                    return None
-                answers.add(answer)
-        terms = {a.term for a in answers}
-        if len(terms) != 1:
-            return None
-        return min(answers, key=lambda a: a.note)
+                    return []
+                answers[answer] = None
+        return list(answers)
 
     def at_site(self, event: Event, site_key: str) -> Composed | None:
         """The term of an event at a site: its own, a broader site's it is one of, the

@@ -153,6 +153,12 @@ class TermIndex:
         self.known = set(self.spelling)
         self.known_keys = {stem(w) for w in self.spelling} | self.lexicon.vocabulary()
         self._corrections: dict[str, str] = {}
+        # Close spellings are looked for among the shipped and site-added names only: a
+        # learned name is a reporter's whole phrase, found by its words, and scanning
+        # thousands of them with fuzzy scorers would cost every search milliseconds.
+        self.fuzzy_rows = [i for i, r in enumerate(self.rows) if r.kind != "learned"]
+        self.fuzzy_keys = [self.keys[i] for i in self.fuzzy_rows]
+        self.fuzzy_spaced = [self.spaced[i] for i in self.fuzzy_rows]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -187,7 +193,16 @@ class TermIndex:
             answer = self._one_term(self.by_key.get("".join(corrected), []), said)
             if answer is not None:
                 return answer
-        keys = self.lexicon.content(corrected)
+        answer = self._read(corrected, said)
+        before = self.lexicon.before_clause_break(corrected)
+        if answer is None and before is not None:
+            answer = self._read(before, f"{said} Read {' '.join(before)!r}.".strip())
+        return answer
+
+    def _read(self, words: list[str], said: str) -> Coded | None:
+        """The term of the words that say something: a name with the same words, in any
+        order, or an event at a body site."""
+        keys = self.lexicon.content(words)
         if not keys:
             return None
         answer = self._one_term(self.bags.get(frozenset(keys), ()), said)
@@ -280,6 +295,12 @@ class TermIndex:
         coded = self._code(q_words)
         if coded is not None and coded.term_id not in best and coded.name in self.name_row:
             offer(self.name_row[coded.name], Tier.CODED, 100.0)
+        elif coded is None:
+            # Words naming several sites ("bleeding from the nose and gums"): each term,
+            # for the reader to choose.
+            for candidate in self.lexicon.candidates(self.lexicon.content(q_words)):
+                if candidate.term in self.name_row:
+                    offer(self.name_row[candidate.term], Tier.CODED, 90.0)
         whole = self._rows_with_whole_words(q_words) - exact
         for i in whole:
             offer(i, Tier.WHOLE_WORDS, coverage(i))
@@ -299,20 +320,20 @@ class TermIndex:
                     tier = Tier.PREFIX if row_key.startswith(key) else Tier.CONTAINS
                     offer(i, tier, coverage(i))
         if len(best) < limit and len(key) >= 4:
-            for _, score, i in process.extract(
-                key, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 3
+            for _, score, at in process.extract(
+                key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 3
             ):
-                offer(i, Tier.FUZZY, float(score))
+                offer(self.fuzzy_rows[at], Tier.FUZZY, float(score))
             if len(best) < limit and len(spaced) >= PARTIAL_MIN_LENGTH:
-                for _, score, i in process.extract(
+                for _, score, at in process.extract(
                     spaced,
-                    self.spaced,
+                    self.fuzzy_spaced,
                     scorer=fuzz.partial_ratio,
                     score_cutoff=PARTIAL_CUTOFF,
                     limit=limit * 3,
                 ):
-                    if len(self.spaced[i]) >= len(spaced):
-                        offer(i, Tier.FUZZY, float(score) - 10.0)
+                    if len(self.fuzzy_spaced[at]) >= len(spaced):
+                        offer(self.fuzzy_rows[at], Tier.FUZZY, float(score) - 10.0)
         ranked = sorted(
             best.values(),
             key=lambda b: (b[0], -b[1], b[2], self.rows[b[3]].term_name),

@@ -87,6 +87,7 @@ class SiteTermRecord(TypedDict):
 
 class CoderRecord(TypedDict):
     ignored_words: list[str]
+    clause_breaks: list[str]
     sites: list[CoderSiteRecord]
     events: list[CoderEventRecord]
     site_terms: list[SiteTermRecord]
@@ -235,6 +236,7 @@ def build_coder(curated: Curated) -> CoderRecord:
     lexicon = curated.coder
     return {
         "ignored_words": sorted(set(lexicon.ignored_words)),
+        "clause_breaks": sorted(set(lexicon.clause_breaks)),
         "sites": [
             {
                 "key": site.key,
@@ -280,6 +282,8 @@ def validate_coder(terminology: Terminology) -> None:
             raise TerminologyError(f"{where}: {name!r} is not a term (groups are for labels)")
 
     ignored = frozenset(" ".join(coder["ignored_words"]).lower().split())
+    if not set(coder["clause_breaks"]) <= ignored:
+        raise TerminologyError("ignored_words.toml: every clause break must be an ignored word")
     owner: dict[tuple[str, ...], str] = {}
     for kind, records in (("site", coder["sites"]), ("event", coder["events"])):
         for record in records:
@@ -289,7 +293,9 @@ def validate_coder(terminology: Terminology) -> None:
                     raise TerminologyError(f"{kind} {record['key']}: {words!r} is all ignored")
                 named = owner.setdefault(key, f"{kind} {record['key']}")
                 if named != f"{kind} {record['key']}":
-                    raise TerminologyError(f"{words!r} names both {named} and {kind} {record['key']}")
+                    raise TerminologyError(
+                        f"{words!r} names both {named} and {kind} {record['key']}"
+                    )
     for event in coder["events"]:
         check_term(event["term"], f"events.toml: {event['key']}")
         if event["anywhere"] and event["term"] is None:

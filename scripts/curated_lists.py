@@ -87,6 +87,7 @@ class CoderLexicon:
     """What the coder reads a reporter's phrase with."""
 
     ignored_words: list[str]
+    clause_breaks: list[str]
     sites: list[CoderSite]
     events: list[CoderEvent]
     # (event, site) -> term, by shown name
@@ -185,7 +186,9 @@ def _optional_text(value: object, where: str) -> str | None:
 
 
 def _coder(directory: Path) -> CoderLexicon:
-    ignored = _entry(_read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, set())
+    ignored = _entry(
+        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"clause_breaks"}
+    )
     sites = []
     for key, value in _read(directory, "anatomy.toml").items():
         where = f"anatomy.toml: {key}"
@@ -222,6 +225,7 @@ def _coder(directory: Path) -> CoderLexicon:
             site_terms[(event, site)] = _text(term, f"site_terms.toml: {event}.{site}")
     return CoderLexicon(
         ignored_words=_texts(ignored["words"], "ignored_words.toml"),
+        clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
         sites=sites,
         events=events,
         site_terms=site_terms,
