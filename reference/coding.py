@@ -8,11 +8,17 @@ from scripts/terminology/ (anatomy, events, site terms, ignored words) into the
 Django import, like the search index that uses it.
 """
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .normalize import normalize
+
+# The shipped terminology, whose "coder" section is the lexicon.
+TERMINOLOGY_PATH = Path(__file__).resolve().parent / "data" / "terminology.json"
 
 # Word endings that make no difference to what a word names: "bleeds" is "bleed",
 # "ankles" is "ankle", "swelling" is "swell". Longest first.
@@ -82,6 +88,7 @@ class Lexicon:
     phrases: Mapping[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
     site_terms: Mapping[tuple[str, str], str] = field(default_factory=dict)
     longest_phrase: int = 0
+    words: frozenset[str] = frozenset()
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any] | None) -> "Lexicon":
@@ -97,9 +104,11 @@ class Lexicon:
             e["key"]: Event(e["key"], e["name"], e["term"], e["anywhere"]) for e in data["events"]
         }
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
+        known = set(ignored)
         for kind, records in (("site", data["sites"]), ("event", data["events"])):
             for record in records:
                 for words in record["words"]:
+                    known.update(normalize(words).split())
                     key = phrase_key(words, ignored)
                     if key:
                         phrases[key] = (kind, record["key"])
@@ -112,14 +121,13 @@ class Lexicon:
             phrases=phrases,
             site_terms=site_terms,
             longest_phrase=max((len(k) for k in phrases), default=0),
+            words=frozenset(known),
         )
 
-    def vocabulary(self) -> set[str]:
-        """Every word the lexicon knows, normalised (for correcting a reporter's typos)."""
-        words = set(self.ignored)
-        for key in self.phrases:
-            words.update(key)
-        return words
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the lexicon's phrases are written with, normalised (for correcting
+        a reporter's typos)."""
+        return self.words
 
     def content(self, words: Iterable[str]) -> list[str]:
         """The keys of the words that say something."""
@@ -208,3 +216,10 @@ class Lexicon:
             if term is not None:
                 return term
         return None
+
+
+@lru_cache(maxsize=1)
+def shipped_lexicon() -> Lexicon:
+    """The lexicon shipped with the terminology, read once per process."""
+    data = json.loads(TERMINOLOGY_PATH.read_text(encoding="utf-8"))
+    return Lexicon.from_data(data.get("coder"))

@@ -19,7 +19,7 @@ from enum import IntEnum
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from .coding import Lexicon
+from .coding import Lexicon, word_key
 from .normalize import compact, normalize
 
 
@@ -151,7 +151,7 @@ class TermIndex:
         lexicon_words = sorted(self.lexicon.vocabulary())
         self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
         self.known = set(self.spelling)
-        self.known_keys = {stem(w) for w in self.spelling} | self.lexicon.vocabulary()
+        self.known_keys = {word_key(w) for w in self.spelling}
         self._corrections: dict[str, str] = {}
         # Close spellings are looked for among the shipped and site-added names only: a
         # learned name is a reporter's whole phrase, found by its words, and scanning
@@ -230,7 +230,7 @@ class TermIndex:
     def correct(self, word: str) -> str:
         """The known word a reporter's word stands for: itself when known or short, else
         the closest known word within one edit (two for a long word), else itself."""
-        if len(word) < TYPO_MIN_LENGTH or word in self.known or stem(word) in self.known_keys:
+        if len(word) < TYPO_MIN_LENGTH or word in self.known or word_key(word) in self.known_keys:
             return word
         cached = self._corrections.get(word)
         if cached is not None:

@@ -1,15 +1,12 @@
 """Reads of the reference data: term search and coding, drugs and labels."""
 
-import json
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
-from .coding import Lexicon
-from .loaders import TERMINOLOGY_PATH
+from .coding import Lexicon, shipped_lexicon
 from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
 from .search import Coded, Match, NameRow, TermIndex
@@ -19,11 +16,9 @@ _index: TermIndex | None = None
 _index_stamp: str | None = None
 
 
-@lru_cache(maxsize=1)
 def coder_lexicon() -> Lexicon:
-    """The coder's lexicon, shipped with the terminology: read once per process."""
-    data = json.loads(TERMINOLOGY_PATH.read_text(encoding="utf-8"))
-    return Lexicon.from_data(data.get("coder"))
+    """The coder's lexicon, shipped with the terminology (read once per process)."""
+    return shipped_lexicon()
 
 
 def term_index() -> TermIndex:

@@ -34,6 +34,7 @@ if str(REPO_ROOT) not in sys.path:
     # The coder's own phrase keys check the lexicon: two sites must not share a phrase.
     sys.path.append(str(REPO_ROOT))
 from reference.coding import phrase_key  # noqa: E402
+
 # The CTCAE v5.0 terms (MedDRA code, SOC, name); NCI's full CSV gives the same build.
 DEFAULT_CSV: Final = REPO_ROOT / "reference" / "data" / "ctcae_v5.0_terms.csv"
 DEFAULT_OUTPUT: Final = REPO_ROOT / "reference" / "data" / "terminology.json"
@@ -310,11 +311,11 @@ def validate_coder(terminology: Terminology) -> None:
                 raise TerminologyError(f"anatomy.toml: {site['key']} lies in itself")
             seen.add(up)
             up = sites[up]["part_of"]
-    for record in coder["site_terms"]:
-        where = f"site_terms.toml: {record['event']}.{record['site']}"
-        if record["event"] not in events or record["site"] not in sites:
+    for link in coder["site_terms"]:
+        where = f"site_terms.toml: {link['event']}.{link['site']}"
+        if link["event"] not in events or link["site"] not in sites:
             raise TerminologyError(f"{where}: unknown event or site")
-        check_term(record["term"], where)
+        check_term(link["term"], where)
 
 
 def validate(
