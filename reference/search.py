@@ -1,7 +1,9 @@
 """An in-memory index over every name, synonym and lay phrase of the terminology.
 
 Search is ranked: a term's own name first, then a synonym, then a lay phrase
-(each equal to the query), then names having every word of the query as a
+(each equal to the query), then the term the coder reads the words as (an event at
+a body site, "bleeding at the back of the eye"; everyday words in any order, with a
+typo a word), then names having every word of the query as a
 whole word in any order ("bleeding nose" finds "nose bleed", "AST" finds "AST
 increased" before "Asthenia"), then names that start with the query, then
 names with a word starting with each query word, then names that contain it,
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
+from .coding import Lexicon, word_key
 from .normalize import compact, normalize
 
 
@@ -23,11 +27,12 @@ class Tier(IntEnum):
     EXACT_NAME = 0
     EXACT_SYNONYM = 1
     EXACT_LAY = 2
-    WHOLE_WORDS = 3  # every query word is a word of the name, in any order
-    PREFIX = 4  # the name starts with the query
-    WORD_PREFIX = 5  # every query word starts a word of the name, in any order
-    CONTAINS = 6
-    FUZZY = 7
+    CODED = 3  # the term the coder reads the words as, when no name is the query itself
+    WHOLE_WORDS = 4  # every query word is a word of the name, in any order
+    PREFIX = 5  # the name starts with the query
+    WORD_PREFIX = 6  # every query word starts a word of the name, in any order
+    CONTAINS = 7
+    FUZZY = 8
 
 
 # A name an officer's coding taught counts as a synonym: it was decided for these words.
@@ -43,6 +48,11 @@ FUZZY_CUTOFF = 82.0
 # ... or a part of a longer name very close to a query long enough to say so.
 PARTIAL_CUTOFF = 93.0
 PARTIAL_MIN_LENGTH = 8
+# A reporter's word that no name or lexicon phrase has is read as the known word within
+# one edit of it (two for a longer word: "headake" is "headache").
+TYPO_MIN_LENGTH = 4
+TYPO_TWO_EDITS_LENGTH = 7
+_CORRECTIONS_KEPT = 20_000
 
 # Word endings that make no difference to a match: "bleeding" meets "bleed",
 # "prolongation" meets "prolonged", "neutropenic" meets "neutropenia".
@@ -108,8 +118,9 @@ class Coded:
 
 
 class TermIndex:
-    def __init__(self, rows: Iterable[NameRow]) -> None:
+    def __init__(self, rows: Iterable[NameRow], lexicon: Lexicon | None = None) -> None:
         self.rows = list(rows)
+        self.lexicon = lexicon or Lexicon()
         self.spaced = [normalize(r.text) for r in self.rows]
         self.keys = [compact(k) for k in self.spaced]
         self.words = [k.split() for k in self.spaced]
@@ -126,6 +137,28 @@ class TermIndex:
         self.vocabulary = sorted(by_word)
         self.word_rows = [by_word[w] for w in self.vocabulary]
         self._kind_rank = [_KIND_ORDER[r.kind] for r in self.rows]
+        # The coder's view: each term's own name, and the terms of each bag of words
+        # that say something ("stools runny" is "runny stools").
+        self.name_row: dict[str, int] = {}
+        self.bags: dict[frozenset[str], set[int]] = {}
+        for i, row in enumerate(self.rows):
+            if row.kind == "name":
+                self.name_row.setdefault(row.term_name, i)
+            bag = frozenset(self.lexicon.content(self.words[i]))
+            if bag:
+                self.bags.setdefault(bag, set()).add(i)
+        # Known words for typo correction, the lexicon's first: a tie goes to them.
+        lexicon_words = sorted(self.lexicon.vocabulary())
+        self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
+        self.known = set(self.spelling)
+        self.known_keys = {word_key(w) for w in self.spelling}
+        self._corrections: dict[str, str] = {}
+        # Close spellings are looked for among the shipped and site-added names only: a
+        # learned name is a reporter's whole phrase, found by its words, and scanning
+        # thousands of them with fuzzy scorers would cost every search milliseconds.
+        self.fuzzy_rows = [i for i, r in enumerate(self.rows) if r.kind != "learned"]
+        self.fuzzy_keys = [self.keys[i] for i in self.fuzzy_rows]
+        self.fuzzy_spaced = [self.spaced[i] for i in self.fuzzy_rows]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -141,12 +174,73 @@ class TermIndex:
 
     def code(self, text: str) -> Coded | None:
         """The one term these words name with confidence, or None (the words then wait for
-        an officer). Never a group: a group is not a reaction."""
-        for row in self.exact(text):
-            if not row.is_group:
-                return Coded(row.term_id, row.term_name, row.soc, row.is_group)
-            break
-        return None
+        an officer). Never a group: a group is not a reaction. In order: a name, synonym,
+        learned name or lay phrase that is the text; the same with each typo corrected;
+        a name with the same words that say something, in any order; an event at a body
+        site of the coder's lexicon."""
+        return self._code(normalize(text).split())
+
+    def _code(self, words: list[str]) -> Coded | None:
+        if not words:
+            return None
+        answer = self._one_term(self.by_key.get("".join(words), []))
+        if answer is not None:
+            return answer
+        corrected = [self.correct(w) for w in words]
+        said = ""
+        if corrected != words:
+            said = f"Read as {' '.join(corrected)!r}."
+            answer = self._one_term(self.by_key.get("".join(corrected), []), said)
+            if answer is not None:
+                return answer
+        answer = self._read(corrected, said)
+        before = self.lexicon.before_clause_break(corrected)
+        if answer is None and before is not None:
+            answer = self._read(before, f"{said} Read {' '.join(before)!r}.".strip())
+        return answer
+
+    def _read(self, words: list[str], said: str) -> Coded | None:
+        """The term of the words that say something: a name with the same words, in any
+        order, or an event at a body site."""
+        keys = self.lexicon.content(words)
+        if not keys:
+            return None
+        answer = self._one_term(self.bags.get(frozenset(keys), ()), said)
+        if answer is not None:
+            return answer
+        composed = self.lexicon.compose(keys)
+        if composed is None or composed.term not in self.name_row:
+            return None
+        note = " ".join(n for n in (said, composed.note) if n)
+        return self._one_term([self.name_row[composed.term]], note)
+
+    def _one_term(self, rows: Iterable[int], note: str = "") -> Coded | None:
+        """The term of these rows when, at their best kind, they name one term that is
+        not a group."""
+        found = sorted(rows, key=lambda i: self._kind_rank[i])
+        if not found:
+            return None
+        best = self._kind_rank[found[0]]
+        terms = {self.rows[i].term_id for i in found if self._kind_rank[i] == best}
+        row = self.rows[found[0]]
+        if len(terms) != 1 or row.is_group:
+            return None
+        return Coded(row.term_id, row.term_name, row.soc, row.is_group, note)
+
+    def correct(self, word: str) -> str:
+        """The known word a reporter's word stands for: itself when known or short, else
+        the closest known word within one edit (two for a long word), else itself."""
+        if len(word) < TYPO_MIN_LENGTH or word in self.known or word_key(word) in self.known_keys:
+            return word
+        cached = self._corrections.get(word)
+        if cached is not None:
+            return cached
+        edits = 2 if len(word) >= TYPO_TWO_EDITS_LENGTH else 1
+        found = process.extractOne(word, self.spelling, scorer=OSA.distance, score_cutoff=edits)
+        corrected = found[0] if found is not None else word
+        if len(self._corrections) < _CORRECTIONS_KEPT:
+            self._corrections[word] = corrected
+        return corrected
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
         found: set[int] | None = None
@@ -198,9 +292,24 @@ class TermIndex:
         exact = set(self.by_key.get(key, []))
         for i in exact:
             offer(i, _EXACT_TIER[self.rows[i].kind], 100.0)
+        coded = self._code(q_words)
+        if coded is not None and coded.term_id not in best and coded.name in self.name_row:
+            offer(self.name_row[coded.name], Tier.CODED, 100.0)
+        elif coded is None:
+            # Words naming several sites ("bleeding from the nose and gums"): each term,
+            # for the reader to choose.
+            for candidate in self.lexicon.candidates(self.lexicon.content(q_words)):
+                if candidate.term in self.name_row:
+                    offer(self.name_row[candidate.term], Tier.CODED, 90.0)
         whole = self._rows_with_whole_words(q_words) - exact
         for i in whole:
             offer(i, Tier.WHOLE_WORDS, coverage(i))
+        corrected = [self.correct(w) for w in q_words]
+        if corrected != q_words:
+            # A typo in a word: the names having every corrected word, as close spellings
+            # ranked above the whole-name ones.
+            for i in self._rows_with_whole_words(corrected) - exact - whole:
+                offer(i, Tier.FUZZY, 100.0 + coverage(i))
         prefixed = self._rows_with_word_prefixes(q_words) - exact - whole
         for i in prefixed:
             tier = Tier.PREFIX if self.keys[i].startswith(key) else Tier.WORD_PREFIX
@@ -211,20 +320,20 @@ class TermIndex:
                     tier = Tier.PREFIX if row_key.startswith(key) else Tier.CONTAINS
                     offer(i, tier, coverage(i))
         if len(best) < limit and len(key) >= 4:
-            for _, score, i in process.extract(
-                key, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 3
+            for _, score, at in process.extract(
+                key, self.fuzzy_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 3
             ):
-                offer(i, Tier.FUZZY, float(score))
+                offer(self.fuzzy_rows[at], Tier.FUZZY, float(score))
             if len(best) < limit and len(spaced) >= PARTIAL_MIN_LENGTH:
-                for _, score, i in process.extract(
+                for _, score, at in process.extract(
                     spaced,
-                    self.spaced,
+                    self.fuzzy_spaced,
                     scorer=fuzz.partial_ratio,
                     score_cutoff=PARTIAL_CUTOFF,
                     limit=limit * 3,
                 ):
-                    if len(self.spaced[i]) >= len(spaced):
-                        offer(i, Tier.FUZZY, float(score) - 10.0)
+                    if len(self.fuzzy_spaced[at]) >= len(spaced):
+                        offer(self.fuzzy_rows[at], Tier.FUZZY, float(score) - 10.0)
         ranked = sorted(
             best.values(),
             key=lambda b: (b[0], -b[1], b[2], self.rows[b[3]].term_name),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
+from .coding import Lexicon, shipped_lexicon
 from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
 from .search import Coded, Match, NameRow, TermIndex
@@ -13,6 +14,11 @@ from .search import Coded, Match, NameRow, TermIndex
 _index_lock = threading.Lock()
 _index: TermIndex | None = None
 _index_stamp: str | None = None
+
+
+def coder_lexicon() -> Lexicon:
+    """The coder's lexicon, shipped with the terminology (read once per process)."""
+    return shipped_lexicon()
 
 
 def term_index() -> TermIndex:
@@ -28,7 +34,7 @@ def term_index() -> TermIndex:
             rows = TermName.objects.values_list(
                 "term_id", "term__name", "term__soc", "term__is_group", "text", "kind"
             )
-            _index = TermIndex(NameRow(*row) for row in rows)
+            _index = TermIndex((NameRow(*row) for row in rows), coder_lexicon())
             _index_stamp = stamp
         return _index
 

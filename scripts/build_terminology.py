@@ -30,6 +30,11 @@ from typing import Final, TypedDict
 from curated_lists import CURATED_DIR, Curated, TerminologyError, load_curated
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    # The coder's own phrase keys check the lexicon: two sites must not share a phrase.
+    sys.path.append(str(REPO_ROOT))
+from reference.coding import phrase_key  # noqa: E402
+
 # The CTCAE v5.0 terms (MedDRA code, SOC, name); NCI's full CSV gives the same build.
 DEFAULT_CSV: Final = REPO_ROOT / "reference" / "data" / "ctcae_v5.0_terms.csv"
 DEFAULT_OUTPUT: Final = REPO_ROOT / "reference" / "data" / "terminology.json"
@@ -59,10 +64,41 @@ class TermRecord(TypedDict):
     groups: list[str]
 
 
+class CoderSiteRecord(TypedDict):
+    key: str
+    name: str
+    words: list[str]
+    is_a: list[str]
+    part_of: str | None
+
+
+class CoderEventRecord(TypedDict):
+    key: str
+    name: str
+    words: list[str]
+    term: str | None
+    anywhere: bool
+
+
+class SiteTermRecord(TypedDict):
+    event: str
+    site: str
+    term: str
+
+
+class CoderRecord(TypedDict):
+    ignored_words: list[str]
+    clause_breaks: list[str]
+    sites: list[CoderSiteRecord]
+    events: list[CoderEventRecord]
+    site_terms: list[SiteTermRecord]
+
+
 class Terminology(TypedDict):
     version: int
     groups: list[GroupRecord]
     terms: list[TermRecord]
+    coder: CoderRecord
 
 
 # --------------------------------------------------------------------------
@@ -197,9 +233,89 @@ def build_groups(curated: Curated) -> list[GroupRecord]:
     return sorted(groups, key=lambda group: group["name"].casefold())
 
 
+def build_coder(curated: Curated) -> CoderRecord:
+    lexicon = curated.coder
+    return {
+        "ignored_words": sorted(set(lexicon.ignored_words)),
+        "clause_breaks": sorted(set(lexicon.clause_breaks)),
+        "sites": [
+            {
+                "key": site.key,
+                "name": site.name,
+                "words": _sorted_unique(site.words),
+                "is_a": list(site.is_a),
+                "part_of": site.part_of,
+            }
+            for site in sorted(lexicon.sites, key=lambda site: site.key)
+        ],
+        "events": [
+            {
+                "key": event.key,
+                "name": event.name,
+                "words": _sorted_unique(event.words),
+                "term": event.term,
+                "anywhere": event.anywhere,
+            }
+            for event in sorted(lexicon.events, key=lambda event: event.key)
+        ],
+        "site_terms": [
+            {"event": event, "site": site, "term": term}
+            for (event, site), term in sorted(lexicon.site_terms.items())
+        ],
+    }
+
+
 # --------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------
+
+
+def validate_coder(terminology: Terminology) -> None:
+    """Every term the lexicon names is a term (never a group); every site and event it
+    names exists; no phrase names two sites or events; no site is its own ancestor."""
+    coder = terminology["coder"]
+    terms = {term["name"] for term in terminology["terms"]}
+    sites = {site["key"]: site for site in coder["sites"]}
+    events = {event["key"] for event in coder["events"]}
+
+    def check_term(name: str | None, where: str) -> None:
+        if name is not None and name not in terms:
+            raise TerminologyError(f"{where}: {name!r} is not a term (groups are for labels)")
+
+    ignored = frozenset(" ".join(coder["ignored_words"]).lower().split())
+    if not set(coder["clause_breaks"]) <= ignored:
+        raise TerminologyError("ignored_words.toml: every clause break must be an ignored word")
+    owner: dict[tuple[str, ...], str] = {}
+    for kind, records in (("site", coder["sites"]), ("event", coder["events"])):
+        for record in records:
+            for words in record["words"]:
+                key = phrase_key(words, ignored)
+                if not key:
+                    raise TerminologyError(f"{kind} {record['key']}: {words!r} is all ignored")
+                named = owner.setdefault(key, f"{kind} {record['key']}")
+                if named != f"{kind} {record['key']}":
+                    raise TerminologyError(
+                        f"{words!r} names both {named} and {kind} {record['key']}"
+                    )
+    for event in coder["events"]:
+        check_term(event["term"], f"events.toml: {event['key']}")
+        if event["anywhere"] and event["term"] is None:
+            raise TerminologyError(f"events.toml: {event['key']}: anywhere needs a term")
+    for site in coder["sites"]:
+        for other in [*site["is_a"], *([site["part_of"]] if site["part_of"] else [])]:
+            if other not in sites:
+                raise TerminologyError(f"anatomy.toml: {site['key']}: unknown site {other!r}")
+        seen, up = {site["key"]}, site["part_of"]
+        while up is not None:
+            if up in seen:
+                raise TerminologyError(f"anatomy.toml: {site['key']} lies in itself")
+            seen.add(up)
+            up = sites[up]["part_of"]
+    for link in coder["site_terms"]:
+        where = f"site_terms.toml: {link['event']}.{link['site']}"
+        if link["event"] not in events or link["site"] not in sites:
+            raise TerminologyError(f"{where}: unknown event or site")
+        check_term(link["term"], where)
 
 
 def validate(
@@ -281,8 +397,10 @@ def build(csv_path: Path, curated_dir: Path = CURATED_DIR) -> Terminology:
         "version": FORMAT_VERSION,
         "groups": build_groups(curated),
         "terms": build_terms(ctcae_rows, curated),
+        "coder": build_coder(curated),
     }
     validate(terminology, ctcae_rows, curated)
+    validate_coder(terminology)
     return terminology
 
 

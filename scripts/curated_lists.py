@@ -1,7 +1,9 @@
 """The hand-curated lists of the open terminology, read from scripts/terminology/.
 
 One TOML file per kind of list (British spellings, renamed CTCAE terms, synonyms,
-label terms, bleeding sites, groups, lay phrases, the seed label's entries); each
+label terms, bleeding sites, groups, lay phrases and everyday words, the seed label's
+entries, and the coder's lexicon: body sites, events, the term of an event at a site,
+ignored words); each
 file's header says what it holds. Here the files are only read and checked for
 shape, so that a misspelt key or a text where a list belongs names the file and
 the entry; build_terminology.py checks what they say against CTCAE and each other.
@@ -59,6 +61,40 @@ class Group:
 
 
 @dataclass(frozen=True)
+class CoderSite:
+    """A body site in a reporter's words (anatomy.toml)."""
+
+    key: str
+    name: str
+    words: list[str]
+    is_a: list[str]
+    part_of: str | None
+
+
+@dataclass(frozen=True)
+class CoderEvent:
+    """What happened, in a reporter's words (events.toml)."""
+
+    key: str
+    name: str
+    words: list[str]
+    term: str | None
+    anywhere: bool
+
+
+@dataclass(frozen=True)
+class CoderLexicon:
+    """What the coder reads a reporter's phrase with."""
+
+    ignored_words: list[str]
+    clause_breaks: list[str]
+    sites: list[CoderSite]
+    events: list[CoderEvent]
+    # (event, site) -> term, by shown name
+    site_terms: dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
 class Curated:
     british_words: dict[str, str]
     # CTCAE name -> the name its term is shown under; SOCs replaced, by shown name.
@@ -72,6 +108,7 @@ class Curated:
     seed_entry_count: int
     seed_covered_terms: list[str]
     seed_group_entries: list[str]
+    coder: CoderLexicon
 
 
 def _read(directory: Path, file_name: str) -> dict[str, Any]:
@@ -144,6 +181,65 @@ def _groups(directory: Path) -> list[Group]:
     return groups
 
 
+def _optional_text(value: object, where: str) -> str | None:
+    return None if value is None else _text(value, where)
+
+
+def _coder(directory: Path) -> CoderLexicon:
+    ignored = _entry(
+        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"clause_breaks"}
+    )
+    sites = []
+    for key, value in _read(directory, "anatomy.toml").items():
+        where = f"anatomy.toml: {key}"
+        entry = _entry(value, where, {"words"}, {"name", "is_a", "part_of"})
+        sites.append(
+            CoderSite(
+                key=key,
+                name=_text(entry.get("name", key.replace("_", " ")), where),
+                words=_texts(entry["words"], where),
+                is_a=_texts(entry.get("is_a", []), where),
+                part_of=_optional_text(entry.get("part_of"), where),
+            )
+        )
+    events = []
+    for key, value in _read(directory, "events.toml").items():
+        where = f"events.toml: {key}"
+        entry = _entry(value, where, {"words"}, {"name", "term", "anywhere"})
+        if not isinstance(entry.get("anywhere", False), bool):
+            raise TerminologyError(f"{where}: anywhere must be true or false")
+        events.append(
+            CoderEvent(
+                key=key,
+                name=_text(entry.get("name", key.replace("_", " ")), where),
+                words=_texts(entry["words"], where),
+                term=_optional_text(entry.get("term"), where),
+                anywhere=entry.get("anywhere", False),
+            )
+        )
+    site_terms = {}
+    for event, table in _read(directory, "site_terms.toml").items():
+        if not isinstance(table, dict):
+            raise TerminologyError(f"site_terms.toml: {event}: expected a table")
+        for site, term in table.items():
+            site_terms[(event, site)] = _text(term, f"site_terms.toml: {event}.{site}")
+    return CoderLexicon(
+        ignored_words=_texts(ignored["words"], "ignored_words.toml"),
+        clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
+        sites=sites,
+        events=events,
+        site_terms=site_terms,
+    )
+
+
+def _merged(*tables: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for table in tables:
+        for name, phrases in table.items():
+            merged.setdefault(name, []).extend(phrases)
+    return merged
+
+
 def load_curated(directory: Path = CURATED_DIR) -> Curated:
     """The curated lists of `directory`, checked for shape."""
     british_words = {
@@ -175,9 +271,12 @@ def load_curated(directory: Path = CURATED_DIR) -> Curated:
             *_added_terms(directory, "bleeding_sites.toml", SOURCE_SITE),
         ],
         groups=_groups(directory),
-        lay_phrases=_lists(directory, "lay_phrases.toml"),
+        lay_phrases=_merged(
+            _lists(directory, "lay_phrases.toml"), _lists(directory, "everyday.toml")
+        ),
         seed_entries=_texts(seed["professional_entries"], "seed_label.toml"),
         seed_entry_count=seed["professional_entry_count"],
         seed_covered_terms=_texts(seed["covered_terms"], "seed_label.toml"),
         seed_group_entries=_texts(seed["group_entries"], "seed_label.toml"),
+        coder=_coder(directory),
     )

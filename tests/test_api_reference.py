@@ -82,8 +82,17 @@ def test_term_search_ranks_and_reports_what_matched(api):
     assert first["soc"] == "Respiratory, thoracic and mediastinal disorders"
     assert first["is_group"] is False
     assert (first["match_kind"], first["match_type"]) == ("lay", "prefix")
+    # One typo a word is the coder's to read; a spelling further off is a close spelling.
     typo = api.get("/api/v1/terms/", {"q": "thrombocytopnia"}).json()[0]
-    assert (typo["name"], typo["match_type"]) == ("Thrombocytopenia", "close_spelling")
+    assert (typo["name"], typo["match_type"]) == ("Thrombocytopenia", "coded")
+    far = api.get("/api/v1/terms/", {"q": "trombocitopenya"}).json()[0]
+    assert (far["name"], far["match_type"]) == ("Thrombocytopenia", "close_spelling")
+    site = api.get("/api/v1/terms/", {"q": "bleeding at the back of the eye"}).json()[0]
+    assert (site["name"], site["match_type"], site["is_group"]) == (
+        "Retinal haemorrhage",
+        "coded",
+        False,
+    )
 
 
 def test_term_search_without_q_is_a_400_naming_the_field(api):

@@ -74,7 +74,9 @@ class TermMatchSerializer(serializers.Serializer[object]):
     )
     match_type = serializers.SerializerMethodField(
         help_text=(
-            "How it matched: exact, whole_words, prefix, word_prefix, contains or close_spelling."
+            "How it matched: exact, coded (the coder read the words as this term: an event"
+            " at a body site, everyday words in any order, a typo), whole_words, prefix,"
+            " word_prefix, contains or close_spelling."
         )
     )
     is_group = serializers.BooleanField()
@@ -87,6 +89,7 @@ MATCH_TYPES = {
     Tier.EXACT_NAME: "exact",
     Tier.EXACT_SYNONYM: "exact",
     Tier.EXACT_LAY: "exact",
+    Tier.CODED: "coded",
     Tier.WHOLE_WORDS: "whole_words",
     Tier.PREFIX: "prefix",
     Tier.WORD_PREFIX: "word_prefix",

@@ -1,0 +1,225 @@
+"""Reads a reporter's everyday words as an event at a body site, and finds the term.
+
+"bleeding at the back of the eye" is the event *bleeding* at the site *retina*, which
+the lexicon codes to Retinal haemorrhage; "swollen ankles" is *swelling* at the
+*ankle*, a part of the leg, coded to Oedema limbs. The lexicon is reviewed data built
+from scripts/terminology/ (anatomy, events, site terms, ignored words) into the
+"coder" section of the shipped terminology; here it is only read and applied. No
+Django import, like the search index that uses it.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .normalize import normalize
+
+# The shipped terminology, whose "coder" section is the lexicon.
+TERMINOLOGY_PATH = Path(__file__).resolve().parent / "data" / "terminology.json"
+
+# Word endings that make no difference to what a word names: "bleeds" is "bleed",
+# "ankles" is "ankle", "swelling" is "swell". Longest first.
+_ENDINGS = (
+    "ations", "ation", "ness", "ings", "ing", "ies", "ied", "ed", "es", "ic", "ia", "al",
+    "s", "y", "e",
+)  # fmt: skip
+
+
+def stem(word: str) -> str:
+    """A word without an inflectional ending; short words stay as they are."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word
+
+
+def word_key(word: str) -> str:
+    """What a (normalised) word is matched under: its stem, and a short plural without its
+    "s" ("eyes", "gums", "toes" are "eye", "gum", "toe")."""
+    stemmed = stem(word)
+    if stemmed == word and len(word) >= 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return stemmed
+
+
+def phrase_key(text: str, ignored: frozenset[str]) -> tuple[str, ...]:
+    """The words of a phrase that say something, each by its key, in order."""
+    return tuple(word_key(w) for w in normalize(text).split() if w not in ignored)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    key: str
+    name: str
+    is_a: tuple[str, ...] = ()
+    part_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    key: str
+    name: str
+    term: str | None = None
+    anywhere: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """The term an event at a site names, and the coder's note when the site has no
+    term of its own for that event."""
+
+    term: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The coder's lexicon: which words are passed over, the phrases naming sites and
+    events, and the term of an event at a site."""
+
+    ignored: frozenset[str] = frozenset()
+    clause_breaks: frozenset[str] = frozenset()
+    sites: Mapping[str, Site] = field(default_factory=dict)
+    events: Mapping[str, Event] = field(default_factory=dict)
+    # phrase key -> ("site" | "event", key)
+    phrases: Mapping[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    site_terms: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    longest_phrase: int = 0
+    words: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> "Lexicon":
+        """The lexicon from the "coder" section of the shipped terminology (none: empty)."""
+        if not data:
+            return cls()
+        ignored = frozenset(normalize(" ".join(data["ignored_words"])).split())
+        sites = {
+            s["key"]: Site(s["key"], s["name"], tuple(s["is_a"]), s["part_of"])
+            for s in data["sites"]
+        }
+        events = {
+            e["key"]: Event(e["key"], e["name"], e["term"], e["anywhere"]) for e in data["events"]
+        }
+        phrases: dict[tuple[str, ...], tuple[str, str]] = {}
+        known = set(ignored)
+        for kind, records in (("site", data["sites"]), ("event", data["events"])):
+            for record in records:
+                for words in record["words"]:
+                    known.update(normalize(words).split())
+                    key = phrase_key(words, ignored)
+                    if key:
+                        phrases[key] = (kind, record["key"])
+        site_terms = {(r["event"], r["site"]): r["term"] for r in data["site_terms"]}
+        return cls(
+            ignored=ignored,
+            clause_breaks=frozenset(normalize(" ".join(data.get("clause_breaks", []))).split()),
+            sites=sites,
+            events=events,
+            phrases=phrases,
+            site_terms=site_terms,
+            longest_phrase=max((len(k) for k in phrases), default=0),
+            words=frozenset(known),
+        )
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the lexicon's phrases are written with, normalised (for correcting
+        a reporter's typos)."""
+        return self.words
+
+    def content(self, words: Iterable[str]) -> list[str]:
+        """The keys of the words that say something."""
+        return [word_key(w) for w in words if w not in self.ignored]
+
+    def before_clause_break(self, words: list[str]) -> list[str] | None:
+        """The words before the first clause break ("when", "after" ...), None when there
+        is none after the first word."""
+        for at, word in enumerate(words):
+            if at and word in self.clause_breaks:
+                return words[:at]
+        return None
+
+    def compose(self, keys: list[str]) -> Composed | None:
+        """The one term these word keys name as events at sites, or None: a word that
+        is neither an event nor a site, no event, or events and sites naming more than
+        one term leave the words to an officer."""
+        answers = self.candidates(keys)
+        if len({a.term for a in answers}) != 1:
+            return None
+        return min(answers, key=lambda a: a.note)
+
+    def candidates(self, keys: list[str]) -> list[Composed]:
+        """Every term these word keys name as an event at a site ("bleeding from the nose
+        and gums": Epistaxis and Gingival bleeding); empty when a word is neither an event
+        nor a site, when there is no event, or when an event has no term at a site."""
+        events: list[str] = []
+        sites: list[str] = []
+        at = 0
+        while at < len(keys):
+            for length in range(min(self.longest_phrase, len(keys) - at), 0, -1):
+                found = self.phrases.get(tuple(keys[at : at + length]))
+                if found is not None:
+                    (events if found[0] == "event" else sites).append(found[1])
+                    at += length
+                    break
+            else:
+                return []
+        answers: dict[Composed, None] = {}
+        for event_key in dict.fromkeys(events):
+            event = self.events[event_key]
+            if not sites:
+                if event.term is None:
+                    return []
+                answers[Composed(event.term)] = None
+            for site_key in dict.fromkeys(sites):
+                answer = self.at_site(event, site_key)
+                if answer is None:
+                    return []
+                answers[answer] = None
+        return list(answers)
+
+    def at_site(self, event: Event, site_key: str) -> Composed | None:
+        """The term of an event at a site: its own, a broader site's it is one of, the
+        nearest enclosing site's (with a note), or the event's own when it holds
+        anywhere."""
+        term = self._own_or_broader(event.key, site_key, set())
+        if term is not None:
+            return Composed(term)
+        site = self.sites[site_key]
+        enclosing = site.part_of
+        seen = {site_key}
+        while enclosing is not None and enclosing not in seen:
+            seen.add(enclosing)
+            term = self._own_or_broader(event.key, enclosing, set())
+            if term is not None:
+                note = (
+                    f"No term for {event.name} in {site.name}; "
+                    f"coded to the nearest site term, {term}."
+                )
+                return Composed(term, note)
+            enclosing = self.sites[enclosing].part_of
+        if event.anywhere and event.term is not None:
+            return Composed(event.term)
+        return None
+
+    def _own_or_broader(self, event_key: str, site_key: str, seen: set[str]) -> str | None:
+        if site_key in seen:
+            return None
+        seen.add(site_key)
+        term = self.site_terms.get((event_key, site_key))
+        if term is not None:
+            return term
+        for broader in self.sites[site_key].is_a:
+            term = self._own_or_broader(event_key, broader, seen)
+            if term is not None:
+                return term
+        return None
+
+
+@lru_cache(maxsize=1)
+def shipped_lexicon() -> Lexicon:
+    """The lexicon shipped with the terminology, read once per process."""
+    data = json.loads(TERMINOLOGY_PATH.read_text(encoding="utf-8"))
+    return Lexicon.from_data(data.get("coder"))
