@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from reports.models import Reaction
 from surveillance.models import Signal
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,9 @@ def test_the_demo_cohort_raises_each_kind_of_signal_once(inotuzumab):
     retinal = Signal.objects.get(term__name="Retinal haemorrhage")
     assert (retinal.kind, retinal.priority) == ("unlisted", "high")
     assert "Haemorrhage (33%" in retinal.summary
+    # Words the coder could not code wait for an officer; the demo says how many.
+    assert "3 reactions in the nurses' words await coding" in out.getvalue()
+    assert Reaction.objects.filter(coding="auto", term__name="Retinal haemorrhage").count() == 1
     again = StringIO()
     call_command("load_demo_cohort", stdout=again)
     assert "already loaded" in again.getvalue()

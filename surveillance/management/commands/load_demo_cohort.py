@@ -9,8 +9,9 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.services import account_create_or_update
 from reference.models import Drug
+from reports.choices import Coding
 from reports.inputs import PatientInput, ReactionInput, ReportInput
-from reports.models import Patient
+from reports.models import Patient, Reaction
 from reports.services import ExposureRow, exposures_register, report_submit
 from surveillance.choices import Trigger
 from surveillance.services import run_create, run_execute
@@ -34,6 +35,15 @@ PLAN: list[tuple[str, int, tuple[int, int], list[str]]] = [
     ("Retinal haemorrhage", 4, (3, 3), ["hospitalization"]),
     ("Haemoptysis", 2, (2, 2), []),
     ("pneumonia", 25, (2, 3), []),
+]
+
+# Reactions filed in the nurses' own words, with no term: the coder codes the first at once;
+# the others no term matches, so they wait in the officers' coding queue.
+WORDS: list[tuple[str, int, int, list[str]]] = [
+    # words, patients, grade, seriousness
+    ("bleeding at the back of the eye", 1, 3, ["hospitalization"]),
+    ("legs felt like jelly on the stairs", 2, 2, []),
+    ("funny turn after the infusion", 1, 3, ["other_medically_important"]),
 ]
 
 
@@ -89,6 +99,18 @@ class Command(BaseCommand):
                             outcome="recovering",
                         )
                     )
+            words = random.Random(options["seed"] + 1)  # noqa: S311 - synthetic demo data
+            for text, patients, grade, seriousness in WORDS:
+                for i in words.sample(range(1, count + 1), min(patients, count)):
+                    reactions.setdefault(i, []).append(
+                        ReactionInput(
+                            verbatim=text,
+                            onset_date=start + timedelta(days=words.randint(31, 60)),
+                            grade=grade,
+                            seriousness=list(seriousness),
+                            outcome="recovering",
+                        )
+                    )
             for i, items in sorted(reactions.items()):
                 report_submit(
                     reporter=nurse,
@@ -105,8 +127,13 @@ class Command(BaseCommand):
                     ),
                 )
         run = run_execute(run_create(trigger=Trigger.COMMAND_LINE))
+        pending = Reaction.objects.filter(
+            coding=Coding.PENDING, patient__reference__startswith=PREFIX
+        ).count()
         self.stdout.write(
             f"Demo cohort: {count} treated patients, {len(reactions)} reports (synthetic, "
             f"references {PREFIX}...). Detection run {run.pk} {run.status}: "
-            f"{run.counts.get('signals_new', 0)} new signals."
+            f"{run.counts.get('signals_new', 0)} new signals. "
+            f"{pending} reaction{'s' if pending != 1 else ''} in the nurses' words await "
+            "coding."
         )
