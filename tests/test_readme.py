@@ -24,6 +24,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from accounts.models import User
+
 from .conftest import DATA
 from .spontaneous_data import write_csv
 
@@ -180,3 +182,28 @@ def test_every_command_and_request_of_the_readme_runs(tmp_path, monkeypatch):
         else:
             raise AssertionError(f"the README line {line!r} is run by no test: place it here")
     assert ran["manage"] >= 10 and ran["curl"] >= 6 and ran["shell"] >= 1, ran
+
+
+@pytest.mark.django_db
+def test_the_readmes_report_in_a_nurses_words_codes_to_the_site_of_the_bleed(inotuzumab):
+    """The README's first request files "bleeding at the back of the eye" with no term: the
+    coder gives it Retinal haemorrhage, unlisted, and the serious case is expedited."""
+    [line] = [
+        line
+        for line in shell_lines(README.read_text(encoding="utf-8"))
+        if "bleeding at the back of the eye" in line
+    ]
+    words = shlex.split(line)
+    body = json.loads(words[words.index("-d") + 1])
+    account_token("readme-nurse", "nurse", "--site", "St Elsewhere")
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username="readme-nurse"))
+    response = client.post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 201, response.json()
+    [reaction] = response.json()["reactions"]
+    assert (reaction["term"], reaction["coding"], reaction["listedness"]) == (
+        "Retinal haemorrhage",
+        "auto",
+        "unlisted",
+    )
+    assert response.json()["expedited"] is True
