@@ -47,7 +47,8 @@ class _DrugSerializer(serializers.Serializer[Any]):
 
 
 class _EntrySerializer(serializers.Serializer[Any]):
-    term = StrictCharField(max_length=200, required=False)
+    # Null for consumer wording that awaits coding: it is read by its verbatim.
+    term = StrictCharField(max_length=200, required=False, allow_null=True)
     verbatim = StrictCharField(max_length=300, required=False, allow_blank=True)
     section = serializers.ChoiceField(choices=Section.choices, default=Section.PROFESSIONAL)
     band = serializers.ChoiceField(
