@@ -253,7 +253,9 @@ class Reaction(models.Model):
         ordering = ["report", "id"]
         indexes = [
             models.Index(fields=["term", "onset_date"]),
-            models.Index(fields=["report"], condition=Q(coding="pending"), name="reaction_pending"),
+            models.Index(
+                fields=["report"], condition=Q(coding="pending"), name="reaction_pending"
+            ),
             # Detection reads a drug's counted reactions in term then patient order from this
             # index alone, with no sort.
             models.Index(
