@@ -163,7 +163,15 @@ class DrugAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class LabelEntryInline(admin.TabularInline):  # type: ignore[type-arg]
     model = LabelEntry
     extra = 0
-    fields = ("term", "section", "band", "incidence_pct", "grade3_pct", "covers_members")
+    fields = (
+        "term",
+        "verbatim",
+        "section",
+        "band",
+        "incidence_pct",
+        "grade3_pct",
+        "covers_members",
+    )
     readonly_fields = fields
     can_delete = False
 
