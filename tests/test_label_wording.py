@@ -82,7 +82,7 @@ def test_coding_is_audited_with_who_and_what(imported, officer):
     [entry] = label_wording_code(ZORBLY, term, officer)
     audit = AuditEntry.objects.get(target_type="labelentry", target_id=entry.pk)
     assert audit.actor == officer
-    assert audit.action == "label_wording_coded"
+    assert audit.action == "label_entry.code"
     assert audit.changes == {"term": [None, term.name], "verbatim": ZORBLY}
     assert "inotuzumab ozogamicin label v2" in audit.target_label
 
@@ -99,7 +99,7 @@ def test_coding_words_nothing_awaits_changes_nothing(imported, officer):
     assert label_wording_code("nothing like this", paresthesia(), officer) == []
     assert label_wording_code("***", paresthesia(), officer) == []
     assert reference_revision() == revision
-    assert not AuditEntry.objects.filter(action="label_wording_coded").exists()
+    assert not AuditEntry.objects.filter(action="label_entry.code").exists()
 
 
 def test_coding_changes_the_reference_revision(imported, officer):

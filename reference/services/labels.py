@@ -536,7 +536,7 @@ def label_wording_code(
         label = by_pk[entry.label_id]
         audit_record(
             actor=by,
-            action="label_wording_coded",
+            action="label_entry.code",
             target=entry,
             label=f"{label}: {entry.verbatim}",
             changes={"term": [None, term.name], "verbatim": entry.verbatim},
