@@ -14,6 +14,14 @@ from .choices import BAND_UPPER_PCT, Band, Section
 from .models import Drug, GroupMembership, Label, LabelEntry, Term
 
 
+def listed_term(entry: LabelEntry) -> Term:
+    """The term of an entry of the professional section, which always has one (only consumer
+    wording may await coding)."""
+    if entry.term is None:
+        raise ValueError(f"label entry {entry.pk} ({entry.verbatim!r}) has no term")
+    return entry.term
+
+
 class Rule:
     ENTRY = "entry"
     COVERED = "covered"
@@ -37,8 +45,8 @@ class Listedness:
         if self.listed and self.entry is not None:
             via = {
                 Rule.ENTRY: "",
-                Rule.COVERED: f", covered by the entry {self.entry.term.name}",
-                Rule.GROUP: f", as a member of the group {self.entry.term.name}",
+                Rule.COVERED: f", covered by the entry {listed_term(self.entry).name}",
+                Rule.GROUP: f", as a member of the group {listed_term(self.entry).name}",
             }[self.rule or Rule.ENTRY]
             return f"{term.name} is listed for {drug.name}{via}."
         if self.group_entry is not None:
@@ -46,7 +54,7 @@ class Listedness:
             figures = _figures(g)
             return (
                 f"{term.name} is not listed for {drug.name}; the label lists "
-                f"{g.term.name}{figures} and names other sites, not this one."
+                f"{listed_term(g).name}{figures} and names other sites, not this one."
             )
         return f"{term.name} is not listed for {drug.name}: not on the label."
 
@@ -76,17 +84,20 @@ class LabelListing:
         if label is None:
             return
         entries = (
-            LabelEntry.objects.filter(label=label, section=Section.PROFESSIONAL)
+            # Only the professional section lists, and every entry of it has a term; the
+            # filter on the term says so to readers of entry.term below.
+            LabelEntry.objects.filter(label=label, section=Section.PROFESSIONAL, term__isnull=False)
             .select_related("term")
             .prefetch_related("covers")
             .order_by("position")
         )
         for entry in entries:
-            self.by_term.setdefault(entry.term_id, entry)
+            term = listed_term(entry)
+            self.by_term.setdefault(term.pk, entry)
             for covered in entry.covers.all():
                 self.covered.setdefault(covered.pk, entry)
-            if entry.term.is_group:
-                self.groups[entry.term_id] = entry
+            if term.is_group:
+                self.groups[term.pk] = entry
         for group_id, member_id in GroupMembership.objects.filter(
             group_id__in=self.groups
         ).values_list("group_id", "member_id"):
@@ -105,7 +116,7 @@ class LabelListing:
         group_entries = [self.groups[g] for g in sorted(self.members.get(term_id, ()))]
         for entry in group_entries:
             # The group's current reference data, not what it said when the label came in.
-            if entry.term.covers_members:
+            if listed_term(entry).covers_members:
                 return Listedness(True, entry, Rule.GROUP)
         return Listedness(False, group_entry=group_entries[0] if group_entries else None)
 
@@ -119,10 +130,10 @@ class LabelListing:
         if upper is not None:
             return upper, f"upper bound of '{Band(str(entry.band)).label}'"
         if entry.band == Band.NOT_REPORTED:
-            for group_id in sorted(self.members.get(entry.term_id, ())):
+            for group_id in sorted(self.members.get(listed_term(entry).pk, ())):
                 group = self.groups.get(group_id)
                 if group is not None and group.incidence_pct is not None:
-                    return group.incidence_pct, f"incidence of its group {group.term.name}"
+                    return group.incidence_pct, f"incidence of its group {listed_term(group).name}"
         return None, ""
 
 

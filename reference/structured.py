@@ -47,7 +47,8 @@ class _DrugSerializer(serializers.Serializer[Any]):
 
 
 class _EntrySerializer(serializers.Serializer[Any]):
-    term = StrictCharField(max_length=200, required=False)
+    # Null for consumer wording that awaits coding: it is read by its verbatim.
+    term = StrictCharField(max_length=200, required=False, allow_null=True)
     verbatim = StrictCharField(max_length=300, required=False, allow_blank=True)
     section = serializers.ChoiceField(choices=Section.choices, default=Section.PROFESSIONAL)
     band = serializers.ChoiceField(
@@ -89,7 +90,7 @@ def structured_label_read(data: object) -> StructuredLabel:
     """The validated content of a structured label; StructuredLabelError lists every problem."""
     serializer = StructuredLabelSerializer(data=data)
     if not serializer.is_valid():
-        raise StructuredLabelError(_flatten(serializer.errors))
+        raise StructuredLabelError(serializer_problems(serializer.errors))
     valid: dict[str, Any] = dict(serializer.validated_data)
     drug = valid["drug"]
     return StructuredLabel(
@@ -102,7 +103,7 @@ def structured_label_read(data: object) -> StructuredLabel:
     )
 
 
-def _flatten(errors: Any, path: str = "") -> list[str]:
+def serializer_problems(errors: Any, path: str = "") -> list[str]:
     """Serializer errors as lines: ``entries[3].incidence_pct: A valid number is required.``"""
     if isinstance(errors, dict):
         lines = []
@@ -113,7 +114,7 @@ def _flatten(errors: Any, path: str = "") -> list[str]:
                 sub = f"{path}[{key}]"
             else:
                 sub = f"{path}.{key}" if path else str(key)
-            lines += _flatten(value, sub)
+            lines += serializer_problems(value, sub)
         return lines
     if isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):
@@ -121,6 +122,6 @@ def _flatten(errors: Any, path: str = "") -> list[str]:
             return [f"{where}: {e}" for e in errors]
         lines = []
         for i, value in enumerate(errors):
-            lines += _flatten(value, f"{path}[{i}]")
+            lines += serializer_problems(value, f"{path}[{i}]")
         return lines
     return [f"{path or 'the file'}: {errors}"]

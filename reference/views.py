@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from .choices import Band, Section
+from .listedness import listed_term
 from .models import Drug, LabelEntry
 from .normalize import compact, normalize
 from .selectors import drug_list, label_current, labels_superseded
@@ -27,28 +28,31 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
     label = label_current(drug=drug)
     groups: dict[str, SocGroup] = {}
     lay: dict[int, list[str]] = {}
+    awaiting_coding: list[LabelEntry] = []
     if label is not None:
         entries = list(label.entries.all())
         for entry in entries:
-            if entry.section == Section.CONSUMER:
-                for term_id in [entry.term_id, *(t.pk for t in entry.covers.all())]:
+            if entry.section != Section.CONSUMER:
+                continue
+            if entry.term_id is None:
+                awaiting_coding.append(entry)
+            for term_id in [entry.term_id, *(t.pk for t in entry.covers.all())]:
+                if term_id is not None:
                     lay.setdefault(term_id, []).append(entry.verbatim)
-        professional = [e for e in entries if e.section == Section.PROFESSIONAL]
+        professional = [(e, listed_term(e)) for e in entries if e.section == Section.PROFESSIONAL]
         professional.sort(
-            key=lambda e: (
-                e.term.soc,
-                _BAND_ORDER[e.band or Band.NOT_REPORTED],
-                -(e.incidence_pct or 0),
-                e.term.name,
+            key=lambda pair: (
+                pair[1].soc,
+                _BAND_ORDER[pair[0].band or Band.NOT_REPORTED],
+                -(pair[0].incidence_pct or 0),
+                pair[1].name,
             )
         )
-        for entry in professional:
-            groups.setdefault(entry.term.soc, SocGroup(entry.term.soc)).entries.append(entry)
-            name_key = compact(normalize(entry.term.name))
+        for entry, term in professional:
+            groups.setdefault(term.soc, SocGroup(term.soc)).entries.append(entry)
+            name_key = compact(normalize(term.name))
             entry.lay_wording = [  # type: ignore[attr-defined]
-                phrase
-                for phrase in lay.get(entry.term_id, [])
-                if compact(normalize(phrase)) != name_key
+                phrase for phrase in lay.get(term.pk, []) if compact(normalize(phrase)) != name_key
             ]
             upper = entry.band_upper_pct
             entry.band_bar_pct = upper  # type: ignore[attr-defined]
@@ -59,6 +63,7 @@ def label_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "drug": drug,
             "label": label,
             "socs": sorted(groups.values(), key=lambda g: g.soc),
+            "awaiting_coding": awaiting_coding,
             "older_labels": labels_superseded(drug=drug),
         },
     )

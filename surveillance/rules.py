@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference.listedness import LabelListing
+from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, LabelEntry, Term
 
 from . import stats
@@ -64,11 +64,9 @@ def label_tests(listing: LabelListing, cohort: Cohort) -> list[LabelTest]:
     """The incidence test of each labelled entry with cases and a labelled incidence, and its
     severity test when the label gives a grade >= 3 figure."""
     tests = []
-    for entry in listing.by_term.values():
-        counts = (
-            cohort.groups.get(entry.term_id, Counts())
-            if entry.term.is_group
-            else cohort.terms.get(entry.term_id, Counts())
+    for term_id, entry in listing.by_term.items():
+        counts = (cohort.groups if listed_term(entry).is_group else cohort.terms).get(
+            term_id, Counts()
         )
         expected, source = listing.expected_incidence(entry)
         if expected is not None and counts.cases:
@@ -102,7 +100,7 @@ def label_test_findings(drug: Drug, tests: list[LabelTest], exposed: int) -> lis
         met = bool(test.cases >= min_cases() and p_value < alpha())
         findings.append(
             Finding(
-                term=test.entry.term,
+                term=listed_term(test.entry),
                 kind=test.kind,
                 met=met,
                 cases=test.cases,

@@ -21,7 +21,7 @@ from django.db.models import (
     When,
 )
 
-from reference.listedness import LabelListing
+from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, GroupMembership, Term
 from reports.models import Exposure, Reaction
 
@@ -181,9 +181,13 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
     detection run (bleeding sites first). Reads only: no evaluation is run from here."""
     listing = LabelListing.current(drug)
     cohort = cohort_count(drug, listing.groups)
-    entries = sorted(listing.by_term.values(), key=lambda e: (e.term.soc, e.term.name))
+    entries = sorted(
+        listing.by_term.values(), key=lambda e: (listed_term(e).soc, listed_term(e).name)
+    )
     counts = [
-        (cohort.groups if e.term.is_group else cohort.terms).get(e.term_id, Counts()).cases
+        (cohort.groups if listed_term(e).is_group else cohort.terms)
+        .get(listed_term(e).pk, Counts())
+        .cases
         for e in entries
     ]
     lows, highs = (
@@ -196,7 +200,7 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
         expected, _ = listing.expected_incidence(entry)
         views.append(
             EntryView(
-                term=entry.term,
+                term=listed_term(entry),
                 band=entry.band or "",
                 expected_pct=float(expected) if expected is not None else None,
                 cases=n,
@@ -205,7 +209,9 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
                 ci_high_pct=None if np.isnan(high) else float(high) * 100,
             )
         )
-    haemorrhage = {gid for gid, entry in listing.groups.items() if not entry.term.covers_members}
+    haemorrhage = {
+        gid for gid, entry in listing.groups.items() if not listed_term(entry).covers_members
+    }
     unlisted = list(
         Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related("term")
     )

@@ -4,7 +4,7 @@ disproportionality signal's page."""
 from dataclasses import dataclass
 from typing import Any
 
-from reference.listedness import Listedness
+from reference.listedness import Listedness, listed_term
 from reference.models import Drug, LabelEntry, Term
 
 from .choices import Kind
@@ -27,7 +27,8 @@ def label_test_summary(
 ) -> str:
     """An incidence or severity test against the label, with its verdict."""
     observed = 100.0 * cases / exposed
-    what = entry.term.name if kind == Kind.INCIDENCE else f"Grade >= 3 {entry.term.name}"
+    name = listed_term(entry).name
+    what = name if kind == Kind.INCIDENCE else f"Grade >= 3 {name}"
     labelled = (
         f"the labelled {pct(expected_pct)}%"
         if kind == Kind.SEVERITY or source == "label figure"

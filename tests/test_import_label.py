@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from reference.listedness import listed_term
 from reference.models import Drug, Label, LabelEntry
 
 from .conftest import DATA
@@ -21,7 +22,7 @@ def run_import(path, drug, *extra):
 
 def professional(label):
     return {
-        e.term.name: e
+        listed_term(e).name: e
         for e in LabelEntry.objects.filter(label=label, section="professional")
         .select_related("term")
         .prefetch_related("covers")
@@ -307,3 +308,100 @@ class TestStructuredValidation:
         path.write_text("{not json")
         message, _ = import_fails(path, "X")
         assert "not JSON" in message
+
+
+NEW_LAY_PHRASES = ("burning, numbness, or tingling in the hands or feet", "zorbly flibs")
+
+
+def page_with_new_lay_phrases(tmp_path, phrases=NEW_LAY_PHRASES):
+    page = shipped_label_page(tmp_path / "page.txt")
+    bullets = "".join(f"  • {phrase}\n" for phrase in phrases)
+    page.write_text(page.read_text().replace("More common\n", f"More common\n{bullets}", 1))
+    return page
+
+
+def consumer(label):
+    return {
+        e.verbatim: e
+        for e in LabelEntry.objects.filter(label=label, section="consumer").select_related("term")
+    }
+
+
+class TestConsumerWordingAwaitingCoding:
+    def test_a_seed_page_with_new_lay_phrases_imports_and_keeps_them(self, inotuzumab, tmp_path):
+        page = page_with_new_lay_phrases(tmp_path)
+        out, err = run_import(page, "inotuzumab ozogamicin")
+        label = Label.objects.get(drug=inotuzumab, is_current=True)
+        assert label.version == 2
+        assert "62 professional entries (new current version)" in out
+        assert len(professional(label)) == 62
+        wording = consumer(label)
+        assert set(NEW_LAY_PHRASES) <= set(wording)
+        assert wording["zorbly flibs"].term is None
+        assert wording["nosebleeds"].term is not None
+        assert wording["nosebleeds"].term.name == "Epistaxis"
+        uncoded = [e for e in wording.values() if e.term is None]
+        line = page.read_text().splitlines().index("  • zorbly flibs") + 1
+        assert f"awaits coding: line {line}: zorbly flibs" in out
+        assert f"consumer wording: {len(wording)} ({len(uncoded)} awaiting coding" in out
+        assert "uncodable" not in err
+
+    def test_the_same_page_again_keeps_the_version(self, inotuzumab, tmp_path):
+        page = page_with_new_lay_phrases(tmp_path)
+        run_import(page, "inotuzumab ozogamicin")
+        out, _ = run_import(page, "inotuzumab ozogamicin")
+        assert "unchanged, current version kept" in out
+        assert Label.objects.filter(drug=inotuzumab).count() == 2
+
+    def test_uncoded_wording_lists_nothing(self, inotuzumab, tmp_path):
+        from reference.listedness import LabelListing
+
+        run_import(page_with_new_lay_phrases(tmp_path), "inotuzumab ozogamicin")
+        listing = LabelListing.current(inotuzumab)
+        assert None not in listing.by_term
+        assert len(listing.by_term) == 62
+
+    def test_an_unknown_professional_term_still_refuses_the_whole_page(self, tmp_path):
+        page = page_with_new_lay_phrases(tmp_path)
+        page.write_text(page.read_text().replace("Headache (28%)", "Zorbly syndrome (28%)"))
+        before = (Label.objects.count(), LabelEntry.objects.count())
+        message, err = import_fails(page, "inotuzumab ozogamicin")
+        assert "nothing was changed" in message
+        assert "'Zorbly syndrome' is not a known term" in err
+        assert "zorbly flibs" not in err
+        assert (Label.objects.count(), LabelEntry.objects.count()) == before
+
+    def test_a_consumer_entry_that_names_an_unknown_term_is_refused(self, tmp_path):
+        path = tmp_path / "label.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "drug": {"name": "Jsonumab"},
+                    "entries": [
+                        {"term": "Nausea", "section": "professional", "band": "common"},
+                        {"term": "Zorbly flibs", "verbatim": "zorbly", "section": "consumer"},
+                    ],
+                }
+            )
+        )
+        _, err = import_fails(path, "")
+        assert "'zorbly' is not a known term" in err
+        assert not Drug.objects.filter(name="Jsonumab").exists()
+
+    def test_wording_with_no_letter_is_left_out_with_a_note(self, inotuzumab, tmp_path):
+        out, _ = run_import(page_with_new_lay_phrases(tmp_path, ["zorbly flibs", "***"]), "x")
+        assert "'***' has no letter or digit, so it cannot name a term; not kept" in out
+        assert "***" not in consumer(Label.objects.get(drug__name="x", is_current=True))
+
+    def test_the_structured_format_round_trips_uncoded_wording(self, inotuzumab, tmp_path):
+        run_import(page_with_new_lay_phrases(tmp_path), "inotuzumab ozogamicin")
+        out = StringIO()
+        call_command("export_label", inotuzumab.slug, stdout=out)
+        exported = json.loads(out.getvalue())
+        [zorbly] = [e for e in exported["entries"] if e["verbatim"] == "zorbly flibs"]
+        assert (zorbly["term"], zorbly["section"]) == (None, "consumer")
+        path = tmp_path / "label.json"
+        path.write_text(out.getvalue())
+        result, _ = run_import(path, "inotuzumab ozogamicin")
+        assert "unchanged" in result
+        assert "awaits coding: zorbly flibs" in result

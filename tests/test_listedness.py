@@ -1,6 +1,6 @@
 import pytest
 
-from reference.listedness import LabelListing, listedness_assess
+from reference.listedness import LabelListing, listed_term, listedness_assess
 from reference.selectors import term_code
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_an_unlisted_bleeding_site_names_the_labelled_group(inotuzumab):
     [term] = term_code("Retinal haemorrhage")
     result = listedness_assess(drug=inotuzumab, term=term)
     assert result.group_entry is not None
-    assert result.group_entry.term.name == "Haemorrhage"
+    assert listed_term(result.group_entry).name == "Haemorrhage"
     assert result.explain(term, inotuzumab) == (
         "Retinal haemorrhage is not listed for inotuzumab ozogamicin; the label lists "
         "Haemorrhage (33%, 5% grade >= 3) and names other sites, not this one."
@@ -88,3 +88,11 @@ def test_a_change_of_a_group_covering_its_members_reaches_existing_labels(inotuz
     assert assess(inotuzumab, "Retinal haemorrhage").listed
     Term.objects.filter(name="Infection").update(covers_members=False)
     assert not assess(inotuzumab, "pneumonia").listed
+
+
+def test_the_term_of_an_entry_without_one_is_a_clear_error(inotuzumab):
+    from reference.models import LabelEntry
+
+    entry = LabelEntry(section="consumer", band=None, verbatim="zorbly flibs")
+    with pytest.raises(ValueError, match="'zorbly flibs'"):
+        listed_term(entry)

@@ -15,12 +15,23 @@ class DrugSerializer(serializers.ModelSerializer[Drug]):
 
 
 class LabelEntrySerializer(serializers.ModelSerializer[LabelEntry]):
-    term = serializers.CharField(source="term.name")
-    soc = serializers.CharField(source="term.soc")
-    is_group = serializers.BooleanField(source="term.is_group")
+    term = serializers.CharField(
+        source="term.name",
+        allow_null=True,
+        help_text="The coded term; null for consumer wording that awaits coding.",
+    )
+    soc = serializers.CharField(source="term.soc", allow_null=True)
+    is_group = serializers.BooleanField(source="term.is_group", default=False)
     covers_members = serializers.BooleanField(
         source="term.covers_members",
+        default=False,
         help_text="For a group entry: whether the label lists each member of the group.",
+    )
+    awaits_coding = serializers.SerializerMethodField(
+        help_text=(
+            "Consumer wording that no term codes yet: it lists nothing until a safety "
+            "officer codes it."
+        )
     )
     incidence_pct = serializers.FloatField(allow_null=True)
     grade3_pct = serializers.FloatField(allow_null=True)
@@ -43,7 +54,11 @@ class LabelEntrySerializer(serializers.ModelSerializer[LabelEntry]):
             "covers_members",
             "verbatim",
             "expected_pct",
+            "awaits_coding",
         ]
+
+    def get_awaits_coding(self, entry: LabelEntry) -> bool:
+        return entry.term_id is None
 
     def get_covers(self, entry: LabelEntry) -> list[str]:
         return sorted(t.name for t in entry.covers.all())

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reference.listedness import LabelListing
+from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, Term
 from reference.selectors import (
     ctcae_criteria,
@@ -130,7 +130,7 @@ def drug_listedness(request: Request, slug: str) -> Response:
             {
                 "term": term.name,
                 "listedness": result.value,
-                "entry": result.entry.term.name if result.entry else None,
+                "entry": listed_term(result.entry).name if result.entry else None,
                 "explanation": result.explain(term, drug),
                 "label_version": listing.label.version if listing.label else None,
                 "coding_note": note,

@@ -6,12 +6,15 @@ from .labels import (
     EntryInput,
     LabelImportError,
     LabelImportResult,
+    LabelWording,
     UncodedName,
     entries_from_label,
     entries_from_parsed,
     entries_from_structured,
     label_as_structured,
     label_import,
+    label_wording_code,
+    label_wording_pending,
     parse_problems,
 )
 
@@ -22,6 +25,7 @@ __all__ = [
     "EntryInput",
     "LabelImportError",
     "LabelImportResult",
+    "LabelWording",
     "UncodedName",
     "ctcae_import",
     "drug_get_or_create",
@@ -30,5 +34,7 @@ __all__ = [
     "entries_from_structured",
     "label_as_structured",
     "label_import",
+    "label_wording_code",
+    "label_wording_pending",
     "parse_problems",
 ]

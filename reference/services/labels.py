@@ -1,16 +1,18 @@
 """Label import and versioning: a drug's reference safety information read from a page or
 a structured file, coded to terms, checked, and kept as a new current version when it
-changed."""
+changed; and the coding of the consumer wording that no term matched on import."""
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+
+from audit.services import audit_record
 
 from ..choices import Band, Section
 from ..label_text import ParsedLabel, UnreadLine
@@ -19,7 +21,7 @@ from ..normalize import keyless_message, name_key
 from ..revision import reference_revision_bump
 from ..selectors import DrugNames as DrugNames
 from ..selectors import drug_find as drug_find
-from ..selectors import term_code, term_suggest
+from ..selectors import term_autocode, term_code, term_suggest
 from ..structured import StructuredLabel, structured_label_read
 from .drugs import DrugNameError, drug_get_or_create
 
@@ -77,12 +79,15 @@ class LabelImportResult:
     consumer: int
     unread: list[UnreadLine]
     notes: list[str]
+    # Consumer wording kept as written because no term matched it: it lists nothing and
+    # waits in the coding queue.
+    awaiting_coding: list[EntryInput] = field(default_factory=list)
 
 
 @dataclass
 class _Coded:
     source: EntryInput
-    term: Term
+    term: Term | None  # None: consumer wording that awaits coding
     covers: list[Term]
 
 
@@ -135,32 +140,84 @@ def entries_from_label(label: StructuredLabel) -> list[EntryInput]:
     return result
 
 
-def _code_entries(entries: list[EntryInput]) -> tuple[list[_Coded], list[UncodedName], list[str]]:
+def _code_entries(
+    entries: list[EntryInput], earlier: dict[str, Term]
+) -> tuple[list[_Coded], list[UncodedName], list[str]]:
+    """Code every entry. A professional name that codes to nothing is a problem that fails
+    the import; consumer wording that nothing codes is kept with no term, unless the drug's
+    current label holds the same words already coded (``earlier``, by wording key)."""
     coded: list[_Coded] = []
     uncoded: list[UncodedName] = []
     notes: list[str] = []
     seen: set[int] = set()
     for entry in entries:
+        consumer = entry.section == Section.CONSUMER
+        where = f"line {entry.line_no}: " if entry.line_no else ""
         terms = term_code(entry.term or entry.verbatim)
+        if not terms and consumer and not entry.term:
+            terms = _consumer_wording_code(entry.verbatim, earlier)
+            if not terms:
+                if not name_key(entry.verbatim):
+                    notes.append(f"{where}{keyless_message(entry.verbatim)}; not kept")
+                    continue
+                coded.append(_Coded(entry, None, _covers_code(entry, None, uncoded, notes)))
+                continue
         if not terms:
             uncoded.append(UncodedName(entry.verbatim, entry.line_no, term_suggest(entry.verbatim)))
             continue
-        covers: list[Term] = list(terms[1:])
-        for name in entry.covers:
-            found = term_code(name)
-            if not found:
-                uncoded.append(UncodedName(name, entry.line_no, term_suggest(name)))
-            covers += [t for t in found if t.pk != terms[0].pk and t not in covers]
-        if entry.section == Section.PROFESSIONAL:
+        covers = [*terms[1:], *_covers_code(entry, terms[0], uncoded, notes)]
+        covers = list(dict.fromkeys(covers))
+        if not consumer:
             if terms[0].pk in seen:
                 notes.append(
-                    f"line {entry.line_no}: {entry.verbatim!r} repeats {terms[0].name}; "
-                    "the first mention is kept"
+                    f"{where}{entry.verbatim!r} repeats {terms[0].name}; the first mention is kept"
                 )
                 continue
             seen.add(terms[0].pk)
         coded.append(_Coded(entry, terms[0], covers))
     return coded, uncoded, notes
+
+
+def _consumer_wording_code(verbatim: str, earlier: dict[str, Term]) -> list[Term]:
+    """The term lay wording that is no name of a term codes to: the coder's choice, else an
+    officer's coding of the same words on the drug's current label."""
+    found = term_autocode(verbatim)
+    if found is not None:
+        term = Term.objects.filter(pk=found.term_id).first()
+        if term is not None:
+            return [term]
+    term = earlier.get(name_key(verbatim))
+    return [term] if term is not None else []
+
+
+def _covers_code(
+    entry: EntryInput, term: Term | None, uncoded: list[UncodedName], notes: list[str]
+) -> list[Term]:
+    """The terms an entry covers besides its own. An unknown name fails a professional
+    entry (listedness reads it); on consumer wording, which lists nothing, it is left out."""
+    covers: list[Term] = []
+    for name in entry.covers:
+        found = term_code(name)
+        if not found:
+            if entry.section == Section.CONSUMER:
+                where = f"line {entry.line_no}: " if entry.line_no else ""
+                notes.append(f"{where}{name!r}, named beside {entry.verbatim!r}, is left out")
+            else:
+                uncoded.append(UncodedName(name, entry.line_no, term_suggest(name)))
+        covers += [t for t in found if (term is None or t.pk != term.pk) and t not in covers]
+    return covers
+
+
+def _earlier_coding(drug_name: str) -> dict[str, Term]:
+    """The consumer wording of the drug's current label that has a term, by wording key: a
+    new import of the same page keeps what an officer coded."""
+    drug = drug_find(drug_name)
+    if drug is None:
+        return {}
+    entries = LabelEntry.objects.filter(
+        label__drug=drug, label__is_current=True, section=Section.CONSUMER, term__isnull=False
+    ).select_related("term")
+    return {name_key(e.verbatim): e.term for e in entries if e.term is not None}
 
 
 def _check_text(entries: list[EntryInput], source: str) -> list[str]:
@@ -184,23 +241,69 @@ def _canonical(value: Decimal | None) -> str:
     return "None" if value is None else format(value.normalize(), "f")
 
 
-def _fingerprint(drug: Drug, coded: list[_Coded]) -> str:
-    rows = [
-        [
-            c.source.section,
-            c.term.name,
-            c.term.is_group and c.term.covers_members,
-            c.source.band,
-            _canonical(c.source.incidence_pct),
-            _canonical(c.source.grade3_pct),
-            sorted(t.name for t in c.covers),
-            c.source.verbatim,
-        ]
-        for c in coded
+def _fingerprint_row(
+    section: str,
+    term: Term | None,
+    covers_members: bool,
+    band: str | None,
+    incidence_pct: Decimal | None,
+    grade3_pct: Decimal | None,
+    covers: list[str],
+    verbatim: str,
+) -> list[Any]:
+    return [
+        section,
+        term.name if term is not None else "",
+        covers_members,
+        band,
+        _canonical(incidence_pct),
+        _canonical(grade3_pct),
+        sorted(covers),
+        verbatim,
     ]
+
+
+def _fingerprint(drug: Drug, rows: list[list[Any]]) -> str:
     # Order on the page carries no meaning: the same entries in another order are the same label.
     blob = json.dumps([drug.name, drug.brand_names, sorted(rows)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _coded_rows(coded: list[_Coded]) -> list[list[Any]]:
+    return [
+        _fingerprint_row(
+            c.source.section,
+            c.term,
+            _covers_members(c.term),
+            c.source.band,
+            c.source.incidence_pct,
+            c.source.grade3_pct,
+            [t.name for t in c.covers],
+            c.source.verbatim,
+        )
+        for c in coded
+    ]
+
+
+def _stored_rows(label: Label) -> list[list[Any]]:
+    entries = label.entries.select_related("term").prefetch_related("covers")
+    return [
+        _fingerprint_row(
+            e.section,
+            e.term,
+            e.covers_members,
+            e.band,
+            e.incidence_pct,
+            e.grade3_pct,
+            [t.name for t in e.covers.all()],
+            e.verbatim,
+        )
+        for e in entries
+    ]
+
+
+def _covers_members(term: Term | None) -> bool:
+    return term is not None and term.is_group and term.covers_members
 
 
 # The incidence each band admits, in % of treated patients: (lowest, highest, highest
@@ -275,12 +378,13 @@ def label_import(
 ) -> LabelImportResult:
     """Make these entries the drug's current label, all or nothing.
 
-    Raises LabelImportError, changing nothing, when a name cannot be coded, a
-    figure is impossible or out of its band, the page had items it could read
-    only in part (``problems``), or the drug name is unusable. An unchanged
-    label keeps its current version.
+    Raises LabelImportError, changing nothing, when a professional name cannot be
+    coded, a figure is impossible or out of its band, the page had items it could
+    read only in part (``problems``), or the drug name is unusable. Consumer wording
+    that nothing codes never fails it: it is kept with no term and awaits coding. An
+    unchanged label keeps its current version.
     """
-    coded, uncoded, notes = _code_entries(entries)
+    coded, uncoded, notes = _code_entries(entries, _earlier_coding(drug_name))
     found = [*problems, *_check_text(entries, source), *_check_values(coded)]
     if uncoded or found:
         raise LabelImportError(uncoded, found)
@@ -291,7 +395,7 @@ def label_import(
         drug = drug_get_or_create(name=drug_name, brand_names=brand_names, slug=drug_slug)
     except DrugNameError as exc:
         raise LabelImportError([], [str(exc)]) from exc
-    fingerprint = _fingerprint(drug, coded)
+    fingerprint = _fingerprint(drug, _coded_rows(coded))
     current = Label.objects.select_for_update().filter(drug=drug, is_current=True).first()
     created = current is None or current.fingerprint != fingerprint
     if current is not None and not created:
@@ -321,6 +425,7 @@ def label_import(
         consumer=len(coded) - len(professional),
         unread=list(unread),
         notes=notes,
+        awaiting_coding=[c.source for c in coded if c.term is None],
     )
 
 
@@ -334,7 +439,7 @@ def _write_entries(label: Label, coded: list[_Coded]) -> None:
                 band=c.source.band,
                 incidence_pct=c.source.incidence_pct,
                 grade3_pct=c.source.grade3_pct,
-                covers_members=c.term.is_group and c.term.covers_members,
+                covers_members=_covers_members(c.term),
                 verbatim=c.source.verbatim[:300],
                 position=position,
             )
@@ -363,7 +468,7 @@ def label_as_structured(label: Label) -> dict[str, Any]:
         "effective_date": label.effective_date.isoformat() if label.effective_date else None,
         "entries": [
             {
-                "term": e.term.name,
+                "term": e.term.name if e.term is not None else None,
                 "verbatim": e.verbatim,
                 "section": e.section,
                 "band": e.band,
@@ -374,6 +479,73 @@ def label_as_structured(label: Label) -> dict[str, Any]:
             for e in entries.order_by("position")
         ],
     }
+
+
+@dataclass(frozen=True)
+class LabelWording:
+    """Consumer wording of a current label that awaits coding."""
+
+    entry_id: int
+    drug: Drug
+    verbatim: str
+    key: str  # the normalised wording, as name_key gives it
+
+
+def label_wording_pending() -> list[LabelWording]:
+    """The consumer wording of the current labels that no term codes yet, by drug and in the
+    label's order."""
+    entries = (
+        LabelEntry.objects.filter(
+            label__is_current=True, section=Section.CONSUMER, term__isnull=True
+        )
+        .select_related("label__drug")
+        .order_by("label__drug__name", "position", "pk")
+    )
+    return [LabelWording(e.pk, e.label.drug, e.verbatim, name_key(e.verbatim)) for e in entries]
+
+
+@transaction.atomic
+def label_wording_code(
+    key_or_entries: str | Iterable[int | LabelEntry], term: Term, by: Any
+) -> list[LabelEntry]:
+    """Code consumer wording of the current labels to a term: every uncoded entry whose
+    wording has this normalised key (a wording or its key), or the entries given.
+
+    Each entry is audited. The label's fingerprint follows its entries, so importing the
+    same page again keeps the label (and the coding); the reference revision changes, so
+    every cache of label data built before is read again. Returns the entries coded.
+    """
+    pending = LabelEntry.objects.select_for_update().filter(
+        label__is_current=True, section=Section.CONSUMER, term__isnull=True
+    )
+    if isinstance(key_or_entries, str):
+        key = name_key(key_or_entries)
+        targets = [e for e in pending.order_by("pk") if key and name_key(e.verbatim) == key]
+    else:
+        ids = {e.pk if isinstance(e, LabelEntry) else e for e in key_or_entries}
+        targets = list(pending.filter(pk__in=ids).order_by("pk"))
+    if not targets:
+        return []
+    for entry in targets:
+        entry.term = term
+        entry.covers_members = _covers_members(term)
+    LabelEntry.objects.bulk_update(targets, ["term", "covers_members"])
+    labels = Label.objects.select_related("drug").filter(pk__in={e.label_id for e in targets})
+    by_pk = {label.pk: label for label in labels}
+    for entry in targets:
+        label = by_pk[entry.label_id]
+        audit_record(
+            actor=by,
+            action="label_entry.code",
+            target=entry,
+            label=f"{label}: {entry.verbatim}",
+            changes={"term": [None, term.name], "verbatim": entry.verbatim},
+        )
+    for label in by_pk.values():
+        label.fingerprint = _fingerprint(label.drug, _stored_rows(label))
+    Label.objects.bulk_update(list(by_pk.values()), ["fingerprint"])
+    reference_revision_bump()  # the bulk writes above send no signals
+    return targets
 
 
 def _number(value: Decimal | None) -> float | int | None:

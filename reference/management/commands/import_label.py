@@ -20,7 +20,8 @@ from reference.structured import StructuredLabelError, structured_label_read
 class Command(BaseCommand):
     help = (
         "Import a drug label from a drug-information page (text) or the structured "
-        "format (.json) and make it the drug's current label. All or nothing."
+        "format (.json) and make it the drug's current label. All or nothing for the "
+        "professional section; consumer wording that codes to no term is kept to be coded."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -96,7 +97,13 @@ class Command(BaseCommand):
             self.stdout.write(f"note: {note}")
         for band, label in Band.choices:
             self.stdout.write(f"{label}: {result.per_band[band]}")
-        self.stdout.write(f"consumer wording: {result.consumer}")
+        for wording in result.awaiting_coding:
+            where = f"line {wording.line_no}: " if wording.line_no else ""
+            self.stdout.write(f"awaits coding: {where}{wording.verbatim}")
+        self.stdout.write(
+            f"consumer wording: {result.consumer} "
+            f"({len(result.awaiting_coding)} awaiting coding, listing nothing until coded)"
+        )
         state = "new current version" if result.created else "unchanged, current version kept"
         self.stdout.write(
             f"{result.label}: {result.entries} professional entries ({state}); "
