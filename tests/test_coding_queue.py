@@ -163,7 +163,7 @@ class TestQueue:
         assert "is a group" in group.json()["term"][0]
         none = officer_api.post(CODING, {"verbatim": "never said", "term": "Nausea"}, format="json")
         assert none.status_code == 400
-        assert "No reaction awaits coding" in none.json()["verbatim"][0]
+        assert "No reaction or label wording awaits coding" in none.json()["verbatim"][0]
         assert Reaction.objects.get().coding == "pending"
 
 

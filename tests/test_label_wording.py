@@ -2,10 +2,11 @@
 from the queue so that the label shows it under its term from then on."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from reference.listedness import LabelListing
-from reference.models import Label, LabelEntry
+from reference.models import Label, LabelEntry, TermName
 from reference.revision import reference_revision
 from reference.selectors import term_code
 from reference.services import label_wording_code, label_wording_pending
@@ -160,3 +161,24 @@ def test_api_label_gives_uncoded_wording_a_null_term(api, imported):
     assert (zorbly["is_group"], zorbly["covers"]) == (False, [])
     [nosebleeds] = [r for r in body["reactions"] if r["verbatim"] == "nosebleeds"]
     assert (nosebleeds["term"], nosebleeds["awaits_coding"]) == ("Epistaxis", False)
+
+
+def test_the_coding_queue_lists_label_wording_and_an_officers_decision_teaches_it(
+    imported, officer
+):
+    api = APIClient()
+    api.force_authenticate(officer)
+    [group] = [g for g in api.get("/api/v1/coding/").json() if g["verbatim"] == ZORBLY]
+    assert (group["reactions"], group["label_drugs"]) == (0, ["inotuzumab ozogamicin"])
+    assert group["first_received"] is None
+
+    response = api.post(
+        "/api/v1/coding/", {"verbatim": ZORBLY, "term": "Paresthesia"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["label_entries"], response.json()["reactions"]) == (1, 0)
+    entry = LabelEntry.objects.get(label=imported, verbatim=ZORBLY)
+    assert str(entry.term) == "Paraesthesia"
+    assert TermName.objects.filter(kind="learned", text=ZORBLY).exists()
+    queued = {g["verbatim"] for g in api.get("/api/v1/coding/").json()}
+    assert ZORBLY not in queued and "quilted wamble" in queued

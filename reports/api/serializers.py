@@ -261,7 +261,13 @@ class PendingWordsSerializer(serializers.Serializer[Any]):
     serious = serializers.IntegerField(help_text="How many of them are serious.")
     drugs = serializers.ListField(child=serializers.CharField())
     reports = serializers.ListField(child=serializers.CharField(), help_text="Case numbers.")
-    first_received = serializers.DateTimeField()
+    first_received = serializers.DateTimeField(
+        allow_null=True, help_text="When the first report saying them came; null for label wording."
+    )
+    label_drugs = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Drugs whose current label says these words in its consumer section.",
+    )
     suggestions = TermSuggestionSerializer(many=True)
 
 
@@ -276,6 +282,9 @@ class CodingResultSerializer(serializers.Serializer[Any]):
     term = serializers.CharField(source="term.name")
     reactions = serializers.IntegerField(source="reaction_count")
     reports = serializers.ListField(child=serializers.CharField(), source="report_references")
+    label_entries = serializers.IntegerField(
+        source="label_entry_count", help_text="Label consumer wording coded with them."
+    )
     learned = serializers.CharField(
         source="learned.text",
         allow_null=True,

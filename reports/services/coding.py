@@ -19,10 +19,11 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_record
 from reference.choices import NameKind
-from reference.models import Label, Term, TermName
+from reference.models import Label, LabelEntry, Term, TermName
 from reference.normalize import keyless_message, name_key
 from reference.search import Match
 from reference.selectors import term_index, term_search
+from reference.services import LabelWording, label_wording_code, label_wording_pending
 
 from ..choices import Coding
 from ..models import Reaction, Report
@@ -39,7 +40,8 @@ from .reports import notify_on_commit, version_save
 
 @dataclass
 class PendingWords:
-    """Reporters' words awaiting coding: every pending reaction that says them."""
+    """Words awaiting coding: every pending reaction that says them, and the labels whose
+    consumer wording says them."""
 
     key: str
     verbatim: str
@@ -49,11 +51,13 @@ class PendingWords:
     drugs: list[str] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
     first_received: datetime | None = None
+    label_drugs: list[str] = field(default_factory=list)
     suggestions: list[Match] = field(default_factory=list)
 
 
 def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
-    """The pending words, serious ones first, then the longest waiting."""
+    """The pending words, serious ones first, then the longest waiting, then label wording
+    no report has used."""
     pending = (
         Reaction.objects.filter(coding=Coding.PENDING)
         .select_related("report", "drug")
@@ -62,9 +66,14 @@ def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
     groups: dict[str, list[Reaction]] = defaultdict(list)
     for reaction in pending:
         groups[name_key(reaction.verbatim)].append(reaction)
+    wording: dict[str, list[LabelWording]] = defaultdict(list)
+    for entry in label_wording_pending():
+        wording[entry.key].append(entry)
     queue = []
-    for key, reactions in groups.items():
-        writings = Counter(r.verbatim for r in reactions)
+    for key in [*groups, *(k for k in wording if k not in groups)]:
+        reactions = groups.get(key, [])
+        on_labels = wording.get(key, [])
+        writings = Counter([r.verbatim for r in reactions] + [e.verbatim for e in on_labels])
         words = PendingWords(
             key=key,
             verbatim=writings.most_common(1)[0][0],
@@ -73,11 +82,12 @@ def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
             serious=sum(r.serious for r in reactions),
             drugs=sorted({r.drug.name for r in reactions}),
             reports=list(dict.fromkeys(r.report.reference for r in reactions)),
-            first_received=min(r.report.received_at for r in reactions),
+            first_received=min((r.report.received_at for r in reactions), default=None),
+            label_drugs=sorted({e.drug.name for e in on_labels}),
         )
-        words.suggestions = [m for m in term_search(q=words.verbatim, limit=suggest + 3)][:suggest]
+        words.suggestions = term_search(q=words.verbatim, limit=suggest)
         queue.append(words)
-    queue.sort(key=lambda w: (w.serious == 0, w.first_received, w.key))
+    queue.sort(key=lambda w: (w.serious == 0, w.first_received is None, w.first_received, w.key))
     return queue
 
 
@@ -106,6 +116,7 @@ class CodingResult:
     term: Term
     reactions: list[Reaction]
     reports: list[Report]
+    label_entries: list[LabelEntry]
     learned: TermName | None
 
     @property
@@ -113,13 +124,17 @@ class CodingResult:
         return len(self.reactions)
 
     @property
+    def label_entry_count(self) -> int:
+        return len(self.label_entries)
+
+    @property
     def report_references(self) -> list[str]:
         return [r.reference for r in self.reports]
 
 
 def coding_apply(*, actor: User, verbatim: str, term: str) -> CodingResult:
-    """Code every pending reaction whose words are these (case, spacing, spelling aside) to
-    the term, and learn the words as a name of it."""
+    """Code every pending reaction and uncoded label wording whose words are these (case,
+    spacing, spelling aside) to the term, and learn the words as a name of it."""
     key = name_key(verbatim)
     if not key:
         raise ReportInvalid({"verbatim": [keyless_message(verbatim.strip())]})
@@ -132,10 +147,10 @@ def coding_apply(*, actor: User, verbatim: str, term: str) -> CodingResult:
             .order_by("report_id", "id")
             if name_key(r.verbatim) == key
         ]
-        if not pending:
-            raise ReportInvalid(
-                {"verbatim": [f"No reaction awaits coding with the words {verbatim.strip()!r}."]}
-            )
+        on_labels = label_wording_code(key, chosen, actor)
+        if not pending and not on_labels:
+            message = f"No reaction or label wording awaits coding as {verbatim.strip()!r}."
+            raise ReportInvalid({"verbatim": [message]})
         by_report: dict[int, list[Reaction]] = defaultdict(list)
         for reaction in pending:
             by_report[reaction.report_id].append(reaction)
@@ -144,7 +159,7 @@ def coding_apply(*, actor: User, verbatim: str, term: str) -> CodingResult:
             for report_id, reactions in by_report.items()
         ]
         learned = _learn(actor, verbatim.strip(), key, chosen)
-    return CodingResult(chosen, pending, reports, learned)
+    return CodingResult(chosen, pending, reports, on_labels, learned)
 
 
 def reaction_recode(
