@@ -205,3 +205,51 @@ def test_benchmark_accuracy_meets_its_target(split, top1_target, top5_target):
         top5 += bool(acceptable & set(names))
     assert top1 / len(phrases) >= top1_target
     assert top5 / len(phrases) >= top5_target
+
+
+@pytest.mark.django_db
+class TestWiderEverydayVocabulary:
+    @pytest.mark.parametrize(
+        ("words", "term"),
+        [
+            ("night sweats", "Hyperhidrosis"),
+            ("runny nose", "Rhinorrhoea"),
+            ("passed out", "Syncope"),
+            ("room spinning", "Vertigo"),
+            ("the shivers", "Chills"),
+            ("throwing up", "Vomiting"),
+            ("heart racing", "Palpitations"),
+            ("metallic taste", "Dysgeusia"),
+            ("oral thrush", "Thrush"),
+            ("fever with low white cells", "Febrile neutropenia"),
+            ("bleeding from his picc line", "Catheter site haemorrhage"),
+            ("bleeding from the tumour", "Tumour haemorrhage"),
+            ("blood in the spine", "Spinal cord haemorrhage"),
+            ("pain in the spine", "Back pain"),
+            ("blood coming from his ear", "Ear haemorrhage"),
+        ],
+    )
+    def test_it_codes(self, words, term):
+        assert coded(words) == term
+
+
+@pytest.mark.django_db
+class TestSearchWhenTheCoderIsNotSure:
+    def test_the_site_term_is_offered_from_the_words_it_knows(self):
+        words = "bleeding from a weird spot on the tongue"
+        assert term_autocode(words) is None
+        results = term_search(q=words, limit=5)
+        assert results[0].name == "Tongue haemorrhage"
+        assert results[0].tier == Tier.SOME_WORDS
+
+    def test_names_sharing_words_are_offered(self):
+        words = "fluey and achy"
+        assert term_autocode(words) is None
+        assert "Flu like symptoms" in [m.name for m in term_search(q=words, limit=5)]
+
+    @pytest.mark.parametrize(
+        "words", ["strange bleeding around the port", "odd bleed near the eye somehow"]
+    )
+    def test_a_group_never_comes_first_for_a_site_phrase(self, words):
+        results = term_search(q=words, limit=5)
+        assert results and not results[0].is_group
