@@ -355,7 +355,7 @@ class TermIndex:
 
     def _offer_some_words(self, keys: list[str], offer: Callable[[int, Tier, float], None]) -> None:
         """Offer what the words say in part: the terms of the events and sites the coder
-        reads among them, then the names sharing most of their words (a group after the
+        reads among them, then the names made mostly of their words (a group after the
         terms, as a report names a reaction)."""
         for candidate in self.lexicon.partial_candidates(keys):
             if candidate.term in self.name_row:
@@ -369,6 +369,10 @@ class TermIndex:
                 rows |= self.by_stem.get(alternative, set())
             shared.update(rows)
         for i, count in shared.items():
+            if 2 * count < len(self.words[i]):
+                # A long name sharing one word is a different finding ("blood clot" is
+                # not Blood corticotrophin decreased).
+                continue
             score = 100.0 * count / len(self.words[i]) + 10.0 * count
             if self.rows[i].is_group:
                 score -= 100.0
