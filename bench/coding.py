@@ -127,6 +127,9 @@ def main() -> None:
     phrases = benchmark()
     index = TermIndex(rows, lexicon)
     for split in ("development", "held_out"):
+        if not any(s == split for _, _, s in phrases):
+            print(f"{split}: no phrases")
+            continue
         result = accuracy(index, phrases, split)
         print(
             f"{split}: {result['n']} phrases, top-1 {result['top1']:.1%}, "

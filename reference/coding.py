@@ -180,6 +180,42 @@ class Lexicon:
                 answers[answer] = None
         return list(answers)
 
+    def partial_candidates(self, keys: list[str]) -> list[Composed]:
+        """The terms the words the lexicon knows name, passing over the words it does not
+        ("bleeding from the xyz on his tongue": Tongue haemorrhage), every event at every
+        site named; with no site, each event's own term. For search to offer, never to
+        code: the words left out may change the meaning."""
+        events: list[str] = []
+        sites: list[str] = []
+        at = 0
+        while at < len(keys):
+            for length in range(min(self.longest_phrase, len(keys) - at), 0, -1):
+                found = self.phrases.get(tuple(keys[at : at + length]))
+                if found is not None:
+                    (events if found[0] == "event" else sites).append(found[1])
+                    at += length
+                    break
+            else:
+                at += 1
+        answers: dict[str, Composed] = {}
+        for event_key in dict.fromkeys(events):
+            event = self.events[event_key]
+            for site_key in dict.fromkeys(sites):
+                answer = self.at_site(event, site_key)
+                if answer is not None:
+                    answers.setdefault(answer.term, answer)
+            if event.term is not None and (not sites or event.anywhere):
+                answers.setdefault(event.term, Composed(event.term))
+        return list(answers.values())
+
+    def names_a_site(self, keys: list[str]) -> bool:
+        """Whether these word keys name a body site of the lexicon."""
+        return any(
+            self.phrases.get(tuple(keys[at : at + length]), ("", ""))[0] == "site"
+            for at in range(len(keys))
+            for length in range(1, min(self.longest_phrase, len(keys) - at) + 1)
+        )
+
     def at_site(self, event: Event, site_key: str) -> Composed | None:
         """The term of an event at a site: its own, a broader site's it is one of, the
         nearest enclosing site's (with a note), or the event's own when it holds

@@ -12,7 +12,8 @@ rows, so it can be benchmarked and tested alone.
 """
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -33,6 +34,9 @@ class Tier(IntEnum):
     WORD_PREFIX = 6  # every query word starts a word of the name, in any order
     CONTAINS = 7
     FUZZY = 8
+    # When nothing above fills the list: the terms the words the coder knows name, then
+    # names sharing the most words that say something with the query.
+    SOME_WORDS = 9
 
 
 # A name an officer's coding taught counts as a synonym: it was decided for these words.
@@ -334,11 +338,45 @@ class TermIndex:
                 ):
                     if len(self.fuzzy_spaced[at]) >= len(spaced):
                         offer(self.fuzzy_rows[at], Tier.FUZZY, float(score) - 10.0)
+        keys = self.lexicon.content(corrected)
+        if len(best) < limit and keys:
+            self._offer_some_words(keys, offer)
         ranked = sorted(
             best.values(),
             key=lambda b: (b[0], -b[1], b[2], self.rows[b[3]].term_name),
-        )
-        return [self._match(i, tier, score) for tier, score, _, i in ranked[:limit]]
+        )[:limit]
+        if ranked and self.rows[ranked[0][3]].is_group and self.lexicon.names_a_site(keys):
+            # Words naming a site are about that site: a group is never the first answer.
+            first_term = next((b for b in ranked if not self.rows[b[3]].is_group), None)
+            if first_term is not None:
+                ranked.remove(first_term)
+                ranked.insert(0, first_term)
+        return [self._match(i, tier, score) for tier, score, _, i in ranked]
+
+    def _offer_some_words(self, keys: list[str], offer: Callable[[int, Tier, float], None]) -> None:
+        """Offer what the words say in part: the terms of the events and sites the coder
+        reads among them, then the names made mostly of their words (a group after the
+        terms, as a report names a reaction)."""
+        for candidate in self.lexicon.partial_candidates(keys):
+            if candidate.term in self.name_row:
+                offer(self.name_row[candidate.term], Tier.SOME_WORDS, 200.0)
+        shared: Counter[int] = Counter()
+        for key in dict.fromkeys(keys):
+            if len(key) < 3:
+                continue
+            rows: set[int] = set()
+            for alternative in _alternatives(key):
+                rows |= self.by_stem.get(alternative, set())
+            shared.update(rows)
+        for i, count in shared.items():
+            if 2 * count < len(self.words[i]):
+                # A long name sharing one word is a different finding ("blood clot" is
+                # not Blood corticotrophin decreased).
+                continue
+            score = 100.0 * count / len(self.words[i]) + 10.0 * count
+            if self.rows[i].is_group:
+                score -= 100.0
+            offer(i, Tier.SOME_WORDS, score)
 
     def _match(self, i: int, tier: Tier, score: float) -> Match:
         row = self.rows[i]

@@ -125,3 +125,12 @@ def test_consumer_wording_has_no_band(api, inotuzumab):
     assert all(r["expected_pct"] is None for r in consumer)
     professional = [r for r in body["reactions"] if r["section"] == "professional"]
     assert all(r["band"] is not None for r in professional)
+
+
+@pytest.mark.django_db
+def test_term_search_offers_what_some_words_say(api):
+    response = api.get("/api/v1/terms/", {"q": "bleeding from a weird spot on the tongue"})
+
+    assert response.status_code == 200
+    first = response.json()[0]
+    assert (first["name"], first["match_type"]) == ("Tongue haemorrhage", "some_words")

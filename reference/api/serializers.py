@@ -91,7 +91,8 @@ class TermMatchSerializer(serializers.Serializer[object]):
         help_text=(
             "How it matched: exact, coded (the coder read the words as this term: an event"
             " at a body site, everyday words in any order, a typo), whole_words, prefix,"
-            " word_prefix, contains or close_spelling."
+            " word_prefix, contains, close_spelling, or some_words (what some of the words"
+            " say, when the coder cannot read them all)."
         )
     )
     is_group = serializers.BooleanField()
@@ -110,6 +111,7 @@ MATCH_TYPES = {
     Tier.WORD_PREFIX: "word_prefix",
     Tier.CONTAINS: "contains",
     Tier.FUZZY: "close_spelling",
+    Tier.SOME_WORDS: "some_words",
 }
 
 
