@@ -18,6 +18,7 @@ class ReportFilter(django_filters.FilterSet):
     listedness = django_filters.ChoiceFilter(choices=Listedness.choices, method="filter_listedness")
     expedited = BooleanFilter()
     awaiting_coding = BooleanFilter(
+        label="Awaiting coding",
         method="filter_awaiting_coding",
         help_text="true: reports with a reaction whose words await coding by an officer",
     )
