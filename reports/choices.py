@@ -65,8 +65,8 @@ class Coding(models.TextChoices):
     """How a reaction came to its term."""
 
     PENDING = "pending", "Awaiting coding"
-    REPORTER = "reporter", "Term chosen by the reporter"
-    AUTO = "auto", "Coded automatically from the reporter's words"
+    # From the term the reporter named or picked, or from their words.
+    AUTO = "auto", "Coded automatically"
     OFFICER = "officer", "Coded by a safety officer"
 
 

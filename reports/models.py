@@ -211,7 +211,7 @@ class Reaction(models.Model):
         related_name="reactions",
         db_index=False,
     )
-    coding = models.CharField(max_length=10, choices=Coding.choices, default=Coding.REPORTER)
+    coding = models.CharField(max_length=10, choices=Coding.choices, default=Coding.AUTO)
     coding_note = models.CharField(
         max_length=300, blank=True, help_text="What the coder said of its choice."
     )

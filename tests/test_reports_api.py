@@ -85,7 +85,7 @@ class TestSubmit:
         entry = AuditEntry.objects.get(target_type="report", target_id=report.pk)
         assert (entry.actor, entry.action) == (nurse, "report.create")
         assert entry.changes["reactions"] == [
-            {"term": "Nausea", "verbatim": "Nausea", "coding": "reporter", "listedness": "listed"}
+            {"term": "Nausea", "verbatim": "Nausea", "coding": "auto", "listedness": "listed"}
         ]
 
     def test_warnings_are_accepted_and_kept(self, api, inotuzumab):

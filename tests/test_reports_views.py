@@ -127,7 +127,7 @@ def test_words_no_term_matches_are_filed_for_an_officer_to_code(nurse_client, in
     )
     report = Report.objects.get()
     first, second = report.reactions.order_by("id")
-    assert (str(first.term), first.coding) == ("Nausea", "reporter")
+    assert (str(first.term), first.coding) == ("Nausea", "auto")
     assert (second.term, second.coding, second.verbatim) == (
         None,
         "pending",

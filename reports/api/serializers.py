@@ -110,7 +110,7 @@ class ReactionSerializer(serializers.Serializer[Reaction]):
     verbatim = serializers.CharField()
     coding = serializers.ChoiceField(
         choices=Coding.choices,
-        help_text="reporter: the term was given; auto: coded from the words; officer: coded "
+        help_text="auto: coded from the term or the words given; officer: coded "
         "by a safety officer; pending: awaiting an officer (no term, no listedness).",
     )
     coding_note = serializers.CharField(help_text="What the coder said of its choice.")

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reaction',
             name='coding',
-            field=models.CharField(choices=[('pending', 'Awaiting coding'), ('reporter', 'Term chosen by the reporter'), ('auto', "Coded automatically from the reporter's words"), ('officer', 'Coded by a safety officer')], default='reporter', max_length=10),
+            field=models.CharField(choices=[('pending', 'Awaiting coding'), ('auto', 'Coded automatically'), ('officer', 'Coded by a safety officer')], default='auto', max_length=10),
         ),
         migrations.AddField(
             model_name='reaction',
