@@ -169,11 +169,9 @@ def reaction_recode(
     nothing (one case's words may mean something else in another)."""
     chosen = _officer_term(term)
     with transaction.atomic():
+        # Locked alone: the term is read after (a nullable join cannot be locked).
         reaction = (
-            Reaction.objects.select_for_update()
-            .filter(report=report, pk=reaction_id)
-            .select_related("term")
-            .first()
+            Reaction.objects.select_for_update().filter(report=report, pk=reaction_id).first()
         )
         if reaction is None:
             raise ReportInvalid({"reaction_id": ["No such reaction on this report."]})
