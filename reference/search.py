@@ -240,8 +240,14 @@ class TermIndex:
         if cached is not None:
             return cached
         edits = 2 if len(word) >= TYPO_TWO_EDITS_LENGTH else 1
-        found = process.extractOne(word, self.spelling, scorer=OSA.distance, score_cutoff=edits)
-        corrected = found[0] if found is not None else word
+        found = process.extract(
+            word, self.spelling, scorer=OSA.distance, score_cutoff=edits, limit=None
+        )
+        # The fewest edits; then a word with the same first letter (a reporter rarely
+        # mistypes the first: "yelow" is "yellow", not "below"); then the lexicon's.
+        corrected = min(
+            found, key=lambda f: (f[1], f[0][0] != word[0], f[2]), default=(word, 0, 0)
+        )[0]
         if len(self._corrections) < _CORRECTIONS_KEPT:
             self._corrections[word] = corrected
         return corrected
