@@ -91,6 +91,9 @@ class Lexicon:
     # A reporter's word -> the word it is read as ("pee" is "urine").
     same: Mapping[str, str] = field(default_factory=dict)
     clause_breaks: frozenset[str] = frozenset()
+    # Words that may change what the others say ("nearly", "no"): the coder never
+    # passes over them as words it does not know.
+    changes_meaning: frozenset[str] = frozenset()
     sites: Mapping[str, Site] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     # phrase key -> ("site" | "event", key)
@@ -118,6 +121,7 @@ class Lexicon:
         }
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
         known = set(ignored) | set(same) | set(same.values())
+        known.update(normalize(" ".join(data.get("ignored_phrases", []))).split())
         for kind, records in (("site", data["sites"]), ("event", data["events"])):
             for record in records:
                 for words in record["words"]:
@@ -139,6 +143,7 @@ class Lexicon:
                 for first, found in by_first.items()
             },
             clause_breaks=frozenset(normalize(" ".join(data.get("clause_breaks", []))).split()),
+            changes_meaning=frozenset(normalize(" ".join(data.get("changes_meaning", []))).split()),
             sites=sites,
             events=events,
             phrases=phrases,
@@ -251,6 +256,11 @@ class Lexicon:
             if event.term is not None and (not sites or event.anywhere):
                 answers.setdefault(event.term, Composed(event.term))
         return list(answers.values())
+
+    def only_events(self, keys: list[str]) -> bool:
+        """Whether these word keys read as events alone, no site named ("pain")."""
+        found = self.candidates(keys)
+        return bool(found) and not self.names_a_site(keys)
 
     def names_a_site(self, keys: list[str]) -> bool:
         """Whether these word keys name a body site of the lexicon."""

@@ -90,6 +90,7 @@ class CoderRecord(TypedDict):
     ignored_words: list[str]
     ignored_phrases: list[str]
     same_words: dict[str, str]
+    changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSiteRecord]
     events: list[CoderEventRecord]
@@ -241,6 +242,7 @@ def build_coder(curated: Curated) -> CoderRecord:
         "ignored_words": sorted(set(lexicon.ignored_words)),
         "ignored_phrases": sorted(set(lexicon.ignored_phrases)),
         "same_words": dict(sorted(lexicon.same_words.items())),
+        "changes_meaning": sorted(set(lexicon.changes_meaning)),
         "clause_breaks": sorted(set(lexicon.clause_breaks)),
         "sites": [
             {

@@ -90,6 +90,7 @@ class CoderLexicon:
     ignored_phrases: list[str]
     # word -> the word it is read as ("poo" -> "stool")
     same_words: dict[str, str]
+    changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSite]
     events: list[CoderEvent]
@@ -190,7 +191,7 @@ def _optional_text(value: object, where: str) -> str | None:
 
 def _coder(directory: Path) -> CoderLexicon:
     ignored = _entry(
-        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"phrases", "clause_breaks", "same_words"}
+        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"phrases", "clause_breaks", "same_words", "changes_meaning"}
     )
     same_words: dict[str, str] = {}
     same_table = ignored.get("same_words", {})
@@ -238,6 +239,7 @@ def _coder(directory: Path) -> CoderLexicon:
         ignored_words=_texts(ignored["words"], "ignored_words.toml"),
         ignored_phrases=_texts(ignored.get("phrases", []), "ignored_words.toml"),
         same_words=same_words,
+        changes_meaning=_texts(ignored.get("changes_meaning", []), "ignored_words.toml"),
         clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
         sites=sites,
         events=events,
