@@ -257,9 +257,7 @@ class TermIndex:
             rest = [keys[at] for at in range(len(keys)) if at not in covered]
             if any(k in self.meaning_keys for k in keys):
                 continue
-            unknown = [
-                k for k in rest if k not in self.key_terms and k not in self.lexicon_keys
-            ]
+            unknown = [k for k in rest if k not in self.key_terms and k not in self.lexicon_keys]
             if unknown and event_alone:
                 continue
             if all(k in unknown or self.key_terms.get(k) == {term_id} for k in rest):
@@ -320,14 +318,19 @@ class TermIndex:
         found = process.extract(
             word, self.spelling, scorer=OSA.distance, score_cutoff=edits, limit=None
         )
-        # The fewest edits; then a word with the same first letter (a reporter rarely
-        # mistypes the first: "yelow" is "yellow", not "below"); then the lexicon's.
+        # A reporter rarely mistypes the first letter: changing it costs one edit more
+        # ("yelow" is "yellow", not "below"; "kitchen" is not "itches"). Then the fewest
+        # edits, then the lexicon's word.
         corrected = min(
-            found, key=lambda f: (f[1], f[0][0] != word[0], f[2]), default=(word, 0, 0)
-        )[0]
+            ((f[1] + (f[0][0] != word[0]), f[2], f[0]) for f in found),
+            default=(0, 0, word),
+        )
+        if corrected[0] > edits:
+            corrected = (0, 0, word)
+        corrected_word = corrected[2]
         if len(self._corrections) < _CORRECTIONS_KEPT:
-            self._corrections[word] = corrected
-        return corrected
+            self._corrections[word] = corrected_word
+        return corrected_word
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
         found: set[int] | None = None

@@ -191,7 +191,10 @@ def _optional_text(value: object, where: str) -> str | None:
 
 def _coder(directory: Path) -> CoderLexicon:
     ignored = _entry(
-        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"phrases", "clause_breaks", "same_words", "changes_meaning"}
+        _read(directory, "ignored_words.toml"),
+        "ignored_words.toml",
+        {"words"},
+        {"phrases", "clause_breaks", "same_words", "changes_meaning"},
     )
     same_words: dict[str, str] = {}
     same_table = ignored.get("same_words", {})
