@@ -2,6 +2,8 @@
 search latency with 10,000 learned names added.
 
     python bench/coding.py            # no database: the index is built from the shipped JSON
+    python bench/coding.py -v         # ... and each phrase whose first result is wrong
+    python bench/coding.py -u         # ... and each phrase the coder leaves to an officer
 
 Accuracy: for each phrase of tests/data/coding_phrases.csv, top-1 is whether the first
 search result is one of its acceptable terms, top-5 whether one of the first five is;
@@ -87,6 +89,7 @@ def accuracy(index: TermIndex, phrases: Iterable[tuple[str, set[str], str]], spl
     chosen = [(p, ok) for p, ok, s in phrases if s == split]
     top1 = top5 = coded = wrong = 0
     misses = []
+    uncoded = []
     for phrase, ok in chosen:
         names = [m.name for m in index.search(phrase, limit=5)]
         top1 += bool(names) and names[0] in ok
@@ -94,11 +97,15 @@ def accuracy(index: TermIndex, phrases: Iterable[tuple[str, set[str], str]], spl
         answer = index.code(phrase)
         coded += answer is not None and answer.name in ok
         wrong += answer is not None and answer.name not in ok
+        if answer is None:
+            uncoded.append(f"{phrase!r} -> first {names[:1]} (want {' | '.join(sorted(ok))})")
+        elif answer.name not in ok:
+            misses.append(f"CODED WRONG {phrase!r} -> {answer.name}")
         if not names or names[0] not in ok:
             misses.append(f"{phrase!r} -> {names[:3]} (want {' | '.join(sorted(ok))})")
     n = len(chosen)
     return {"n": n, "top1": top1 / n, "top5": top5 / n, "coded": coded / n,
-            "wrong": wrong / n, "misses": misses}  # fmt: skip
+            "wrong": wrong / n, "misses": misses, "uncoded": uncoded}  # fmt: skip
 
 
 def prefixes(phrases: Iterable[str]) -> list[str]:
@@ -121,6 +128,7 @@ def pct(times: list[float], p: float) -> float:
 
 def main() -> None:
     verbose = "-v" in sys.argv
+    show_uncoded = "-u" in sys.argv
     data = json.loads(TERMINOLOGY.read_text(encoding="utf-8"))
     lexicon = Lexicon.from_data(data.get("coder"))
     rows = shipped_rows(data)
@@ -139,6 +147,9 @@ def main() -> None:
         if verbose:
             for miss in result["misses"]:
                 print("   miss", miss)
+        if show_uncoded:
+            for phrase in result["uncoded"]:
+                print("   not coded", phrase)
 
     tracemalloc.start()
     started = time.perf_counter()

@@ -45,9 +45,13 @@ def word_key(word: str) -> str:
     return stemmed
 
 
-def phrase_key(text: str, ignored: frozenset[str]) -> tuple[str, ...]:
-    """The words of a phrase that say something, each by its key, in order."""
-    return tuple(word_key(w) for w in normalize(text).split() if w not in ignored)
+def phrase_key(
+    text: str, ignored: frozenset[str], same: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """The words of a phrase that say something, each by its key, in order; a word read
+    as another ("poo" as "stool") by that word's key."""
+    same = same or {}
+    return tuple(word_key(same.get(w, w)) for w in normalize(text).split() if w not in ignored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,15 @@ class Lexicon:
     events, and the term of an event at a site."""
 
     ignored: frozenset[str] = frozenset()
+    # Phrases passed over whole ("all the time", "complains of"), by their first word,
+    # longest first; their words alone may say something ("time", "night").
+    ignored_phrases: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    # A reporter's word -> the word it is read as ("pee" is "urine").
+    same: Mapping[str, str] = field(default_factory=dict)
     clause_breaks: frozenset[str] = frozenset()
+    # Words that may change what the others say ("nearly", "no"): the coder never
+    # passes over them as words it does not know.
+    changes_meaning: frozenset[str] = frozenset()
     sites: Mapping[str, Site] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     # phrase key -> ("site" | "event", key)
@@ -103,19 +115,35 @@ class Lexicon:
         events = {
             e["key"]: Event(e["key"], e["name"], e["term"], e["anywhere"]) for e in data["events"]
         }
+        same = {
+            normalize(word): normalize(read_as)
+            for word, read_as in data.get("same_words", {}).items()
+        }
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
-        known = set(ignored)
+        known = set(ignored) | set(same) | set(same.values())
+        known.update(normalize(" ".join(data.get("ignored_phrases", []))).split())
         for kind, records in (("site", data["sites"]), ("event", data["events"])):
             for record in records:
                 for words in record["words"]:
                     known.update(normalize(words).split())
-                    key = phrase_key(words, ignored)
+                    key = phrase_key(words, ignored, same)
                     if key:
                         phrases[key] = (kind, record["key"])
         site_terms = {(r["event"], r["site"]): r["term"] for r in data["site_terms"]}
+        by_first: dict[str, list[tuple[str, ...]]] = {}
+        for text in data.get("ignored_phrases", []):
+            words = tuple(normalize(text).split())
+            if words:
+                by_first.setdefault(words[0], []).append(words)
         return cls(
             ignored=ignored,
+            same=same,
+            ignored_phrases={
+                first: tuple(sorted(found, key=len, reverse=True))
+                for first, found in by_first.items()
+            },
             clause_breaks=frozenset(normalize(" ".join(data.get("clause_breaks", []))).split()),
+            changes_meaning=frozenset(normalize(" ".join(data.get("changes_meaning", []))).split()),
             sites=sites,
             events=events,
             phrases=phrases,
@@ -131,7 +159,28 @@ class Lexicon:
 
     def content(self, words: Iterable[str]) -> list[str]:
         """The keys of the words that say something."""
-        return [word_key(w) for w in words if w not in self.ignored]
+        return [
+            word_key(self.same.get(w, w))
+            for w in self.without_ignored_phrases(words)
+            if w not in self.ignored and not w.isdigit()
+        ]
+
+    def without_ignored_phrases(self, words: Iterable[str]) -> list[str]:
+        """The words with the ignored phrases left out."""
+        words = list(words)
+        if not self.ignored_phrases:
+            return words
+        kept: list[str] = []
+        at = 0
+        while at < len(words):
+            for phrase in self.ignored_phrases.get(words[at], ()):
+                if tuple(words[at : at + len(phrase)]) == phrase:
+                    at += len(phrase)
+                    break
+            else:
+                kept.append(words[at])
+                at += 1
+        return kept
 
     def before_clause_break(self, words: list[str]) -> list[str] | None:
         """The words before the first clause break ("when", "after" ...), None when there
@@ -207,6 +256,11 @@ class Lexicon:
             if event.term is not None and (not sites or event.anywhere):
                 answers.setdefault(event.term, Composed(event.term))
         return list(answers.values())
+
+    def only_events(self, keys: list[str]) -> bool:
+        """Whether these word keys read as events alone, no site named ("pain")."""
+        found = self.candidates(keys)
+        return bool(found) and not self.names_a_site(keys)
 
     def names_a_site(self, keys: list[str]) -> bool:
         """Whether these word keys name a body site of the lexicon."""

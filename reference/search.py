@@ -57,6 +57,8 @@ PARTIAL_MIN_LENGTH = 8
 TYPO_MIN_LENGTH = 4
 TYPO_TWO_EDITS_LENGTH = 7
 _CORRECTIONS_KEPT = 20_000
+# The coder looks for a run of words naming a term in phrases up to this long.
+MAX_PART_WORDS = 10
 
 # Word endings that make no difference to a match: "bleeding" meets "bleed",
 # "prolongation" meets "prolonged", "neutropenic" meets "neutropenia".
@@ -145,12 +147,18 @@ class TermIndex:
         # that say something ("stools runny" is "runny stools").
         self.name_row: dict[str, int] = {}
         self.bags: dict[frozenset[str], set[int]] = {}
+        # The terms whose names have each word that says something.
+        self.key_terms: dict[str, set[int]] = {}
         for i, row in enumerate(self.rows):
             if row.kind == "name":
                 self.name_row.setdefault(row.term_name, i)
             bag = frozenset(self.lexicon.content(self.words[i]))
             if bag:
                 self.bags.setdefault(bag, set()).add(i)
+            for key in bag:
+                self.key_terms.setdefault(key, set()).add(row.term_id)
+        self.lexicon_keys = {key for phrase in self.lexicon.phrases for key in phrase}
+        self.meaning_keys = {word_key(w) for w in self.lexicon.changes_meaning}
         # Known words for typo correction, the lexicon's first: a tie goes to them.
         lexicon_words = sorted(self.lexicon.vocabulary())
         self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
@@ -213,10 +221,77 @@ class TermIndex:
         if answer is not None:
             return answer
         composed = self.lexicon.compose(keys)
+        if composed is not None and composed.term in self.name_row:
+            note = " ".join(n for n in (said, composed.note) if n)
+            return self._one_term([self.name_row[composed.term]], note)
+        return self._read_known(words, keys, said) or self._read_part(keys, said)
+
+    def _read_part(self, keys: list[str], said: str) -> Coded | None:
+        """The one term a run of the words names when every other word says nothing
+        else: it is a word of that term's names only ("confused and muddled", "hair
+        falling out in clumps"), or a word no name or phrase has, unless the run is an
+        event alone (the unknown word may be its site) or the word may change the
+        meaning."""
+        if len(keys) > MAX_PART_WORDS:
+            return None
+        spans: dict[int, tuple[Coded, set[int], bool]] = {}
+        for start in range(len(keys)):
+            for end in range(start + 1, len(keys) + 1):
+                if end - start == len(keys):
+                    continue
+                span = keys[start:end]
+                coded = self._one_term(self.bags.get(frozenset(span), ()))
+                if coded is None:
+                    composed = self.lexicon.compose(span)
+                    if composed is None or composed.term not in self.name_row:
+                        continue
+                    coded = self._one_term([self.name_row[composed.term]], composed.note)
+                    if coded is None:
+                        continue
+                event_alone = self.lexicon.only_events(span)
+                found = spans.setdefault(coded.term_id, (coded, set(), True))
+                found[1].update(range(start, end))
+                spans[coded.term_id] = (found[0], found[1], found[2] and event_alone)
+        answers = []
+        for term_id, (coded, covered, event_alone) in spans.items():
+            rest = [keys[at] for at in range(len(keys)) if at not in covered]
+            if any(k in self.meaning_keys for k in keys):
+                continue
+            unknown = [k for k in rest if k not in self.key_terms and k not in self.lexicon_keys]
+            if unknown and event_alone:
+                continue
+            if all(k in unknown or self.key_terms.get(k) == {term_id} for k in rest):
+                answers.append(coded)
+        if len(answers) != 1:
+            return None
+        coded = answers[0]
+        note = " ".join(n for n in (said, coded.note) if n)
+        return Coded(coded.term_id, coded.name, coded.soc, coded.is_group, note)
+
+    def _read_known(self, words: list[str], keys: list[str], said: str) -> Coded | None:
+        """The term of the words that say something when the rest are words no name or
+        lexicon phrase has ("fainted in the shower", "hair falling out in clumps"): they
+        name no finding, so they cannot point to another term. Not when one of them may
+        change what the rest say ("nearly passed out"), and not when what is left is an
+        event alone: an unknown word there may be the site ("pain in the sternum")."""
+        unknown = [w for w in words if w not in self.known and word_key(w) not in self.known_keys]
+        if not unknown or any(w in self.lexicon.changes_meaning for w in unknown):
+            return None
+        dropped = {word_key(w) for w in unknown}
+        known = [k for k in keys if k not in dropped]
+        if not known or self.lexicon.only_events(known):
+            return None
+        passed = f"Passed over {' '.join(unknown)!r}."
+        note = " ".join(n for n in (said, passed) if n)
+        answer = self._one_term(self.bags.get(frozenset(known), ()), note)
+        if answer is not None:
+            return answer
+        composed = self.lexicon.compose(known)
         if composed is None or composed.term not in self.name_row:
             return None
-        note = " ".join(n for n in (said, composed.note) if n)
-        return self._one_term([self.name_row[composed.term]], note)
+        return self._one_term(
+            [self.name_row[composed.term]], " ".join(n for n in (note, composed.note) if n)
+        )
 
     def _one_term(self, rows: Iterable[int], note: str = "") -> Coded | None:
         """The term of these rows when, at their best kind, they name one term that is
@@ -240,11 +315,22 @@ class TermIndex:
         if cached is not None:
             return cached
         edits = 2 if len(word) >= TYPO_TWO_EDITS_LENGTH else 1
-        found = process.extractOne(word, self.spelling, scorer=OSA.distance, score_cutoff=edits)
-        corrected = found[0] if found is not None else word
+        found = process.extract(
+            word, self.spelling, scorer=OSA.distance, score_cutoff=edits, limit=None
+        )
+        # A reporter rarely mistypes the first letter: changing it costs one edit more
+        # ("yelow" is "yellow", not "below"; "kitchen" is not "itches"). Then the fewest
+        # edits, then the lexicon's word.
+        corrected = min(
+            ((f[1] + (f[0][0] != word[0]), f[2], f[0]) for f in found),
+            default=(0, 0, word),
+        )
+        if corrected[0] > edits:
+            corrected = (0, 0, word)
+        corrected_word = corrected[2]
         if len(self._corrections) < _CORRECTIONS_KEPT:
-            self._corrections[word] = corrected
-        return corrected
+            self._corrections[word] = corrected_word
+        return corrected_word
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
         found: set[int] | None = None
@@ -305,6 +391,12 @@ class TermIndex:
             for candidate in self.lexicon.candidates(self.lexicon.content(q_words)):
                 if candidate.term in self.name_row:
                     offer(self.name_row[candidate.term], Tier.CODED, 90.0)
+            # Names of several terms with the words that say something ("feel sick" and
+            # "been sick"): each, for the reader to choose.
+            bag = frozenset(self.lexicon.content([self.correct(w) for w in q_words]))
+            for i in self.bags.get(bag, ()):
+                if not self.rows[i].is_group:
+                    offer(i, Tier.CODED, 80.0 - self._kind_rank[i])
         whole = self._rows_with_whole_words(q_words) - exact
         for i in whole:
             offer(i, Tier.WHOLE_WORDS, coverage(i))

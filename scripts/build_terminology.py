@@ -88,6 +88,9 @@ class SiteTermRecord(TypedDict):
 
 class CoderRecord(TypedDict):
     ignored_words: list[str]
+    ignored_phrases: list[str]
+    same_words: dict[str, str]
+    changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSiteRecord]
     events: list[CoderEventRecord]
@@ -237,6 +240,9 @@ def build_coder(curated: Curated) -> CoderRecord:
     lexicon = curated.coder
     return {
         "ignored_words": sorted(set(lexicon.ignored_words)),
+        "ignored_phrases": sorted(set(lexicon.ignored_phrases)),
+        "same_words": dict(sorted(lexicon.same_words.items())),
+        "changes_meaning": sorted(set(lexicon.changes_meaning)),
         "clause_breaks": sorted(set(lexicon.clause_breaks)),
         "sites": [
             {
@@ -285,11 +291,17 @@ def validate_coder(terminology: Terminology) -> None:
     ignored = frozenset(" ".join(coder["ignored_words"]).lower().split())
     if not set(coder["clause_breaks"]) <= ignored:
         raise TerminologyError("ignored_words.toml: every clause break must be an ignored word")
+    for phrase in coder["ignored_phrases"]:
+        if len(phrase.split()) < 2:
+            raise TerminologyError(f"ignored_words.toml: {phrase!r}: a single word is a word")
+    for word, read_as in coder["same_words"].items():
+        if len(word.split()) != 1 or len(read_as.split()) != 1 or word in ignored:
+            raise TerminologyError(f"ignored_words.toml: same_words: {word!r} as {read_as!r}")
     owner: dict[tuple[str, ...], str] = {}
     for kind, records in (("site", coder["sites"]), ("event", coder["events"])):
         for record in records:
             for words in record["words"]:
-                key = phrase_key(words, ignored)
+                key = phrase_key(words, ignored, coder["same_words"])
                 if not key:
                     raise TerminologyError(f"{kind} {record['key']}: {words!r} is all ignored")
                 named = owner.setdefault(key, f"{kind} {record['key']}")

@@ -87,6 +87,10 @@ class CoderLexicon:
     """What the coder reads a reporter's phrase with."""
 
     ignored_words: list[str]
+    ignored_phrases: list[str]
+    # word -> the word it is read as ("poo" -> "stool")
+    same_words: dict[str, str]
+    changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSite]
     events: list[CoderEvent]
@@ -187,8 +191,19 @@ def _optional_text(value: object, where: str) -> str | None:
 
 def _coder(directory: Path) -> CoderLexicon:
     ignored = _entry(
-        _read(directory, "ignored_words.toml"), "ignored_words.toml", {"words"}, {"clause_breaks"}
+        _read(directory, "ignored_words.toml"),
+        "ignored_words.toml",
+        {"words"},
+        {"phrases", "clause_breaks", "same_words", "changes_meaning"},
     )
+    same_words: dict[str, str] = {}
+    same_table = ignored.get("same_words", {})
+    if not isinstance(same_table, dict):
+        raise TerminologyError("ignored_words.toml: same_words: expected a table")
+    for read_as, others in same_table.items():
+        for word in _texts(others, f"ignored_words.toml: same_words.{read_as}"):
+            if same_words.setdefault(word, read_as) != read_as:
+                raise TerminologyError(f"ignored_words.toml: {word!r} is read as two words")
     sites = []
     for key, value in _read(directory, "anatomy.toml").items():
         where = f"anatomy.toml: {key}"
@@ -225,6 +240,9 @@ def _coder(directory: Path) -> CoderLexicon:
             site_terms[(event, site)] = _text(term, f"site_terms.toml: {event}.{site}")
     return CoderLexicon(
         ignored_words=_texts(ignored["words"], "ignored_words.toml"),
+        ignored_phrases=_texts(ignored.get("phrases", []), "ignored_words.toml"),
+        same_words=same_words,
+        changes_meaning=_texts(ignored.get("changes_meaning", []), "ignored_words.toml"),
         clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
         sites=sites,
         events=events,

@@ -253,3 +253,39 @@ class TestSearchWhenTheCoderIsNotSure:
     def test_a_group_never_comes_first_for_a_site_phrase(self, words):
         results = term_search(q=words, limit=5)
         assert results and not results[0].is_group
+
+
+@pytest.mark.django_db
+class TestFillersAndWordsThatNameNothingElse:
+    @pytest.mark.parametrize(
+        ("words", "term"),
+        [
+            ("c/o headaches on and off", "Headache"),
+            ("she says her ankles are swollen", "Oedema limbs"),
+            ("blood in his wee", "Haematuria"),
+            ("black tarry poo", "Melaena"),
+            ("fever of 38.5 since this morning", "Pyrexia"),
+            ("yelow skin", "Jaundice"),
+            ("confused and muddled", "Confusion"),
+            ("hair falling out in clumps", "Alopecia"),
+        ],
+    )
+    def test_the_words_are_coded(self, words, term):
+        assert coded(words) == term
+
+    def test_a_word_no_name_has_is_passed_over_and_said(self):
+        answer = term_autocode("fainted in the shower")
+        assert answer is not None and answer.name == "Syncope"
+        assert "shower" in answer.note
+
+    def test_a_word_that_may_change_the_meaning_is_never_passed_over(self):
+        assert term_autocode("nearly keeled over") is None
+
+    def test_an_event_alone_with_an_unknown_word_waits_for_an_officer(self):
+        # The unknown word may be where it hurts.
+        assert term_autocode("pain in the xyzzy") is None
+
+    def test_a_typo_keeps_its_first_letter(self):
+        answer = term_autocode("LOC in the kitchen")
+        assert answer is not None and answer.name == "Syncope"
+        assert "kitchen" in answer.note
