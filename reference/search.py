@@ -89,6 +89,11 @@ def _alternatives(word: str) -> frozenset[str]:
     return frozenset({stemmed})
 
 
+def _measure_word(word: str) -> bool:
+    """Whether a word says only how much ("low", "raised"), not of what ("low plts")."""
+    return _alternatives(word) in _EQUIVALENT_STEMS
+
+
 @dataclass(frozen=True, slots=True)
 class NameRow:
     term_id: int
@@ -163,6 +168,7 @@ class TermIndex:
         lexicon_words = sorted(self.lexicon.vocabulary())
         self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
         self.known = set(self.spelling)
+        self._completions = sorted(self.known)
         self.known_keys = {word_key(w) for w in self.spelling}
         self._corrections: dict[str, str] = {}
         # Close spellings are looked for among the shipped and site-added names only: a
@@ -260,6 +266,8 @@ class TermIndex:
             unknown = [k for k in rest if k not in self.key_terms and k not in self.lexicon_keys]
             if unknown and event_alone:
                 continue
+            if unknown and all(_measure_word(keys[at]) for at in covered):
+                continue  # "low" or "raised" alone: the unknown word may say of what
             if all(k in unknown or self.key_terms.get(k) == {term_id} for k in rest):
                 answers.append(coded)
         if len(answers) != 1:
@@ -281,6 +289,8 @@ class TermIndex:
         known = [k for k in keys if k not in dropped]
         if not known or self.lexicon.only_events(known):
             return None
+        if all(_measure_word(k) for k in known):
+            return None  # "low" or "raised" alone: the unknown word may say of what
         passed = f"Passed over {' '.join(unknown)!r}."
         note = " ".join(n for n in (said, passed) if n)
         answer = self._one_term(self.bags.get(frozenset(known), ()), note)
@@ -320,9 +330,14 @@ class TermIndex:
         )
         # A reporter rarely mistypes the first letter: changing it costs one edit more
         # ("yelow" is "yellow", not "below"; "kitchen" is not "itches"). Then the fewest
-        # edits, then the lexicon's word.
+        # edits, then the lexicon's word. Never a word the coder passes over: a typo would
+        # then hide what the word said ("plts" is not "pts").
         corrected = min(
-            ((f[1] + (f[0][0] != word[0]), f[2], f[0]) for f in found),
+            (
+                (f[1] + (f[0][0] != word[0]), f[2], f[0])
+                for f in found
+                if self.lexicon.content([f[0]])
+            ),
             default=(0, 0, word),
         )
         if corrected[0] > edits:
@@ -331,6 +346,24 @@ class TermIndex:
         if len(self._corrections) < _CORRECTIONS_KEPT:
             self._corrections[word] = corrected_word
         return corrected_word
+
+    def _complete(self, words: list[str], tries: int = 5) -> list[Coded]:
+        """What the words code to with their last word completed to a known word, for the
+        few shortest completions; only for two words or more, the last one unfinished."""
+        last = words[-1] if len(words) >= 2 else ""
+        if not last or last in self.known:
+            return []
+        at = bisect_left(self._completions, last)
+        options: list[str] = []
+        while at < len(self._completions) and self._completions[at].startswith(last):
+            options.append(self._completions[at])
+            at += 1
+        found: dict[int, Coded] = {}
+        for option in sorted(options, key=len)[:tries]:
+            coded = self._code([*words[:-1], option])
+            if coded is not None:
+                found.setdefault(coded.term_id, coded)
+        return list(found.values())
 
     def _rows_with_whole_words(self, q_words: list[str]) -> set[int]:
         found: set[int] | None = None
@@ -397,6 +430,11 @@ class TermIndex:
             for i in self.bags.get(bag, ()):
                 if not self.rows[i].is_group:
                     offer(i, Tier.CODED, 80.0 - self._kind_rank[i])
+            # A nurse still typing: the last word may be unfinished ("bleeding at the back
+            # of the ey"). The terms the words code to with it completed, shortest first.
+            for rank, completed in enumerate(self._complete(q_words)):
+                if completed.name in self.name_row:
+                    offer(self.name_row[completed.name], Tier.CODED, 70.0 - rank)
         whole = self._rows_with_whole_words(q_words) - exact
         for i in whole:
             offer(i, Tier.WHOLE_WORDS, coverage(i))
