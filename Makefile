@@ -48,6 +48,7 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/term_search.py
+	$(BIN)/python bench/coding.py
 	$(BIN)/python bench/api_submit.py
 	$(BIN)/python bench/dashboard.py
 
