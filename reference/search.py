@@ -431,10 +431,13 @@ class TermIndex:
             return 100.0 * len(key) / max(len(self.keys[i]), len(key))
 
         exact = set(self.by_key.get(key, []))
+        expanded = self.lexicon.expand(q_words)
+        if expanded != q_words:
+            # Shorthand written out ("LFTs deranged") may be a name itself.
+            exact |= set(self.by_key.get("".join(expanded), []))
         for i in exact:
             offer(i, _EXACT_TIER[self.rows[i].kind], 100.0)
         coded = self._code(q_words)
-        expanded = self.lexicon.expand(q_words)
         if coded is not None and coded.term_id not in best and coded.name in self.name_row:
             offer(self.name_row[coded.name], Tier.CODED, 100.0)
         elif coded is None:
