@@ -9,6 +9,7 @@ Django import, like the search index that uses it.
 """
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .normalize import normalize
+
+# A count a nurse writes beside a finding ("BO x6", "vomited 3x"): how often, not what.
+_COUNT = re.compile(r"x\d+|\d+x")
 
 # The shipped terminology, whose "coder" section is the lexicon.
 TERMINOLOGY_PATH = Path(__file__).resolve().parent / "data" / "terminology.json"
@@ -90,6 +94,10 @@ class Lexicon:
     ignored_phrases: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     # A reporter's word -> the word it is read as ("pee" is "urine").
     same: Mapping[str, str] = field(default_factory=dict)
+    # A nurse's shorthand, by its words -> the words it stands for ("n v" is "nausea and
+    # vomiting", "plts" is "platelets").
+    shorthand: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    longest_shorthand: int = 0
     clause_breaks: frozenset[str] = frozenset()
     # Words that may change what the others say ("nearly", "no"): the coder never
     # passes over them as words it does not know.
@@ -119,9 +127,17 @@ class Lexicon:
             normalize(word): normalize(read_as)
             for word, read_as in data.get("same_words", {}).items()
         }
+        shorthand = {
+            tuple(normalize(written).split()): tuple(normalize(stands_for).split())
+            for written, stands_for in data.get("shorthand", {}).items()
+        }
+        shorthand = {k: v for k, v in shorthand.items() if k and v}
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
         known = set(ignored) | set(same) | set(same.values())
         known.update(normalize(" ".join(data.get("ignored_phrases", []))).split())
+        for written, stands_for in shorthand.items():
+            known.update(written)
+            known.update(stands_for)
         for kind, records in (("site", data["sites"]), ("event", data["events"])):
             for record in records:
                 for words in record["words"]:
@@ -138,6 +154,8 @@ class Lexicon:
         return cls(
             ignored=ignored,
             same=same,
+            shorthand=shorthand,
+            longest_shorthand=max((len(k) for k in shorthand), default=0),
             ignored_phrases={
                 first: tuple(sorted(found, key=len, reverse=True))
                 for first, found in by_first.items()
@@ -156,6 +174,26 @@ class Lexicon:
         """Every word the lexicon's phrases are written with, normalised (for correcting
         a reporter's typos)."""
         return self.words
+
+    def expand(self, words: Iterable[str]) -> list[str]:
+        """The words with each shorthand written out ("low plts" is "low platelets") and
+        the counts left out ("BO x6")."""
+        words = [w for w in words if not _COUNT.fullmatch(w)]
+        if not self.shorthand:
+            return words
+        out: list[str] = []
+        at = 0
+        while at < len(words):
+            for length in range(min(self.longest_shorthand, len(words) - at), 0, -1):
+                stands_for = self.shorthand.get(tuple(words[at : at + length]))
+                if stands_for is not None:
+                    out.extend(stands_for)
+                    at += length
+                    break
+            else:
+                out.append(words[at])
+                at += 1
+        return out
 
     def content(self, words: Iterable[str]) -> list[str]:
         """The keys of the words that say something."""

@@ -11,6 +11,7 @@ then names within a typo or two of it. No Django import: the index is built from
 rows, so it can be benchmarked and tested alone.
 """
 
+import re
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -57,6 +58,8 @@ PARTIAL_MIN_LENGTH = 8
 TYPO_MIN_LENGTH = 4
 TYPO_TWO_EDITS_LENGTH = 7
 _CORRECTIONS_KEPT = 20_000
+# "?sepsis", "? PE": a nurse's query, a diagnosis not yet made.
+_QUERY = re.compile(r"\?(?=\s*[^\W\d_])")
 # The coder looks for a run of words naming a term in phrases up to this long.
 MAX_PART_WORDS = 10
 
@@ -195,8 +198,9 @@ class TermIndex:
         an officer). Never a group: a group is not a reaction. In order: a name, synonym,
         learned name or lay phrase that is the text; the same with each typo corrected;
         a name with the same words that say something, in any order; an event at a body
-        site of the coder's lexicon."""
-        return self._code(normalize(text).split())
+        site of the coder's lexicon. A nurse's query ("?sepsis") is left to an officer:
+        the diagnosis is not made."""
+        return self._code(normalize(_QUERY.sub(" query ", text)).split())
 
     def _code(self, words: list[str]) -> Coded | None:
         if not words:
@@ -204,6 +208,14 @@ class TermIndex:
         answer = self._one_term(self.by_key.get("".join(words), []))
         if answer is not None:
             return answer
+        expanded = self.lexicon.expand(words)
+        if expanded != words:
+            words = expanded
+            answer = self._one_term(self.by_key.get("".join(words), []))
+            if answer is not None:
+                return answer
+        if not words:
+            return None
         corrected = [self.correct(w) for w in words]
         said = ""
         if corrected != words:
@@ -213,7 +225,13 @@ class TermIndex:
                 return answer
         answer = self._read(corrected, said)
         before = self.lexicon.before_clause_break(corrected)
-        if answer is None and before is not None:
+        # The clause after the break says when, unless it names a finding of its own
+        # ("fever while neutropenic" may be another term than the fever alone).
+        if (
+            answer is None
+            and before is not None
+            and self._read(words[len(before) + 1 :], "") is None
+        ):
             answer = self._read(before, f"{said} Read {' '.join(before)!r}.".strip())
         return answer
 
@@ -413,6 +431,10 @@ class TermIndex:
             return 100.0 * len(key) / max(len(self.keys[i]), len(key))
 
         exact = set(self.by_key.get(key, []))
+        expanded = self.lexicon.expand(q_words)
+        if expanded != q_words:
+            # Shorthand written out ("LFTs deranged") may be a name itself.
+            exact |= set(self.by_key.get("".join(expanded), []))
         for i in exact:
             offer(i, _EXACT_TIER[self.rows[i].kind], 100.0)
         coded = self._code(q_words)
@@ -421,12 +443,12 @@ class TermIndex:
         elif coded is None:
             # Words naming several sites ("bleeding from the nose and gums"): each term,
             # for the reader to choose.
-            for candidate in self.lexicon.candidates(self.lexicon.content(q_words)):
+            for candidate in self.lexicon.candidates(self.lexicon.content(expanded)):
                 if candidate.term in self.name_row:
                     offer(self.name_row[candidate.term], Tier.CODED, 90.0)
             # Names of several terms with the words that say something ("feel sick" and
             # "been sick"): each, for the reader to choose.
-            bag = frozenset(self.lexicon.content([self.correct(w) for w in q_words]))
+            bag = frozenset(self.lexicon.content([self.correct(w) for w in expanded]))
             for i in self.bags.get(bag, ()):
                 if not self.rows[i].is_group:
                     offer(i, Tier.CODED, 80.0 - self._kind_rank[i])
@@ -436,10 +458,12 @@ class TermIndex:
                 if completed.name in self.name_row:
                     offer(self.name_row[completed.name], Tier.CODED, 70.0 - rank)
         whole = self._rows_with_whole_words(q_words) - exact
+        if expanded != q_words and expanded:
+            whole |= self._rows_with_whole_words(expanded) - exact
         for i in whole:
             offer(i, Tier.WHOLE_WORDS, coverage(i))
-        corrected = [self.correct(w) for w in q_words]
-        if corrected != q_words:
+        corrected = [self.correct(w) for w in expanded]
+        if corrected != expanded:
             # A typo in a word: the names having every corrected word, as close spellings
             # ranked above the whole-name ones.
             for i in self._rows_with_whole_words(corrected) - exact - whole:

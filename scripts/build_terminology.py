@@ -90,6 +90,7 @@ class CoderRecord(TypedDict):
     ignored_words: list[str]
     ignored_phrases: list[str]
     same_words: dict[str, str]
+    shorthand: dict[str, str]
     changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSiteRecord]
@@ -242,6 +243,7 @@ def build_coder(curated: Curated) -> CoderRecord:
         "ignored_words": sorted(set(lexicon.ignored_words)),
         "ignored_phrases": sorted(set(lexicon.ignored_phrases)),
         "same_words": dict(sorted(lexicon.same_words.items())),
+        "shorthand": dict(sorted(lexicon.shorthand.items())),
         "changes_meaning": sorted(set(lexicon.changes_meaning)),
         "clause_breaks": sorted(set(lexicon.clause_breaks)),
         "sites": [
@@ -297,6 +299,9 @@ def validate_coder(terminology: Terminology) -> None:
     for word, read_as in coder["same_words"].items():
         if len(word.split()) != 1 or len(read_as.split()) != 1 or word in ignored:
             raise TerminologyError(f"ignored_words.toml: same_words: {word!r} as {read_as!r}")
+    for written, stands_for in coder["shorthand"].items():
+        if not written.split() or not stands_for.split() or written in ignored:
+            raise TerminologyError(f"ignored_words.toml: shorthand: {written!r}")
     owner: dict[tuple[str, ...], str] = {}
     for kind, records in (("site", coder["sites"]), ("event", coder["events"])):
         for record in records:

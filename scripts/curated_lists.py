@@ -90,6 +90,8 @@ class CoderLexicon:
     ignored_phrases: list[str]
     # word -> the word it is read as ("poo" -> "stool")
     same_words: dict[str, str]
+    # a nurse's shorthand -> the words it stands for ("plts" -> "platelets")
+    shorthand: dict[str, str]
     changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSite]
@@ -194,7 +196,7 @@ def _coder(directory: Path) -> CoderLexicon:
         _read(directory, "ignored_words.toml"),
         "ignored_words.toml",
         {"words"},
-        {"phrases", "clause_breaks", "same_words", "changes_meaning"},
+        {"phrases", "clause_breaks", "same_words", "shorthand", "changes_meaning"},
     )
     same_words: dict[str, str] = {}
     same_table = ignored.get("same_words", {})
@@ -204,6 +206,14 @@ def _coder(directory: Path) -> CoderLexicon:
         for word in _texts(others, f"ignored_words.toml: same_words.{read_as}"):
             if same_words.setdefault(word, read_as) != read_as:
                 raise TerminologyError(f"ignored_words.toml: {word!r} is read as two words")
+    shorthand: dict[str, str] = {}
+    shorthand_table = ignored.get("shorthand", {})
+    if not isinstance(shorthand_table, dict):
+        raise TerminologyError("ignored_words.toml: shorthand: expected a table")
+    for stands_for, others in shorthand_table.items():
+        for written in _texts(others, f"ignored_words.toml: shorthand.{stands_for}"):
+            if shorthand.setdefault(written, stands_for) != stands_for:
+                raise TerminologyError(f"ignored_words.toml: {written!r} stands for two things")
     sites = []
     for key, value in _read(directory, "anatomy.toml").items():
         where = f"anatomy.toml: {key}"
@@ -242,6 +252,7 @@ def _coder(directory: Path) -> CoderLexicon:
         ignored_words=_texts(ignored["words"], "ignored_words.toml"),
         ignored_phrases=_texts(ignored.get("phrases", []), "ignored_words.toml"),
         same_words=same_words,
+        shorthand=shorthand,
         changes_meaning=_texts(ignored.get("changes_meaning", []), "ignored_words.toml"),
         clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
         sites=sites,
@@ -290,7 +301,9 @@ def load_curated(directory: Path = CURATED_DIR) -> Curated:
         ],
         groups=_groups(directory),
         lay_phrases=_merged(
-            _lists(directory, "lay_phrases.toml"), _lists(directory, "everyday.toml")
+            _lists(directory, "lay_phrases.toml"),
+            _lists(directory, "everyday.toml"),
+            _lists(directory, "ward.toml"),
         ),
         seed_entries=_texts(seed["professional_entries"], "seed_label.toml"),
         seed_entry_count=seed["professional_entry_count"],

@@ -323,6 +323,52 @@ class TestWhileTyping:
 
 @pytest.mark.django_db
 def test_an_amount_word_alone_never_codes_past_a_word_it_does_not_know():
-    assert term_autocode("low plts") is None
+    assert term_autocode("low qxvz") is None
     coded = term_autocode("feeling low")
     assert coded is not None and coded.name == "Depression"
+
+
+class TestWardShorthand:
+    @pytest.mark.parametrize(
+        ("words", "term"),
+        [
+            ("low plts", "Thrombocytopenia"),
+            ("low WCC", "Leukopenia"),
+            ("BNO for 4 days", "Constipation"),
+            ("PR bleed", "Rectal haemorrhage"),
+            ("PV bleeding", "Vaginal haemorrhage"),
+            ("sinus tachy", "Sinus tachycardia"),
+            ("desatting on the ward", "Hypoxia"),
+            ("CT head shows a subdural bleed", "Subdural haematoma"),
+            ("vomited x3 overnight", "Vomiting"),
+            ("blood blister inside her cheek", "Oral mucosa haematoma"),
+        ],
+    )
+    @pytest.mark.django_db
+    def test_it_codes(self, words, term):
+        assert coded(words) == term
+
+    @pytest.mark.django_db
+    def test_a_query_is_offered_but_left_to_an_officer(self):
+        assert coded("?sepsis") is None
+        assert term_search(q="?sepsis", limit=5)[0].name == "Sepsis"
+
+    @pytest.mark.django_db
+    def test_a_clause_naming_a_finding_is_not_dropped(self):
+        # "while neutropenic" is not a time: the fever alone would be the wrong term.
+        assert coded("fever while neutropenic") != "Pyrexia"
+        assert coded("gums bleeding when she brushes her teeth") == "Gingival bleeding"
+
+
+def test_shorthand_is_written_out_and_counts_are_passed_over():
+    lexicon = Lexicon.from_data(
+        {
+            "ignored_words": ["a"],
+            "shorthand": {"n v": "nausea and vomiting", "plts": "platelets"},
+            "sites": [],
+            "events": [],
+            "site_terms": [],
+        }
+    )
+    assert lexicon.expand(["low", "plts", "x3"]) == ["low", "platelets"]
+    assert lexicon.expand(["c", "n", "v", "2x"]) == ["c", "nausea", "and", "vomiting"]
