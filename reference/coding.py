@@ -300,6 +300,11 @@ class Lexicon:
         found = self.candidates(keys)
         return bool(found) and not self.names_a_site(keys)
 
+    def only_sites(self, keys: list[str]) -> bool:
+        """Whether these word keys name a body site and no event ("head"): a site alone
+        says where, not what happened."""
+        return self.names_a_site(keys) and not self.candidates(keys)
+
     def names_a_site(self, keys: list[str]) -> bool:
         """Whether these word keys name a body site of the lexicon."""
         return any(

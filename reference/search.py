@@ -286,6 +286,8 @@ class TermIndex:
                 continue
             if unknown and all(_measure_word(keys[at]) for at in covered):
                 continue  # "low" or "raised" alone: the unknown word may say of what
+            if unknown and self._site_alone([keys[at] for at in sorted(covered)], coded.name):
+                continue
             if all(k in unknown or self.key_terms.get(k) == {term_id} for k in rest):
                 answers.append(coded)
         if len(answers) != 1:
@@ -313,13 +315,22 @@ class TermIndex:
         note = " ".join(n for n in (said, passed) if n)
         answer = self._one_term(self.bags.get(frozenset(known), ()), note)
         if answer is not None:
-            return answer
+            return None if self._site_alone(known, answer.name) else answer
         composed = self.lexicon.compose(known)
         if composed is None or composed.term not in self.name_row:
             return None
         return self._one_term(
             [self.name_row[composed.term]], " ".join(n for n in (note, composed.note) if n)
         )
+
+    def _site_alone(self, keys: list[str], name: str) -> bool:
+        """Whether these words name only a body site, not the finding of the term they
+        code to ("head" for Headache, where "vomit" is Vomiting's own word): with a word
+        the coder does not know beside them, that word may say what happened there."""
+        if not self.lexicon.only_sites(keys):
+            return False
+        own = {stem(w) for w in normalize(name).split()}
+        return not all(stem(k) in own for k in keys)
 
     def _one_term(self, rows: Iterable[int], note: str = "") -> Coded | None:
         """The term of these rows when, at their best kind, they name one term that is

@@ -199,13 +199,13 @@ def _scores(split):
     return top1 / n, top5 / n, wrong
 
 
-# The development half meets the targets (top-1 >= 90%, top-5 >= 97%). The held-out half,
-# written by someone who never saw the lexicon, does not yet: 81.9% and 87.9% (see
-# bench/README.md). These floors keep what it reaches from slipping back unnoticed.
+# The issue's targets are top-1 >= 90% and top-5 >= 97% on phrases the lexicon was not
+# written from. The held-out half (a writer who never saw the lexicon) reaches 91.2% and
+# 94.1% (see bench/README.md): its top-5 floor is what it reaches, below the target.
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("split", "top1_floor", "top5_floor"),
-    [("development", 0.90, 0.97)],
+    [("development", 0.90, 0.97), ("held_out", 0.90, 0.94)],
 )
 def test_benchmark_accuracy_holds(split, top1_floor, top5_floor):
     top1, top5, _ = _scores(split)
@@ -214,7 +214,7 @@ def test_benchmark_accuracy_holds(split, top1_floor, top5_floor):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("split", ["development"])
+@pytest.mark.parametrize("split", ["development", "held_out"])
 def test_the_coder_never_codes_a_benchmark_phrase_to_a_wrong_term(split):
     """Words it is not sure of wait for an officer; a wrong term would be worse."""
     assert _scores(split)[2] == 0
@@ -372,3 +372,11 @@ def test_shorthand_is_written_out_and_counts_are_passed_over():
     )
     assert lexicon.expand(["low", "plts", "x3"]) == ["low", "platelets"]
     assert lexicon.expand(["c", "n", "v", "2x"]) == ["c", "nausea", "and", "vomiting"]
+
+
+@pytest.mark.django_db
+def test_a_site_alone_never_codes_past_a_word_it_does_not_know():
+    # The unknown word may be what happened there.
+    assert term_autocode("xyzzy head") is None
+    coded = term_autocode("sore head")
+    assert coded is not None and coded.name == "Headache"
