@@ -158,7 +158,9 @@ def coding_apply(*, actor: User, verbatim: str, term: str) -> CodingResult:
             _report_code(actor, report_id, reactions, chosen, f"“{verbatim.strip()}”")
             for report_id, reactions in by_report.items()
         ]
-        learned = _learn(actor, verbatim.strip(), key, chosen)
+        # The words as reporters wrote them, not as the officer typed them in.
+        writings = Counter(r.verbatim for r in pending) or Counter([verbatim.strip()])
+        learned = _learn(actor, writings.most_common(1)[0][0], key, chosen)
     return CodingResult(chosen, pending, reports, on_labels, learned)
 
 
