@@ -580,7 +580,8 @@ class TermIndex:
                 if member in placed or member not in self.term_row:
                     continue
                 row = self.term_row[member]
-                out.append(by_term.get(member, (entry[0], entry[1], entry[2], self._kind_rank[row], row)))
+                own = (entry[0], Tier.SOME_WORDS, entry[2], self._kind_rank[row], row)
+                out.append(by_term.get(member, own))
                 placed.add(member)
         return out
 
@@ -605,31 +606,35 @@ class TermIndex:
         query: dict[str, set[str]] = {}
         for key in dict.fromkeys(keys):
             if len(key) >= 3:
-                query.setdefault(key, set()).update(_alternatives(key))
+                query.setdefault(key, {key}).update(_alternatives(key))
         for word in words:
             related = self.lexicon.search_words.get(word, ())
             for name_word in related:
                 query.setdefault(word_key(word), set()).update(_alternatives(stem(name_word)))
         count: Counter[int] = Counter()
-        weight: Counter[int] = Counter()
-        for stems in query.values():
+        # A term's names together: which of the query's words they share, how tellingly.
+        term_words: dict[int, dict[str, float]] = {}
+        for query_key, stems in query.items():
             rows: dict[int, float] = {}
             for alternative in stems:
                 telling = self.telling.get(alternative, 0.0)
                 for i in self.by_stem.get(alternative, ()):
                     rows[i] = max(rows.get(i, 0.0), telling)
             count.update(rows.keys())
-            weight.update(rows)
+            for i, telling in rows.items():
+                shared_by = term_words.setdefault(self.rows[i].term_id, {})
+                shared_by[query_key] = max(shared_by.get(query_key, 0.0), telling)
         for i, shared in count.items():
             size = max(self.content_size[i], 1)
             if 2 * shared < size:
                 # A long name sharing one word is a different finding ("blood clot" is
                 # not Blood corticotrophin decreased).
                 continue
-            score = 100.0 * min(shared, size) / size + 10.0 * weight[i]
+            words_of_term = term_words[self.rows[i].term_id]
+            score = 100.0 * min(shared, size) / size + 10.0 * sum(words_of_term.values())
             if self.rows[i].is_group:
                 score -= 100.0
-            place = _SHARED if promote and shared >= 2 else None
+            place = _SHARED if promote and len(words_of_term) >= 2 else None
             offer(i, Tier.SOME_WORDS, score, place)
 
     def _match(self, i: int, tier: Tier, score: float) -> Match:
