@@ -137,9 +137,9 @@ class Lexicon:
         shorthand = {k: v for k, v in shorthand.items() if k and v}
         search_words: dict[str, tuple[str, ...]] = {}
         for word, name_words in data.get("search_words", {}).items():
-            for written in normalize(word).split():
-                found = search_words.get(written, ())
-                search_words[written] = (*found, *normalize(" ".join(name_words)).split())
+            for said in normalize(word).split():
+                found = search_words.get(said, ())
+                search_words[said] = (*found, *normalize(" ".join(name_words)).split())
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
         known = set(ignored) | set(same) | set(same.values())
         known.update(normalize(" ".join(data.get("ignored_phrases", []))).split())

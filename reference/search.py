@@ -247,6 +247,9 @@ class TermIndex:
                 return answer
         if not words:
             return None
+        answer = self._one_term(self._named_before_fillers(words))
+        if answer is not None:
+            return answer
         corrected = [self.correct(w) for w in words]
         said = ""
         if corrected != words:
@@ -262,9 +265,31 @@ class TermIndex:
             answer is None
             and before is not None
             and self._read(words[len(before) + 1 :], "") is None
+            and not self.lexicon.changes_meaning.intersection(words[len(before) + 1 :])
         ):
             answer = self._read(before, f"{said} Read {' '.join(before)!r}.".strip())
         return answer
+
+    def _named_before_fillers(self, words: list[str]) -> list[int]:
+        """The rows of a name that is the words before trailing fillers ("been sick three
+        times today" is "been sick"; "burning up all night" is "burning up"): the name
+        as written, whose own words a filler may be."""
+        fillers = [w in self.lexicon.ignored or w.isdigit() for w in words]
+        at = 0
+        while at < len(words):
+            for phrase in self.lexicon.ignored_phrases.get(words[at], ()):
+                if tuple(words[at : at + len(phrase)]) == phrase:
+                    fillers[at : at + len(phrase)] = [True] * len(phrase)
+                    at += len(phrase) - 1
+                    break
+            at += 1
+        for end in range(len(words) - 1, 0, -1):
+            if not fillers[end]:
+                break
+            found = self.by_key.get("".join(words[:end]))
+            if found:
+                return found
+        return []
 
     def _read(self, words: list[str], said: str) -> Coded | None:
         """The term of the words that say something: a name with the same words, in any
@@ -598,11 +623,10 @@ class TermIndex:
         of a reporter's may stand for a name's word: "swollen" for oedema, "up" for
         increased), a group after the terms, as a report names a reaction. Promoted, they
         rank above the close spellings of the whole phrase."""
+        read_place = _READ if promote else None
         for candidate in self.lexicon.partial_candidates(keys):
             if candidate.term in self.name_row:
-                offer(
-                    self.name_row[candidate.term], Tier.SOME_WORDS, 200.0, _READ if promote else None
-                )
+                offer(self.name_row[candidate.term], Tier.SOME_WORDS, 200.0, read_place)
         query: dict[str, set[str]] = {}
         for key in dict.fromkeys(keys):
             if len(key) >= 3:
