@@ -55,6 +55,16 @@ def shipped_rows(data: dict) -> list[NameRow]:
     return rows
 
 
+def group_members(data: dict) -> dict[int, list[int]]:
+    """Each group's term id -> its members' term ids, numbered as shipped_rows numbers them."""
+    ids = {r["name"]: n for n, r in enumerate(data["groups"] + data["terms"], start=1)}
+    members: dict[int, list[int]] = {}
+    for term in data["terms"]:
+        for group in term["groups"]:
+            members.setdefault(ids[group], []).append(ids[term["name"]])
+    return members
+
+
 def learned_rows(rows: list[NameRow], n: int, seed: int = 15) -> list[NameRow]:
     """n distinct learned names an officer might have taught: a qualifier, a few words
     of a real name and a place or time, coded to that name's term."""
@@ -133,7 +143,8 @@ def main() -> None:
     lexicon = Lexicon.from_data(data.get("coder"))
     rows = shipped_rows(data)
     phrases = benchmark()
-    index = TermIndex(rows, lexicon)
+    members = group_members(data)
+    index = TermIndex(rows, lexicon, members)
     for split in ("development", "held_out"):
         if not any(s == split for _, _, s in phrases):
             print(f"{split}: no phrases")
@@ -153,7 +164,7 @@ def main() -> None:
 
     tracemalloc.start()
     started = time.perf_counter()
-    big = TermIndex(rows + learned_rows(rows, LEARNED), lexicon)
+    big = TermIndex(rows + learned_rows(rows, LEARNED), lexicon, members)
     build_ms = (time.perf_counter() - started) * 1000
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -98,6 +98,9 @@ class Lexicon:
     # vomiting", "plts" is "platelets").
     shorthand: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     longest_shorthand: int = 0
+    # For search only: a reporter's word -> the words of names it may stand for
+    # ("swollen" is said of an oedema, "up" of a count increased). Never for coding.
+    search_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     clause_breaks: frozenset[str] = frozenset()
     # Words that may change what the others say ("nearly", "no"): the coder never
     # passes over them as words it does not know.
@@ -132,6 +135,11 @@ class Lexicon:
             for written, stands_for in data.get("shorthand", {}).items()
         }
         shorthand = {k: v for k, v in shorthand.items() if k and v}
+        search_words: dict[str, tuple[str, ...]] = {}
+        for word, name_words in data.get("search_words", {}).items():
+            for said in normalize(word).split():
+                found = search_words.get(said, ())
+                search_words[said] = (*found, *normalize(" ".join(name_words)).split())
         phrases: dict[tuple[str, ...], tuple[str, str]] = {}
         known = set(ignored) | set(same) | set(same.values())
         known.update(normalize(" ".join(data.get("ignored_phrases", []))).split())
@@ -156,6 +164,7 @@ class Lexicon:
             same=same,
             shorthand=shorthand,
             longest_shorthand=max((len(k) for k in shorthand), default=0),
+            search_words=search_words,
             ignored_phrases={
                 first: tuple(sorted(found, key=len, reverse=True))
                 for first, found in by_first.items()

@@ -11,10 +11,11 @@ then names within a typo or two of it. No Django import: the index is built from
 rows, so it can be benchmarked and tested alone.
 """
 
+import math
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -60,6 +61,15 @@ TYPO_TWO_EDITS_LENGTH = 7
 _CORRECTIONS_KEPT = 20_000
 # "?sepsis", "? PE": a nurse's query, a diagnosis not yet made.
 _QUERY = re.compile(r"\?(?=\s*[^\W\d_])")
+# Where a phrase's partial reading ranks when the coder is not sure of it: after the
+# names containing the whole phrase, before its close spellings.
+_READ = float(Tier.CONTAINS) + 0.5
+_SHARED = float(Tier.CONTAINS) + 0.6
+# Names having every word once each typo is corrected rank just after those having the
+# words as written.
+_CORRECTED = float(Tier.WHOLE_WORDS) + 0.5
+# A group this small has its members offered right after it in search.
+SMALL_GROUP = 4
 # The coder looks for a run of words naming a term in phrases up to this long.
 MAX_PART_WORDS = 10
 
@@ -132,9 +142,17 @@ class Coded:
 
 
 class TermIndex:
-    def __init__(self, rows: Iterable[NameRow], lexicon: Lexicon | None = None) -> None:
+    def __init__(
+        self,
+        rows: Iterable[NameRow],
+        lexicon: Lexicon | None = None,
+        members: Mapping[int, Sequence[int]] | None = None,
+    ) -> None:
+        """The index of these name rows; members, a group's term id -> its members' term
+        ids, lets search offer the members of a small group after it."""
         self.rows = list(rows)
         self.lexicon = lexicon or Lexicon()
+        self.members = {group: tuple(found) for group, found in (members or {}).items()}
         self.spaced = [normalize(r.text) for r in self.rows]
         self.keys = [compact(k) for k in self.spaced]
         self.words = [k.split() for k in self.spaced]
@@ -151,16 +169,29 @@ class TermIndex:
         self.vocabulary = sorted(by_word)
         self.word_rows = [by_word[w] for w in self.vocabulary]
         self._kind_rank = [_KIND_ORDER[r.kind] for r in self.rows]
+        self.term_row: dict[int, int] = {}
+        for i, row in enumerate(self.rows):
+            if row.kind == "name":
+                self.term_row.setdefault(row.term_id, i)
+        # How telling a word is: the fewer terms have it, the more a name sharing it with
+        # the query is likely to be what the reporter meant.
+        total = len({r.term_id for r in self.rows}) + 1
+        self.telling = {
+            key: math.log(total / (1 + len({self.rows[i].term_id for i in found})))
+            for key, found in self.by_stem.items()
+        }
         # The coder's view: each term's own name, and the terms of each bag of words
         # that say something ("stools runny" is "runny stools").
         self.name_row: dict[str, int] = {}
         self.bags: dict[frozenset[str], set[int]] = {}
         # The terms whose names have each word that says something.
         self.key_terms: dict[str, set[int]] = {}
+        self.content_size: list[int] = []
         for i, row in enumerate(self.rows):
             if row.kind == "name":
                 self.name_row.setdefault(row.term_name, i)
             bag = frozenset(self.lexicon.content(self.words[i]))
+            self.content_size.append(len(bag))
             if bag:
                 self.bags.setdefault(bag, set()).add(i)
             for key in bag:
@@ -216,6 +247,9 @@ class TermIndex:
                 return answer
         if not words:
             return None
+        answer = self._one_term(self._named_before_fillers(words))
+        if answer is not None:
+            return answer
         corrected = [self.correct(w) for w in words]
         said = ""
         if corrected != words:
@@ -231,9 +265,31 @@ class TermIndex:
             answer is None
             and before is not None
             and self._read(words[len(before) + 1 :], "") is None
+            and not self.lexicon.changes_meaning.intersection(words[len(before) + 1 :])
         ):
             answer = self._read(before, f"{said} Read {' '.join(before)!r}.".strip())
         return answer
+
+    def _named_before_fillers(self, words: list[str]) -> list[int]:
+        """The rows of a name that is the words before trailing fillers ("been sick three
+        times today" is "been sick"; "burning up all night" is "burning up"): the name
+        as written, whose own words a filler may be."""
+        fillers = [w in self.lexicon.ignored or w.isdigit() for w in words]
+        at = 0
+        while at < len(words):
+            for phrase in self.lexicon.ignored_phrases.get(words[at], ()):
+                if tuple(words[at : at + len(phrase)]) == phrase:
+                    fillers[at : at + len(phrase)] = [True] * len(phrase)
+                    at += len(phrase) - 1
+                    break
+            at += 1
+        for end in range(len(words) - 1, 0, -1):
+            if not fillers[end]:
+                break
+            found = self.by_key.get("".join(words[:end]))
+            if found:
+                return found
+        return []
 
     def _read(self, words: list[str], said: str) -> Coded | None:
         """The term of the words that say something: a name with the same words, in any
@@ -429,14 +485,16 @@ class TermIndex:
         if not key:
             return []
         q_words = spaced.split()
-        best: dict[int, tuple[Tier, float, int, int]] = {}
+        # term id -> (place in the ranking, tier shown, score, kind rank, row)
+        best: dict[int, tuple[float, Tier, float, int, int]] = {}
 
-        def offer(i: int, tier: Tier, score: float) -> None:
+        def offer(i: int, tier: Tier, score: float, place: float | None = None) -> None:
             term_id = self.rows[i].term_id
-            rank = (tier, -score, self._kind_rank[i], i)
+            at = float(tier) if place is None else place
+            rank = (at, -score, self._kind_rank[i], i)
             current = best.get(term_id)
-            if current is None or rank < (current[0], -current[1], current[2], current[3]):
-                best[term_id] = (tier, score, self._kind_rank[i], i)
+            if current is None or rank < (current[0], -current[2], current[3], current[4]):
+                best[term_id] = (at, tier, score, self._kind_rank[i], i)
 
         def coverage(i: int) -> float:
             return 100.0 * len(key) / max(len(self.keys[i]), len(key))
@@ -478,7 +536,7 @@ class TermIndex:
             # A typo in a word: the names having every corrected word, as close spellings
             # ranked above the whole-name ones.
             for i in self._rows_with_whole_words(corrected) - exact - whole:
-                offer(i, Tier.FUZZY, 100.0 + coverage(i))
+                offer(i, Tier.FUZZY, 100.0 + coverage(i), _CORRECTED)
         prefixed = self._rows_with_word_prefixes(q_words) - exact - whole
         for i in prefixed:
             tier = Tier.PREFIX if self.keys[i].startswith(key) else Tier.WORD_PREFIX
@@ -504,44 +562,104 @@ class TermIndex:
                     if len(self.fuzzy_spaced[at]) >= len(spaced):
                         offer(self.fuzzy_rows[at], Tier.FUZZY, float(score) - 10.0)
         keys = self.lexicon.content(corrected)
-        if len(best) < limit and keys:
-            self._offer_some_words(keys, offer)
+        # A phrase the coder is not sure of: what its words say in part is offered
+        # whatever else filled the list, the lexicon's reading and the names sharing the
+        # most telling words ranked just after the names having every word.
+        phrase = coded is None and len(set(keys)) >= 2
+        if keys and (phrase or len(best) < limit):
+            self._offer_some_words(keys, corrected, offer, promote=phrase)
         ranked = sorted(
             best.values(),
-            key=lambda b: (b[0], -b[1], b[2], self.rows[b[3]].term_name),
-        )[:limit]
-        if ranked and self.rows[ranked[0][3]].is_group and self.lexicon.names_a_site(keys):
+            key=lambda b: (b[0], -b[2], b[3], self.rows[b[4]].term_name),
+        )
+        ranked = self._with_members(ranked)[:limit]
+        if ranked and self.rows[ranked[0][4]].is_group and self.lexicon.names_a_site(keys):
             # Words naming a site are about that site: a group is never the first answer.
-            first_term = next((b for b in ranked if not self.rows[b[3]].is_group), None)
+            first_term = next((b for b in ranked if not self.rows[b[4]].is_group), None)
             if first_term is not None:
                 ranked.remove(first_term)
                 ranked.insert(0, first_term)
-        return [self._match(i, tier, score) for tier, score, _, i in ranked]
+        return [self._match(i, tier, score) for _, tier, score, _, i in ranked]
 
-    def _offer_some_words(self, keys: list[str], offer: Callable[[int, Tier, float], None]) -> None:
+    def _with_members(
+        self, ranked: list[tuple[float, Tier, float, int, int]]
+    ) -> list[tuple[float, Tier, float, int, int]]:
+        """The ranking with the members of a small group right after it ("LFTs deranged"
+        finds Transaminases increased, then ALT and AST increased): a report names a
+        member, not the group."""
+        if not self.members:
+            return ranked
+        out: list[tuple[float, Tier, float, int, int]] = []
+        placed: set[int] = set()
+        by_term = {self.rows[b[4]].term_id: b for b in ranked}
+        for entry in ranked:
+            term_id = self.rows[entry[4]].term_id
+            if term_id in placed:
+                continue
+            out.append(entry)
+            placed.add(term_id)
+            members = self.members.get(term_id, ())
+            if not self.rows[entry[4]].is_group or len(members) > SMALL_GROUP:
+                continue
+            for member in members:
+                if member in placed or member not in self.term_row:
+                    continue
+                row = self.term_row[member]
+                own = (entry[0], Tier.SOME_WORDS, entry[2], self._kind_rank[row], row)
+                out.append(by_term.get(member, own))
+                placed.add(member)
+        return out
+
+    def _offer_some_words(
+        self,
+        keys: list[str],
+        words: list[str],
+        offer: Callable[[int, Tier, float, float | None], None],
+        *,
+        promote: bool,
+    ) -> None:
         """Offer what the words say in part: the terms of the events and sites the coder
-        reads among them, then the names made mostly of their words (a group after the
-        terms, as a report names a reaction)."""
+        reads among them, then the names sharing the most telling words with them (a word
+        of a reporter's may stand for a name's word: "swollen" for oedema, "up" for
+        increased), a group after the terms, as a report names a reaction. Promoted, they
+        rank above the close spellings of the whole phrase."""
+        read_place = _READ if promote else None
         for candidate in self.lexicon.partial_candidates(keys):
             if candidate.term in self.name_row:
-                offer(self.name_row[candidate.term], Tier.SOME_WORDS, 200.0)
-        shared: Counter[int] = Counter()
+                offer(self.name_row[candidate.term], Tier.SOME_WORDS, 200.0, read_place)
+        query: dict[str, set[str]] = {}
         for key in dict.fromkeys(keys):
-            if len(key) < 3:
-                continue
-            rows: set[int] = set()
-            for alternative in _alternatives(key):
-                rows |= self.by_stem.get(alternative, set())
-            shared.update(rows)
-        for i, count in shared.items():
-            if 2 * count < len(self.words[i]):
+            if len(key) >= 3:
+                query.setdefault(key, {key}).update(_alternatives(key))
+        for word in words:
+            related = self.lexicon.search_words.get(word, ())
+            for name_word in related:
+                query.setdefault(word_key(word), set()).update(_alternatives(stem(name_word)))
+        count: Counter[int] = Counter()
+        # A term's names together: which of the query's words they share, how tellingly.
+        term_words: dict[int, dict[str, float]] = {}
+        for query_key, stems in query.items():
+            rows: dict[int, float] = {}
+            for alternative in stems:
+                telling = self.telling.get(alternative, 0.0)
+                for i in self.by_stem.get(alternative, ()):
+                    rows[i] = max(rows.get(i, 0.0), telling)
+            count.update(rows.keys())
+            for i, telling in rows.items():
+                shared_by = term_words.setdefault(self.rows[i].term_id, {})
+                shared_by[query_key] = max(shared_by.get(query_key, 0.0), telling)
+        for i, shared in count.items():
+            size = max(self.content_size[i], 1)
+            if 2 * shared < size:
                 # A long name sharing one word is a different finding ("blood clot" is
                 # not Blood corticotrophin decreased).
                 continue
-            score = 100.0 * count / len(self.words[i]) + 10.0 * count
+            words_of_term = term_words[self.rows[i].term_id]
+            score = 100.0 * min(shared, size) / size + 10.0 * sum(words_of_term.values())
             if self.rows[i].is_group:
                 score -= 100.0
-            offer(i, Tier.SOME_WORDS, score)
+            place = _SHARED if promote and len(words_of_term) >= 2 else None
+            offer(i, Tier.SOME_WORDS, score, place)
 
     def _match(self, i: int, tier: Tier, score: float) -> Match:
         row = self.rows[i]

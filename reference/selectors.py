@@ -7,7 +7,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from .choices import NameKind, Section
 from .coding import Lexicon, shipped_lexicon
-from .models import CtcaeCriteria, Drug, Label, LabelEntry, Term, TermName
+from .models import CtcaeCriteria, Drug, GroupMembership, Label, LabelEntry, Term, TermName
 from .revision import reference_revision
 from .search import Coded, Match, NameRow, TermIndex
 
@@ -34,7 +34,10 @@ def term_index() -> TermIndex:
             rows = TermName.objects.values_list(
                 "term_id", "term__name", "term__soc", "term__is_group", "text", "kind"
             )
-            _index = TermIndex((NameRow(*row) for row in rows), coder_lexicon())
+            members: dict[int, list[int]] = {}
+            for group_id, member_id in GroupMembership.objects.values_list("group_id", "member_id"):
+                members.setdefault(group_id, []).append(member_id)
+            _index = TermIndex((NameRow(*row) for row in rows), coder_lexicon(), members)
             _index_stamp = stamp
         return _index
 

@@ -91,6 +91,7 @@ class CoderRecord(TypedDict):
     ignored_phrases: list[str]
     same_words: dict[str, str]
     shorthand: dict[str, str]
+    search_words: dict[str, list[str]]
     changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSiteRecord]
@@ -244,6 +245,7 @@ def build_coder(curated: Curated) -> CoderRecord:
         "ignored_phrases": sorted(set(lexicon.ignored_phrases)),
         "same_words": dict(sorted(lexicon.same_words.items())),
         "shorthand": dict(sorted(lexicon.shorthand.items())),
+        "search_words": dict(sorted(lexicon.search_words.items())),
         "changes_meaning": sorted(set(lexicon.changes_meaning)),
         "clause_breaks": sorted(set(lexicon.clause_breaks)),
         "sites": [
@@ -302,6 +304,9 @@ def validate_coder(terminology: Terminology) -> None:
     for written, stands_for in coder["shorthand"].items():
         if not written.split() or not stands_for.split() or written in ignored:
             raise TerminologyError(f"ignored_words.toml: shorthand: {written!r}")
+    for word, name_words in coder["search_words"].items():
+        if len(word.split()) != 1 or any(len(w.split()) != 1 for w in name_words):
+            raise TerminologyError(f"ignored_words.toml: search_words: {word!r}")
     owner: dict[tuple[str, ...], str] = {}
     for kind, records in (("site", coder["sites"]), ("event", coder["events"])):
         for record in records:

@@ -92,6 +92,9 @@ class CoderLexicon:
     same_words: dict[str, str]
     # a nurse's shorthand -> the words it stands for ("plts" -> "platelets")
     shorthand: dict[str, str]
+    # for search only: a reporter's word -> the words of names it may stand for
+    # ("swollen" -> "oedema", "up" -> "increased")
+    search_words: dict[str, list[str]]
     changes_meaning: list[str]
     clause_breaks: list[str]
     sites: list[CoderSite]
@@ -196,7 +199,7 @@ def _coder(directory: Path) -> CoderLexicon:
         _read(directory, "ignored_words.toml"),
         "ignored_words.toml",
         {"words"},
-        {"phrases", "clause_breaks", "same_words", "shorthand", "changes_meaning"},
+        {"phrases", "clause_breaks", "same_words", "shorthand", "changes_meaning", "search_words"},
     )
     same_words: dict[str, str] = {}
     same_table = ignored.get("same_words", {})
@@ -214,6 +217,13 @@ def _coder(directory: Path) -> CoderLexicon:
         for written in _texts(others, f"ignored_words.toml: shorthand.{stands_for}"):
             if shorthand.setdefault(written, stands_for) != stands_for:
                 raise TerminologyError(f"ignored_words.toml: {written!r} stands for two things")
+    search_words: dict[str, list[str]] = {}
+    search_table = ignored.get("search_words", {})
+    if not isinstance(search_table, dict):
+        raise TerminologyError("ignored_words.toml: search_words: expected a table")
+    for name_word, others in search_table.items():
+        for word in _texts(others, f"ignored_words.toml: search_words.{name_word}"):
+            search_words.setdefault(word, []).append(name_word)
     sites = []
     for key, value in _read(directory, "anatomy.toml").items():
         where = f"anatomy.toml: {key}"
@@ -253,6 +263,7 @@ def _coder(directory: Path) -> CoderLexicon:
         ignored_phrases=_texts(ignored.get("phrases", []), "ignored_words.toml"),
         same_words=same_words,
         shorthand=shorthand,
+        search_words={word: sorted(set(found)) for word, found in sorted(search_words.items())},
         changes_meaning=_texts(ignored.get("changes_meaning", []), "ignored_words.toml"),
         clause_breaks=_texts(ignored.get("clause_breaks", []), "ignored_words.toml"),
         sites=sites,

@@ -380,3 +380,29 @@ def test_a_site_alone_never_codes_past_a_word_it_does_not_know():
     assert term_autocode("xyzzy head") is None
     coded = term_autocode("sore head")
     assert coded is not None and coded.name == "Headache"
+
+
+@pytest.mark.django_db
+class TestSearchRecallWhenTheCoderIsNotSure:
+    def test_the_members_of_a_small_group_follow_it(self):
+        names = [m.name for m in term_search(q="LFTs deranged", limit=5)]
+        assert "Alanine aminotransferase increased" in names
+        assert "Aspartate aminotransferase increased" in names
+
+    @pytest.mark.parametrize(
+        ("words", "term"),
+        [
+            ("put on 3 kg in two days from fluid", "Weight gain"),
+            ("SAH on CT head", "Subarachnoid haemorrhage"),
+            ("haematoma where they did the bone marrow biopsy", "Post procedural haematoma"),
+        ],
+    )
+    def test_names_sharing_telling_words_are_in_the_first_five(self, words, term):
+        assert term in [m.name for m in term_search(q=words, limit=5)]
+
+    def test_a_name_before_trailing_fillers_is_coded(self):
+        assert coded("been sick three times today") == "Vomiting"
+        assert coded("burning up all night") == "Pyrexia"
+
+    def test_a_procedure_after_a_clause_break_is_not_dropped(self):
+        assert term_autocode("haematoma after the lumbar puncture") is None
