@@ -200,12 +200,13 @@ def _scores(split):
 
 
 # The issue's targets are top-1 >= 90% and top-5 >= 97% on phrases the lexicon was not
-# written from. The held-out half (a writer who never saw the lexicon) reaches 91.2% and
-# 94.1% (see bench/README.md): its top-5 floor is what it reaches, below the target.
+# written from. The held-out half (a writer who never saw the lexicon) reaches 94.0% and
+# 96.0% (see bench/README.md): its top-5 floor is what it reaches, one phrase short of
+# the target.
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("split", "top1_floor", "top5_floor"),
-    [("development", 0.90, 0.97)],
+    [("development", 0.90, 0.97), ("held_out", 0.94, 0.96)],
 )
 def test_benchmark_accuracy_holds(split, top1_floor, top5_floor):
     top1, top5, _ = _scores(split)
@@ -214,7 +215,7 @@ def test_benchmark_accuracy_holds(split, top1_floor, top5_floor):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("split", ["development"])
+@pytest.mark.parametrize("split", ["development", "held_out"])
 def test_the_coder_never_codes_a_benchmark_phrase_to_a_wrong_term(split):
     """Words it is not sure of wait for an officer; a wrong term would be worse."""
     assert _scores(split)[2] == 0
