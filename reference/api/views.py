@@ -81,6 +81,13 @@ class ListednessSerializer(serializers.Serializer[object]):
         help_text="When the text is everyday words rather than a name: what the coder made "
         "of them; empty otherwise."
     )
+    is_group = serializers.BooleanField(
+        help_text="The term is a group: a report needs one of its members, never the group."
+    )
+    members = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="For a group: its members, those the label names first (at most 12).",
+    )
 
 
 class CriteriaSerializer(serializers.Serializer[object]):
@@ -125,6 +132,10 @@ def drug_listedness(request: Request, slug: str) -> Response:
     term, note = _coded_term(query.validated_data["term"])
     listing = LabelListing.current(drug)
     result = listing.assess(term)
+    members: list[str] = []
+    if term.is_group:
+        found = sorted(term.members.all(), key=lambda m: (m.pk not in listing.by_term, m.name))
+        members = [m.name for m in found[:12]]
     return Response(
         ListednessSerializer(
             {
@@ -134,6 +145,8 @@ def drug_listedness(request: Request, slug: str) -> Response:
                 "explanation": result.explain(term, drug),
                 "label_version": listing.label.version if listing.label else None,
                 "coding_note": note,
+                "is_group": term.is_group,
+                "members": members,
             }
         ).data
     )

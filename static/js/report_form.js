@@ -68,6 +68,24 @@
     try {
       const url = form.dataset.listednessUrl.replace("__drug__", encodeURIComponent(slug));
       const data = await getJSON(url + "?term=" + encodeURIComponent(term));
+      if (data.is_group) {
+        // A group is no reaction: the server refuses it, so say so now and offer its members.
+        hint.textContent = data.term + " is a group: choose the specific reaction. ";
+        hint.className = "listedness-hint group";
+        data.members.forEach((name) => {
+          const pickMember = document.createElement("button");
+          pickMember.type = "button";
+          pickMember.className = "secondary member";
+          pickMember.textContent = name;
+          pickMember.addEventListener("click", () => {
+            row.querySelector(".term-input").value = name;
+            showListedness(row);
+            showCriteria(row);
+          });
+          hint.appendChild(pickMember);
+        });
+        return;
+      }
       hint.textContent = (data.coding_note ? data.coding_note + " " : "") + data.explanation;
       hint.className = "listedness-hint " + data.listedness;
     } catch (e) {
@@ -123,7 +141,8 @@
       let results;
       try { results = await getJSON(form.dataset.termsUrl + "?limit=8&q=" + encodeURIComponent(q)); }
       catch (e) { close(); return; }
-      if (input.value !== typed) return;
+      // Stale (she typed on) or too late (she has left the field): keep the list closed.
+      if (input.value !== typed || document.activeElement !== input) return;
       list.innerHTML = "";
       results.forEach((r, i) => {
         const li = document.createElement("li");
