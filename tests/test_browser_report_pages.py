@@ -12,8 +12,10 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 
 def nothing_cut_off(page) -> bool:  # noqa: F811
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
     )
 
 
