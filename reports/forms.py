@@ -13,7 +13,9 @@ from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
 from .inputs import FollowUpInput, PatientInput, ReactionInput, ReactionUpdate, ReportInput
 from .models import NARRATIVE_MAX_LENGTH, Reaction
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# A date input reads and writes YYYY-MM-DD only: a value rendered in the locale's format
+# (12/11/2026) shows as blank, and the stored date would be lost on the next save.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 GRADES = [("", "Choose…")] + [(str(g), f"Grade {g}") for g in range(1, 6)]
 
 

@@ -31,6 +31,7 @@ from .forms import (
     filled_forms,
     follow_up_input,
 )
+from .history import action_words, change_lines
 from .models import Report
 from .selectors import (
     exposures_visible,
@@ -110,13 +111,16 @@ def report_new(request: HttpRequest) -> HttpResponse:
 
 def _filed_message(report: Report) -> str:
     pending = sum(r.coding == Coding.PENDING for r in report.reactions.all())
-    if not pending:
-        return f"Report {report.reference} was filed."
-    words = "reaction" if pending == 1 else "reactions"
-    return (
-        f"Report {report.reference} was filed. No term matched {pending} {words} in your "
-        "words: they are kept as you wrote them, and a safety officer will code them."
-    )
+    message = f"Report {report.reference} was filed."
+    if pending:
+        words = "reaction" if pending == 1 else "reactions"
+        message += (
+            f" No term matched {pending} {words} in your "
+            "words: they are kept as you wrote them, and a safety officer will code them."
+        )
+    if report.warnings:
+        message += " Please check the warnings below: the report was filed as it was written."
+    return message
 
 
 def _qualification(user: User) -> str:
@@ -168,12 +172,25 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "recode_form": RecodeForm(reactions=reactions) if officer else None,
             "officer": officer,
             "can_report": user.role in {Role.NURSE, Role.SAFETY_OFFICER},
-            "history": list(report_history(report)) if officer else [],
+            "history": _history(report) if officer else [],
             "versions": list(report_versions(report)),
             "void_form": VoidForm(),
             "duplicate_form": DuplicateForm() if user.role == Role.SAFETY_OFFICER else None,
         },
     )
+
+
+def _history(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": entry.at,
+            "actor": entry.actor,
+            "action": action_words(entry.action),
+            "comment": entry.comment,
+            "lines": change_lines(entry.changes) if isinstance(entry.changes, dict) else [],
+        }
+        for entry in report_history(report)
+    ]
 
 
 def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
