@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    # Inside CommonMiddleware, which still redirects /api/v1/reports to /api/v1/reports/.
+    "core.middleware.ApiErrorAnswersMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -91,6 +93,8 @@ AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lock-out page: the product's look, how long the lock lasts, and the way back to sign in.
+AXES_LOCKOUT_CALLABLE = "core.views.locked_out"
 # API tokens (create_account, POST /api/v1/auth/token/) expire this many days after they were
 # issued; 0 means never. create_account --rotate-token and DELETE /api/v1/auth/token/ end one
 # sooner.
