@@ -1,6 +1,6 @@
 """The error answers of the whole site (Django's handler400, handler403, handler404 and
-handler500, the sign-in lock-out and the API docs' sign-in): JSON under /api/, the product's
-error pages elsewhere, and a 503 that says so when the database is down."""
+handler500, a refused form, the sign-in lock-out and the API docs' sign-in): JSON under /api/,
+the product's error pages elsewhere, and a 503 that says so when the database is down."""
 
 import logging
 import sys
@@ -75,6 +75,14 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
             status=403,
         )
     return error_page("errors/403.html", 403, reason=reason)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form sent from a page left open past its session, or from
+    elsewhere, is refused with a 403 that says what to do."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
+    return error_page("errors/403_form.html", 403)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

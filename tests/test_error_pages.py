@@ -179,3 +179,30 @@ def test_the_404_page_reads_well_at_desk_and_tablet_width(page, live_server, wid
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"error-404-{width}.png"), full_page=True)
+
+
+def test_a_form_sent_from_an_expired_page_is_the_products_403(nurse):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(nurse)
+    html = assert_product_page(client.post("/reports/new/", {}), 403, "/")
+    assert "The form could not be sent" in html and "Nothing was saved" in html
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 800])
+def test_the_lock_out_page_reads_well_and_leads_back(page, live_server, nurse, width):  # noqa: F811
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    for _ in range(5):
+        page.get_by_label("Username").fill("nurse1")
+        page.get_by_label("Password").fill("wrong-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Too many failed sign-ins").is_visible()
+    assert "15 minutes" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"error-429-{width}.png"), full_page=True)
+    page.get_by_role("link", name="Back to sign in").click()
+    page.wait_for_url("**/login/")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
