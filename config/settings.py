@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    # Inside CommonMiddleware, which still redirects /api/v1/reports to /api/v1/reports/.
+    "core.middleware.ApiErrorAnswersMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -91,6 +93,8 @@ AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lock-out page: the product's look, how long the lock lasts, and the way back to sign in.
+AXES_LOCKOUT_CALLABLE = "core.views.locked_out"
 # API tokens (create_account, POST /api/v1/auth/token/) expire this many days after they were
 # issued; 0 means never. create_account --rotate-token and DELETE /api/v1/auth/token/ end one
 # sooner.
@@ -309,6 +313,7 @@ if env_bool("DJANGO_BEHIND_PROXY", False):
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.getenv("DJANGO_HSTS_SECONDS", "31536000"))
 # Preloading HSTS for the whole domain (its subdomains included) is hard to undo

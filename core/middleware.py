@@ -1,10 +1,15 @@
-"""Cross-cutting HTTP behaviour: security and caching headers on every answer, and a 400 for an
-address that holds a NUL character. The error answers themselves are in core.views."""
+"""Cross-cutting HTTP behaviour: security and caching headers on every answer, a 400 for an
+address that holds a NUL character, and JSON error answers for every address under /api/. The
+error answers themselves are in core.views."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
+from rest_framework.renderers import BrowsableAPIRenderer
+from rest_framework.response import Response
+
+from core.views import unauthorized
 
 # Everything the pages use is served by the product itself. Inline style attributes draw
 # the label's bars; the API docs page (Swagger UI) runs an inline script of its own.
@@ -53,3 +58,28 @@ class RefuseNulMiddleware:
                 return JsonResponse({"detail": self.MESSAGE}, status=400)
             return HttpResponse(self.MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class ApiErrorAnswersMiddleware:
+    """Under /api/, an address no route matches is a JSON 404 even with DEBUG on (Django then
+    answers with its HTML debug page, not handler404), and a browser that opens an API address
+    without signing in gets the product's 401 page with a way to sign in, not the API's
+    browsable page. Answers the API itself wrote as JSON are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return response
+        from_the_api = isinstance(response, Response)
+        if response.status_code == 404 and not from_the_api:
+            return JsonResponse({"detail": "Not found."}, status=404)
+        if (
+            response.status_code == 401
+            and from_the_api
+            and isinstance(getattr(response, "accepted_renderer", None), BrowsableAPIRenderer)
+        ):
+            return unauthorized(request)
+        return response
