@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts import views as account_views
 from accounts.api import views as account_api
 from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
@@ -67,7 +68,7 @@ urlpatterns = [
         surveillance_views.signal_cases_csv,
         name="signal-cases-csv",
     ),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
