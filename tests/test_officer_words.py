@@ -1,6 +1,7 @@
 """Officers' pages speak in words: their landing page, bands, history and p values."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -11,11 +12,13 @@ from surveillance.models import Signal
 from surveillance.services import run_create, run_execute
 from surveillance.wording import band_words, label_test_summary, p_figure, signal_history_words
 
+from .browser import page, sign_in  # noqa: F401
 from .cohort import worked_scenario
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -155,7 +158,36 @@ def test_every_officer_page_shows_the_summarys_p_value(officer_client, signals):
         stated = re.search(r"\(p = ([^)]+)\)", signal.summary)
         assert stated, signal.summary
         figure = stated.group(1)
-        page = officer_client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
+        signal_html = officer_client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
         shown = f"{figure} · {p_figure(signal.q_value)}"
-        assert shown in page
+        assert shown in signal_html
         assert shown in dashboard
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 800])
+def test_an_officer_signs_in_to_the_dashboard_and_reads_words(
+    page,  # noqa: F811
+    live_server,
+    officer,
+    signals,
+    width,
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server.url, "officer1", PASSWORD)
+    assert page.url == f"{live_server.url}/surveillance/signals/"
+    page.get_by_role("link", name="Thrombocytopenia").first.click()
+    page.wait_for_url("**/surveillance/signals/*/")
+    facts = page.locator("dl.facts").first.inner_text()
+    assert "51% (very common)" in facts and "very_common" not in facts
+    page.get_by_label("Under validation").check()
+    page.get_by_label("Comment").fill("Checking the platelet counts")
+    page.get_by_role("button", name="Record the move").click()
+    history = page.locator("table.history")
+    history.get_by_text("Status: New → Under validation").wait_for()
+    assert "under_validation" not in history.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("section.card").first.screenshot(
+        path=str(SCREENSHOTS / f"signal_words_summary_{width}.png")
+    )
+    history.screenshot(path=str(SCREENSHOTS / f"signal_words_history_{width}.png"))
