@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from accounts import views as account_views
 from accounts.api import views as account_api
 from core.views import ApiDocsView
 from reference import views as reference_views
@@ -69,7 +70,7 @@ urlpatterns = [
         surveillance_views.signal_cases_csv,
         name="signal-cases-csv",
     ),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

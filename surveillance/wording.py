@@ -4,11 +4,12 @@ disproportionality signal's page."""
 from dataclasses import dataclass
 from typing import Any
 
+from reference.choices import Band
 from reference.listedness import Listedness, listed_term
 from reference.models import Drug, LabelEntry, Term
 
-from .choices import Kind
-from .findings import disproportionality_rule, min_cases
+from .choices import Kind, RecommendedAction, ReviewStatus
+from .findings import disproportionality_rule, min_cases, rounded
 
 
 def label_test_summary(
@@ -43,7 +44,7 @@ def label_test_summary(
     return (
         f"{what} in {cases} of {exposed} treated patients with {drug.name} "
         f"({pct(observed)}%, 95% CI {pct(ci_low_pct)}-{pct(ci_high_pct)}%), "
-        f"{verdict} {labelled} (p = {p_value:.3g})."
+        f"{verdict} {labelled} (p {p_stated(p_value)})."
         + (
             " The label gives every case as grade >= 3: this test covers severity."
             if every_case_severe
@@ -131,6 +132,58 @@ def disproportionality_table(numbers: dict[str, Any]) -> list[MethodRow]:
 
 def figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
+
+
+# Signals store p and q values to 9 decimals; below that they read as a bound, not as 0.
+SMALLEST_STORED_P = 1e-9
+
+
+def p_figure(value: float | None) -> str:
+    """A p or q value to 3 significant figures, formatted from the value as stored, so that
+    a signal's summary and its page never round the same figure two ways."""
+    if value is None:
+        return "n/a"
+    stored = rounded(float(value))
+    return f"< {SMALLEST_STORED_P:.0e}" if stored < SMALLEST_STORED_P else f"{stored:.3g}"
+
+
+def p_stated(value: float) -> str:
+    """A p value after "p": "= 8.38e-05", or "< 1e-09"."""
+    text = p_figure(value)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def band_words(band: str | None) -> str:
+    """A label's frequency band as a reader says it: "very common", "frequency not reported"."""
+    if not band:
+        return ""
+    label = dict(Band.choices).get(band, band.replace("_", " "))
+    return str(label).split(" (")[0].lower()
+
+
+def signal_history_words(action: str, changes: dict[str, Any]) -> str:
+    """An audited change to a signal in words: "Status: New → Under validation"."""
+    statuses = dict(ReviewStatus.choices)
+    parts: list[str] = []
+    status = changes.get("status")
+    if isinstance(status, list | tuple) and len(status) == 2:
+        before, after = (statuses.get(str(s), str(s)) for s in status)
+        what = "Reopened" if action == "signal.reopen" else "Status"
+        parts.append(f"{what}: {before} → {after}")
+    if "assigned_to" in changes:
+        assigned = changes["assigned_to"]
+        after = assigned[-1] if isinstance(assigned, list | tuple) and assigned else assigned
+        parts.append(f"Assigned to {after}" if after else "Assignment removed")
+    action_taken = changes.get("recommended_action")
+    if action_taken:
+        actions = dict(RecommendedAction.choices)
+        parts.append(f"Recommended action: {actions.get(str(action_taken), action_taken)}")
+    cases = changes.get("cases")
+    if isinstance(cases, list | tuple) and len(cases) == 2:
+        parts.append(f"Cases: {cases[0]} → {cases[1]}")
+    if not parts:
+        return action.split(".")[-1].replace("_", " ").capitalize()
+    return "; ".join(parts)
 
 
 def patients(n: int) -> str:

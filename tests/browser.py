@@ -50,4 +50,5 @@ def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/")
+    # Each role lands on its own page: whichever it is, the sign-in form is gone.
+    page.wait_for_url(lambda url: not url.startswith(f"{base_url}/login/"))

@@ -41,7 +41,7 @@ def test_an_officer_reviews_the_unlisted_bleeding_site(
     page.get_by_role("button", name="Record the move").click()
     page.wait_for_load_state()
     history = page.locator("table.history")
-    assert "new → under_validation" in history.inner_text()
+    assert "Status: New → Under validation" in history.inner_text()
     assert "Two cases, one serious: validating." in history.inner_text()
 
 

@@ -60,7 +60,7 @@ def test_the_signal_page_shows_the_evidence_and_records_a_move(officer_client, o
     assert signal.status == "under_validation"
     assert AuditEntry.objects.filter(action="signal.status", actor=officer).exists()
     html = officer_client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
-    assert "new → under_validation" in html and "Checking the two cases" in html
+    assert "Status: New → Under validation" in html and "Checking the two cases" in html
 
 
 def test_a_move_without_a_comment_is_refused_on_the_page(officer_client, signals):
