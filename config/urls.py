@@ -49,6 +49,7 @@ urlpatterns = [
     path("reports/<int:pk>/void/", report_views.report_void_view, name="report-void"),
     path("reports/<int:pk>/recode/", coding_views.report_recode_view, name="report-recode"),
     path("coding/", coding_views.coding_queue_page, name="coding-queue"),
+    path("reports/expedited/", coding_views.expedited_due_page, name="expedited-due"),
     path(
         "reports/<int:pk>/duplicate/",
         report_views.report_duplicate_view,

@@ -1,9 +1,11 @@
-"""Pages for coding: the officers' queue of reporters' words, and recoding one reaction."""
+"""Officers' report pages: the queue of reporters' words to code, recoding one reaction, and
+the expedited reports by due date."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import User, is_officer
@@ -75,3 +77,45 @@ def report_recode_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, "Choose the reaction and name its term.")
     return redirect("report-detail", pk=report.pk)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _when(left: int) -> str:
+    if left < 0:
+        return f"Overdue by {_days(-left)}"
+    return "Due today" if left == 0 else f"{_days(left)} left"
+
+
+# An expedited report due within this many days is "due soon".
+DUE_SOON_DAYS = 3
+
+
+def expedited_due_page(request: HttpRequest) -> HttpResponse:
+    """Officers: the expedited reports (serious and unlisted) not yet void, the most urgent
+    first, with the days left before the 15-day deadline (negative when overdue)."""
+    user = _officer(request)
+    today = timezone.localdate()
+    reports = list(
+        reports_visible(user)
+        .filter(expedited=True, is_void=False)
+        .order_by("expedited_due", "received_at")
+    )
+    rows = []
+    for report in reports:
+        assert report.expedited_due is not None  # an expedited report has its due date
+        left = (report.expedited_due - today).days
+        state = "overdue" if left < 0 else "due soon" if left <= DUE_SOON_DAYS else "due"
+        rows.append({"report": report, "days_left": left, "state": state, "when": _when(left)})
+    return render(
+        request,
+        "reports/expedited_due.html",
+        {
+            "rows": rows,
+            "overdue": sum(r["state"] == "overdue" for r in rows),
+            "due_soon": sum(r["state"] == "due soon" for r in rows),
+            "due_soon_days": DUE_SOON_DAYS,
+        },
+    )

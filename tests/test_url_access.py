@@ -22,6 +22,7 @@ OFFICER_ONLY_PREFIXES = (
     "api:signal",
     "coding-queue",
     "api:coding",
+    "expedited-due",
 )
 # URL names of this project's own pages and endpoints (Django admin and static are apart).
 KNOWN = {
@@ -35,6 +36,7 @@ KNOWN = {
     "report-duplicate",
     "report-recode",
     "coding-queue",
+    "expedited-due",
     "exposure-register",
     "detection-runs",
     "signal-dashboard",
