@@ -246,10 +246,11 @@ class Lexicon:
             return None
         return min(answers, key=lambda a: a.note)
 
-    def candidates(self, keys: list[str]) -> list[Composed]:
-        """Every term these word keys name as an event at a site ("bleeding from the nose
-        and gums": Epistaxis and Gingival bleeding); empty when a word is neither an event
-        nor a site, when there is no event, or when an event has no term at a site."""
+    def _events_and_sites(
+        self, keys: list[str], *, skip_unknown: bool
+    ) -> tuple[list[str], list[str]] | None:
+        """The event and site keys the words read as, longest phrase first; a word that is
+        neither is passed over with skip_unknown, else the words read as nothing (None)."""
         events: list[str] = []
         sites: list[str] = []
         at = 0
@@ -261,7 +262,19 @@ class Lexicon:
                     at += length
                     break
             else:
-                return []
+                if not skip_unknown:
+                    return None
+                at += 1
+        return events, sites
+
+    def candidates(self, keys: list[str]) -> list[Composed]:
+        """Every term these word keys name as an event at a site ("bleeding from the nose
+        and gums": Epistaxis and Gingival bleeding); empty when a word is neither an event
+        nor a site, when there is no event, or when an event has no term at a site."""
+        read = self._events_and_sites(keys, skip_unknown=False)
+        if read is None:
+            return []
+        events, sites = read
         answers: dict[Composed, None] = {}
         for event_key in dict.fromkeys(events):
             event = self.events[event_key]
@@ -281,18 +294,9 @@ class Lexicon:
         ("bleeding from the xyz on his tongue": Tongue haemorrhage), every event at every
         site named; with no site, each event's own term. For search to offer, never to
         code: the words left out may change the meaning."""
-        events: list[str] = []
-        sites: list[str] = []
-        at = 0
-        while at < len(keys):
-            for length in range(min(self.longest_phrase, len(keys) - at), 0, -1):
-                found = self.phrases.get(tuple(keys[at : at + length]))
-                if found is not None:
-                    (events if found[0] == "event" else sites).append(found[1])
-                    at += length
-                    break
-            else:
-                at += 1
+        read = self._events_and_sites(keys, skip_unknown=True)
+        assert read is not None  # passing over unknown words always reads
+        events, sites = read
         answers: dict[str, Composed] = {}
         for event_key in dict.fromkeys(events):
             event = self.events[event_key]
