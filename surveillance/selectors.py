@@ -29,6 +29,7 @@ from . import stats
 from .choices import CLOSED_STATUSES, PRIORITY_ORDER, Kind, RunStatus
 from .filters import SignalFilter
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
+from .wording import Expected, expected_for
 
 
 def signal_list() -> QuerySet[Signal]:
@@ -110,16 +111,25 @@ class Cohort:
     groups: dict[int, Counts]
 
 
-def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
-    """The cohort and the cases per term and per labelled group, in three grouped queries."""
-    # A report registers its patient's exposure when missing, so the cohort is the registered
-    # exposures and, among those from reports, the ones whose patient has a counted reaction.
-    counted = Reaction.objects.filter(drug=drug, counted=True, patient_id=OuterRef("patient_id"))
-    sizes = Exposure.objects.filter(drug=drug).aggregate(
+def _cohort_sizes(drug_id: int) -> dict[str, int]:
+    """Exposures of a drug: all of them, the registered ones, and those registered by a
+    counted report. A report registers its patient's exposure when missing, so the cohort is
+    the registered exposures and, among those from reports, the ones whose patient has a
+    counted reaction (a void report, a confirmed duplicate or words awaiting coding add no
+    one)."""
+    counted = Reaction.objects.filter(
+        drug_id=drug_id, counted=True, patient_id=OuterRef("patient_id")
+    )
+    return Exposure.objects.filter(drug_id=drug_id).aggregate(
         any=Count("pk"),
         registered=Count("pk", filter=Q(from_report=False)),
         reported=Count("pk", filter=Q(from_report=True) & Q(Exists(counted))),
     )
+
+
+def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
+    """The cohort and the cases per term and per labelled group, in three grouped queries."""
+    sizes = _cohort_sizes(drug.pk)
     if not sizes["any"]:
         return Cohort(exposed=0, registered=False, terms={}, groups={})
     terms = _per_patient_counts(drug, group_ids=None)
@@ -130,6 +140,46 @@ def cohort_count(drug: Drug, group_ids: Iterable[int]) -> Cohort:
         registered=sizes["registered"] > 0,
         terms=terms,
         groups=groups,
+    )
+
+
+@dataclass(frozen=True)
+class TreatedPatients:
+    """A drug's treated patients as its signals read them (counted by the last detection run
+    of the drug) and as they stand now. They differ while reports received since the run, or
+    voided or coded since, wait for the next run."""
+
+    now: int
+    registered: bool
+    at_last_run: int | None
+    last_run_at: datetime | None
+
+    @property
+    def changed_since_run(self) -> bool:
+        return self.at_last_run is not None and self.at_last_run != self.now
+
+
+def treated_patients_now(drug_id: int) -> int:
+    """The drug's treated cohort as it stands, in one query."""
+    sizes = _cohort_sizes(drug_id)
+    return sizes["registered"] + sizes["reported"]
+
+
+def treated_patients(drug_id: int) -> TreatedPatients:
+    """The one count of treated patients that the drug page and the signal pages show."""
+    sizes = _cohort_sizes(drug_id)
+    last = (
+        DrugRun.objects.filter(drug_id=drug_id, status=RunStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values_list("counts", "finished_at")
+        .first()
+    )
+    counted = (last[0] or {}).get("exposed") if last else None
+    return TreatedPatients(
+        now=sizes["registered"] + sizes["reported"],
+        registered=sizes["registered"] > 0,
+        at_last_run=int(counted) if counted is not None else None,
+        last_run_at=last[1] if last and counted is not None else None,
     )
 
 
@@ -163,20 +213,38 @@ def _per_patient_counts(drug: Drug, group_ids: list[int] | None) -> dict[int, Co
     }
 
 
+def term_expected(drug: Drug, term: Term) -> Expected:
+    """What the drug's current label leads a reader to expect of a term."""
+    return expected_for(LabelListing.current(drug), term)
+
+
 @dataclass
 class EntryView:
     """A labelled entry on the drug page: observed in the cohort against expected."""
 
     term: Term
     band: str
-    expected_pct: float | None
+    expected: Expected
     cases: int
     observed_pct: float | None
     ci_low_pct: float | None
     ci_high_pct: float | None
 
+    @property
+    def expected_pct(self) -> float | None:
+        return self.expected.pct
 
-def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
+
+@dataclass
+class UnlistedView:
+    """An unlisted signal of the last run on the drug page, with what the label says of the
+    group the reaction belongs to, if any."""
+
+    signal: Signal
+    expected: Expected
+
+
+def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[UnlistedView]]:
     """Every labelled entry observed against expected, and the unlisted signals of the last
     detection run (bleeding sites first). Reads only: no evaluation is run from here."""
     listing = LabelListing.current(drug)
@@ -195,26 +263,24 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[Signal]]:
         if entries and cohort.exposed
         else (np.full(len(counts), np.nan), np.full(len(counts), np.nan))
     )
-    views = []
-    for entry, n, low, high in zip(entries, counts, lows, highs, strict=True):
-        expected, _ = listing.expected_incidence(entry)
-        views.append(
-            EntryView(
-                term=listed_term(entry),
-                band=entry.band or "",
-                expected_pct=float(expected) if expected is not None else None,
-                cases=n,
-                observed_pct=100.0 * n / cohort.exposed if cohort.exposed else None,
-                ci_low_pct=None if np.isnan(low) else float(low) * 100,
-                ci_high_pct=None if np.isnan(high) else float(high) * 100,
-            )
+    views = [
+        EntryView(
+            term=listed_term(entry),
+            band=entry.band or "",
+            expected=expected_for(listing, listed_term(entry)),
+            cases=n,
+            observed_pct=100.0 * n / cohort.exposed if cohort.exposed else None,
+            ci_low_pct=None if np.isnan(low) else float(low) * 100,
+            ci_high_pct=None if np.isnan(high) else float(high) * 100,
         )
-    haemorrhage = {
-        gid for gid, entry in listing.groups.items() if not listed_term(entry).covers_members
-    }
-    unlisted = list(
-        Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related("term")
+        for entry, n, low, high in zip(entries, counts, lows, highs, strict=True)
+    ]
+    signals = Signal.objects.filter(drug=drug, kind=Kind.UNLISTED, cases__gt=0).select_related(
+        "term"
     )
-    bleeding = {member for member, groups in listing.members.items() if groups & haemorrhage}
-    unlisted.sort(key=lambda s: (s.term_id not in bleeding, -s.cases, s.term.name))
+    unlisted = [UnlistedView(s, expected_for(listing, s.term)) for s in signals]
+    bleeding = {member for member in listing.members if listing.site_group(member) is not None}
+    unlisted.sort(
+        key=lambda u: (u.signal.term_id not in bleeding, -u.signal.cases, u.signal.term.name)
+    )
     return cohort, views, unlisted

@@ -24,12 +24,13 @@ from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
 from .selectors import (
-    drug_last_detected_at,
     drug_overview,
     run_list,
     signal_cases,
     signal_dashboard,
     signal_detail,
+    term_expected,
+    treated_patients,
 )
 from .wording import disproportionality_table
 
@@ -268,7 +269,7 @@ def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
             "cohort": cohort,
             "entries": entries,
             "unlisted": unlisted,
-            "detected_at": drug_last_detected_at(drug.pk),
+            "treated": treated_patients(drug.pk),
             "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
         },
     )
@@ -304,6 +305,7 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("signal-page", pk=signal.pk)
     cases = list(signal_cases(signal))
     evaluations = list(signal.evaluations.all())
+    against_label = signal.kind != Kind.DISPROPORTIONALITY
     chart = incidence_chart(
         [
             Point(e.evaluated_at.strftime("%d %b"), e.observed_pct, e.ci_low_pct, e.ci_high_pct)
@@ -342,6 +344,8 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             else "",
             "history": list(audit_history(signal)),
             "methods": disproportionality_table(signal.statistics),
+            "treated": treated_patients(signal.drug_id) if against_label else None,
+            "expected": term_expected(signal.drug, signal.term) if against_label else None,
             "assign": assign,
         },
     )
