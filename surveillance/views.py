@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,7 @@ from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewSta
 from .exports import csv_text
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
+from .run_words import already_words, run_row, scope_words
 from .selectors import (
     drug_overview,
     run_list,
@@ -32,6 +34,8 @@ from .selectors import (
     term_expected,
     treated_patients,
 )
+from .services import run_request
+from .tasks import run_dispatch
 from .wording import disproportionality_table
 
 
@@ -41,12 +45,48 @@ def _officer(request: HttpRequest) -> Any:
     return request.user
 
 
+class RunStartForm(forms.Form):
+    drug = forms.ModelChoiceField(
+        label="Drugs to run detection on",
+        queryset=Drug.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All drugs",
+        error_messages={"invalid_choice": "Choose a drug from the list, or all drugs."},
+    )
+
+
 def runs_page(request: HttpRequest) -> HttpResponse:
-    _officer(request)
+    """The detection runs, newest first; officers start one over one drug or all drugs. A
+    run over the same drugs already queued or running is shown instead of a second one."""
+    officer = _officer(request)
+    form = RunStartForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        run, created = run_request(drug=form.cleaned_data["drug"], requested_by=officer)
+        if created:
+            transaction.on_commit(lambda: run_dispatch(run))
+            messages.success(request, f"Run {run.pk} for {scope_words(run)} was started.")
+        else:
+            messages.info(request, already_words(run, timezone.now()))
+        return redirect(f"{reverse('detection-runs')}?run={run.pk}#run-{run.pk}")
     page = Paginator(run_list().order_by("-created_at", "-id"), 25).get_page(
         request.GET.get("page")
     )
-    return render(request, "surveillance/runs.html", {"page": page})
+    now = timezone.now()
+    rows = [run_row(run, now) for run in page]
+    return render(
+        request,
+        "surveillance/runs.html",
+        {
+            "page": page,
+            "rows": rows,
+            "active": any(row.active for row in rows),
+            "form": form,
+            "highlight": request.GET.get("run", ""),
+            "query": "",
+        },
+        status=400 if form.is_bound else 200,
+    )
 
 
 class DashboardFilters(forms.Form):
