@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -31,10 +31,17 @@ from .forms import (
     filled_forms,
     follow_up_input,
 )
-from .history import action_words, change_lines
+from .history import (
+    action_words,
+    change_lines,
+    version_differences,
+    version_facts,
+    version_reactions,
+)
 from .models import Report
 from .selectors import (
     exposures_visible,
+    report_content_now,
     report_history,
     report_versions,
     reports_matching,
@@ -191,6 +198,33 @@ def _history(report: Report) -> list[dict[str, Any]]:
         }
         for entry in report_history(report)
     ]
+
+
+def report_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """A stored version of a report as it read then, and what the next version changed; for
+    the latest one, what changed since in the report as it reads now."""
+    report = _visible_report(request, pk)
+    versions = list(report_versions(report))
+    index = next((i for i, v in enumerate(versions) if v.number == number), None)
+    if index is None:
+        raise Http404("No such version of this report.")
+    version = versions[index]
+    following = versions[index + 1] if index + 1 < len(versions) else None
+    after = following.content if following else report_content_now(report)
+    return render(
+        request,
+        "reports/report_version.html",
+        {
+            "report": report,
+            "version": version,
+            "previous": versions[index - 1] if index else None,
+            "following": following,
+            "facts": version_facts(version.content),
+            "reactions": version_reactions(version.content),
+            "narrative": version.content.get("narrative", ""),
+            "differences": version_differences(version.content, after),
+        },
+    )
 
 
 def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
