@@ -1,7 +1,11 @@
-"""A report's audit entries in words: what happened, and what changed, field by field."""
+"""A report's audit entries and saved versions in words: what happened, and what changed, field
+by field."""
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+
+from django.utils.formats import date_format
 
 from .choices import Causality, Coding, DuplicateStatus, Listedness, Outcome, Seriousness, Source
 
@@ -149,9 +153,19 @@ def _content_value(key: str, value: Any) -> str:
         return "not assessed"
     if key == "expedited_due" and not value:
         return "not expedited"
-    if key.endswith(("_date", "_start", "_end")) and not value:
-        return "not given"
+    if key.endswith(("_date", "_start", "_end", "_due")):
+        return _date(value)
     return _value(value)
+
+
+def _date(value: Any) -> str:
+    """A stored ISO date as the report page writes dates: "9 Oct 2026"."""
+    if not value:
+        return "not given"
+    try:
+        return date_format(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _label(key: str) -> str:
@@ -174,15 +188,13 @@ def version_facts(content: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def version_reactions(content: Mapping[str, Any]) -> list[dict[str, str]]:
     """Each reaction of a version, every field in words, keyed by its content key, plus its
-    name (the term, or the reporter's words while awaiting coding)."""
+    name (the term, or the reporter's words while awaiting coding) and whether it had ended."""
     rows = []
     for reaction in content.get("reactions", []):
         row = {key: _content_value(key, reaction.get(key)) for key in REACTION_FIELDS}
         row["name"] = _reaction_name(reaction)
         row["verbatim"] = reaction.get("verbatim") or ""
-        row["period"] = row["onset_date"] + (
-            f" · {row['end_date']}" if reaction.get("end_date") else ""
-        )
+        row["ended"] = "yes" if reaction.get("end_date") else ""
         rows.append(row)
     return rows
 

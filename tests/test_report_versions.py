@@ -63,7 +63,7 @@ def test_a_version_reads_as_it_was_in_words(nurse_client, inotuzumab):
     assert "<dt>Suspect drug</dt><dd>inotuzumab ozogamicin</dd>" in html.replace(
         "Inotuzumab", "inotuzumab"
     )
-    assert "<dt>Therapy start</dt><dd>2026-10-01</dd>" in html
+    assert "<dt>Therapy start</dt><dd>1 Oct 2026</dd>" in html
     assert "<dt>Expedited report due</dt><dd>not expedited</dd>" in html
     [row] = response.context["reactions"]
     assert row["name"] == "Nausea"
@@ -85,7 +85,7 @@ def test_a_version_shows_what_the_follow_up_changed(nurse_client, inotuzumab):
     html = response.content.decode()
     assert "What version 2 changed" in html
     differences = response.context["differences"]
-    assert "Nausea: end date not given → 2026-10-15; outcome Unknown → Recovered" in differences
+    assert "Nausea: end date not given → 15 Oct 2026; outcome Unknown → Recovered" in differences
     assert (
         "Reaction added: Epistaxis (listed; grade 2, seriousness Requires or prolongs "
         "hospitalisation, outcome Recovering, causality Probable)" in differences
