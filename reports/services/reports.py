@@ -88,6 +88,7 @@ def _report_create(
         actor=reporter,
         source=source,
         start_date=data.therapy_start,
+        end_date=data.therapy_end,
         dose=data.dose,
         route=data.route,
         lot_number=data.lot_number,
