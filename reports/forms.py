@@ -259,7 +259,7 @@ class ExposureUploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
-            "One patient a line, under a header line that names the columns (see below). "
+            "One patient a line, under a header line that names the columns. "
             f"At most {settings.EXPOSURES_MAX_ROWS:,} rows a file."
         )
 

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
@@ -412,8 +413,8 @@ def _register_upload(request: HttpRequest, user: User, site: Site, file: Any) ->
     created = sum(r.created for r in results)
     messages.success(
         request,
-        f"{len(results)} rows read: {created} exposures registered, "
-        f"{len(results) - created} already known.",
+        f"{len(results)} row{pluralize(len(results))} read: {created} "
+        f"exposure{pluralize(created)} registered, {len(results) - created} already known.",
     )
     return []
 
