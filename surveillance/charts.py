@@ -346,13 +346,6 @@ def histogram_chart(
     return "".join(parts)
 
 
-def _ticks(top: float) -> list[float]:
-    for step in (1, 2, 5, 10, 20, 25, 50):
-        if top / step <= 6:
-            return [step * i for i in range(int(top // step) + 1)]
-    return [0.0, top]
-
-
 @dataclass
 class ForestRow:
     label: str
@@ -362,33 +355,61 @@ class ForestRow:
     expected: float | None
 
 
-def forest_chart(rows: Sequence[ForestRow], *, width: int = 640) -> str:
-    """One row per labelled reaction: the observed incidence with its interval, and the
-    labelled incidence as a red tick."""
-    row_h, left, right, top_pad = 22, 230, 24, 24
-    height = top_pad + row_h * len(rows) + 24
+def forest_chart(rows: Sequence[ForestRow], *, width: int = 720) -> str:
+    """One row per labelled reaction: the observed incidence with its 95% interval, and the
+    labelled incidence as a red tick, under a legend and a scale at the top."""
+    row_h, right, legend_h, scale_h = 24, 24, 30, 28
+    longest = max((_width(r.label) for r in rows), default=0.0)
+    left = int(min(max(longest + 16, 120), 320))
+    fits = int((left - 16) / _CHAR)
+    top_pad = legend_h + scale_h
+    height = top_pad + row_h * len(rows) + 40
     values = [v for r in rows for v in (r.high, r.expected, r.observed) if v is not None]
-    top = max([*values, 1.0]) * 1.1
+    top, ticks = _scale(min(max([*values, 1.0]) * 1.05, 100.0))
     plot_w = width - left - right
 
     def x(v: float) -> float:
-        return left + plot_w * v / top
+        return left + plot_w * min(v, top) / top
 
+    above = sum(
+        1 for r in rows if r.low is not None and r.expected is not None and r.low > r.expected
+    )
     parts = [
         f'<svg viewBox="0 0 {width} {height}" class="chart forest" role="img" '
-        'aria-label="Observed incidence of each labelled reaction against its labelled incidence">'
+        f'aria-label="Observed incidence of each of the {len(rows)} labelled reactions against '
+        f'its labelled incidence: {above} with the whole 95% interval above the label">',
+        '<g class="legend">'
+        '<line x1="8" y1="14" x2="32" y2="14" class="interval"/>'
+        '<circle cx="20" cy="14" r="4" class="observed"/>'
+        + _text(40, 18, "Observed, with its 95% interval", anchor="start", cls="tick legend-text")
+        + f'<line x1="{60 + _width("Observed, with its 95% interval"):.1f}" y1="6" '
+        f'x2="{60 + _width("Observed, with its 95% interval"):.1f}" y2="22" '
+        'class="expected-tick"/>'
+        + _text(
+            70 + _width("Observed, with its 95% interval"),
+            18,
+            "Labelled incidence",
+            anchor="start",
+            cls="tick legend-text",
+        )
+        + "</g>",
     ]
-    for tick in _ticks(top):
+    for tick in ticks:
         parts.append(
-            f'<line x1="{x(tick):.1f}" y1="{top_pad - 6}" x2="{x(tick):.1f}" y2="{height - 20}" '
-            f'class="grid"/><text x="{x(tick):.1f}" y="{top_pad - 10}" class="tick" '
-            f'text-anchor="middle">{tick:g}%</text>'
+            f'<line x1="{x(tick):.1f}" y1="{top_pad - 6}" x2="{x(tick):.1f}" '
+            f'y2="{height - 34}" class="grid"/>'
+            + _text(x(tick), top_pad - 10, f"{tick:g}%", cls="tick scale")
         )
     for i, r in enumerate(rows):
         y = top_pad + row_h * i + row_h / 2
+        name = (
+            escape(r.label)
+            if len(r.label) <= fits
+            else f"<title>{escape(r.label)}</title>{escape(r.label[: fits - 1])}\u2026"
+        )
         parts.append(
-            f'<text x="{left - 8}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
-            f"{escape(r.label)}</text>"
+            f'<text x="{left - 8}" y="{y + FONT * 0.35:.1f}" class="tick row-name" '
+            f'font-size="{FONT}" text-anchor="end">{name}</text>'
         )
         if r.low is not None and r.high is not None:
             parts.append(
@@ -402,9 +423,17 @@ def forest_chart(rows: Sequence[ForestRow], *, width: int = 640) -> str:
             )
         if r.expected is not None:
             parts.append(
-                f'<line x1="{x(r.expected):.1f}" y1="{y - 7:.1f}" x2="{x(r.expected):.1f}" '
-                f'y2="{y + 7:.1f}" class="expected-tick"><title>labelled {r.expected:g}%</title>'
-                "</line>"
+                f'<line x1="{x(r.expected):.1f}" y1="{y - 8:.1f}" x2="{x(r.expected):.1f}" '
+                f'y2="{y + 8:.1f}" class="expected-tick"><title>{escape(r.label)}: labelled '
+                f"{percent_words(r.expected)}</title></line>"
             )
+    parts.append(
+        _text(
+            left + plot_w / 2,
+            height - 12,
+            "Incidence in the treated cohort (%)",
+            cls="axis-title",
+        )
+    )
     parts.append("</svg>")
     return "".join(parts)

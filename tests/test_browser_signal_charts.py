@@ -125,3 +125,35 @@ def test_an_officer_reads_cumulative_incidence_and_onset_from_the_charts(
         full_page=True,
         clip={"x": 0, "y": 0, "width": width, "height": 1400},
     )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 800])
+def test_the_drug_page_chart_reads_at_12_px_with_every_reaction_named_in_full_view(
+    page,  # noqa: F811
+    live_server,
+    officer,
+    nurse,
+    inotuzumab,
+    width,
+):
+    worked_scenario(inotuzumab, nurse, nurse.site)
+    run_execute(run_create(trigger="manual"))
+    page.set_viewport_size({"width": width, "height": 1000})
+    sign_in(page, live_server.url, "officer1", "correct-horse-battery")
+    page.goto(f"{live_server.url}/surveillance/drugs/{inotuzumab.slug}/")
+    chart = page.get_by_role("img", name="Observed incidence of each of the")
+    texts = chart.evaluate(CHART_TEXTS)
+    assert min(t["height"] for t in texts) >= 12
+    assert min(t["px"] for t in texts) >= 12
+    box = chart.bounding_box()
+    assert all(t["left"] >= box["x"] for t in texts if t["cls"] == "tick row-name")
+    legend = [t["text"] for t in texts if "legend-text" in (t["cls"] or "")]
+    assert legend == ["Observed, with its 95% interval", "Labelled incidence"]
+    assert nothing_cut_off(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(SCREENSHOTS / f"drug_chart_{width}.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": width, "height": 1200},
+    )
