@@ -336,7 +336,8 @@ def _signal_charts(signal: Signal) -> dict[str, Any]:
     and time from therapy start to onset and grades over all the cases of the case list."""
     by_month = signal_incidence_by_month(signal)
     term = signal.term.name
-    grade3 = " at grade 3 or higher" if by_month and by_month.grade3 else ""
+    severe = bool(by_month and by_month.grade3)
+    grade3 = " at grade 3 or higher" if severe else ""
     incidence = ""
     if by_month and by_month.figures:
         first, last = by_month.figures[0], by_month.figures[-1]
@@ -357,8 +358,8 @@ def _signal_charts(signal: Signal) -> dict[str, Any]:
             summary=f"Cumulative incidence of {term}{grade3} by month of onset, "
             f"{first.month:%b %Y} to {last.month:%b %Y}: {reached} by the end of "
             f"{last.month:%b %Y}; {label}.",
-            y_title="Cumulative incidence, grade ≥ 3 (%)" if grade3 else "Cumulative incidence (%)",
-            reference=f"Label {percent_words(signal.expected_pct)}"
+            y_title="Cumulative incidence, grade ≥ 3 (%)" if severe else "Cumulative incidence (%)",
+            reference=f"Label {percent_words(signal.expected_pct)}{' at grade ≥ 3' * severe}"
             if signal.expected_pct is not None
             else "",
         )

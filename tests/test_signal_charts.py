@@ -191,7 +191,7 @@ def test_a_reaction_before_its_registered_start_counts_its_patient_from_the_reac
 
 
 @pytest.mark.django_db
-def test_a_severity_signal_counts_grade_3_or_higher(inotuzumab, nurse):
+def test_a_severity_signal_counts_grade_3_or_higher(inotuzumab, nurse, officer):
     cohort = worked_scenario(inotuzumab, nurse, nurse.site)
     for i in range(1, 13):
         cohort.report(i, Case("Thrombocytopenia", grade=3, seriousness=["hospitalization"]))
@@ -201,6 +201,14 @@ def test_a_severity_signal_counts_grade_3_or_higher(inotuzumab, nurse):
     by_month = signal_incidence_by_month(signal, today=date(2026, 9, 20))
     assert by_month is not None and by_month.grade3
     assert [(f.cases, f.treated) for f in by_month.figures] == [(12, 200)]
+
+    signal.expected_pct = 42.0
+    signal.save()
+    client = Client()
+    client.force_login(officer)
+    html = unescape(client.get(f"/surveillance/signals/{signal.pk}/").content.decode())
+    assert "Cumulative incidence of Thrombocytopenia at grade 3 or higher by month" in html
+    assert "Label 42% at grade ≥ 3" in html
 
 
 @pytest.mark.django_db
