@@ -2,9 +2,10 @@
 the counts detection compares with the label (distinct patients, in grouped queries whose
 number does not depend on the number of terms)."""
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 from django.db.models import (
@@ -13,6 +14,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -20,12 +22,15 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, GroupMembership, Term
 from reports.models import Exposure, Reaction
 
 from . import stats
+from .charts import MonthFigure, cumulative_by_month, months_between
 from .choices import CLOSED_STATUSES, PRIORITY_ORDER, Kind, RunStatus
 from .filters import SignalFilter
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
@@ -284,3 +289,97 @@ def drug_overview(drug: Drug) -> tuple[Cohort, list[EntryView], list[UnlistedVie
         key=lambda u: (u.signal.term_id not in bleeding, -u.signal.cases, u.signal.term.name)
     )
     return cohort, views, unlisted
+
+
+@dataclass
+class IncidenceByMonth:
+    """A signal's cumulative incidence at the end of each calendar month, and the cases that
+    have no onset date and so no month."""
+
+    figures: list[MonthFigure]
+    undated_cases: int
+    grade3: bool
+
+
+def signal_incidence_by_month(
+    signal: Signal, *, today: date | None = None, most_months: int = 48
+) -> IncidenceByMonth | None:
+    """Cumulative incidence of a signal's reaction by calendar month of onset, in the cohort
+    detection tests (see cohort_count), with the same exact interval.
+
+    At the end of each month: the patients whose first counted reaction (at grade >= 3 for a
+    severity signal) began by then, out of the cohort's patients treated by then. A patient
+    counts as treated from the month the treatment started, or from the month of the
+    reaction when that came first or no treatment was registered; a treatment with no start
+    date counts from the first month. The months run from the first treatment or onset to
+    the current month (the last ``most_months`` of them; earlier ones count in the first).
+    None when the drug has neither treated patients nor cases.
+    """
+    today = today or timezone.localdate()
+    reactions = Reaction.objects.filter(
+        drug_id=signal.drug_id, counted=True, term_id__in=_signal_term_ids(signal)
+    )
+    grade3 = signal.kind == Kind.SEVERITY
+    if grade3:
+        reactions = reactions.filter(grade__gte=3)
+    first_onsets = dict(
+        reactions.values("patient_id")
+        .annotate(first=Min("onset_date"))
+        .order_by()
+        .values_list("patient_id", "first")
+    )
+    counted = Reaction.objects.filter(
+        drug_id=signal.drug_id, counted=True, patient_id=OuterRef("patient_id")
+    )
+    cohort = Exposure.objects.filter(drug_id=signal.drug_id).filter(
+        Q(from_report=False) | Q(Exists(counted))
+    )
+    treated: Counter[date | None] = Counter(
+        dict(
+            cohort.annotate(month=TruncMonth("start_date"))
+            .values("month")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("month", "n")
+        )
+    )
+    started = dict(
+        cohort.filter(patient_id__in=reactions.values("patient_id")).values_list(
+            "patient_id", "start_date"
+        )
+    )
+    cases: Counter[date] = Counter()
+    for patient_id, onset in first_onsets.items():
+        if onset is None:
+            continue
+        month = onset.replace(day=1)
+        cases[month] += 1
+        if patient_id not in started:
+            treated[month] += 1
+            continue
+        start = started[patient_id]
+        if start is not None and start > onset:
+            treated[start.replace(day=1)] -= 1
+            treated[month] += 1
+    dated = [m for m, n in treated.items() if m is not None and n > 0] + list(cases)
+    if not dated and not treated:
+        return None
+    first = min(dated, default=today.replace(day=1))
+    months = months_between(first, max([*dated, today]))[-most_months:]
+    return IncidenceByMonth(
+        figures=cumulative_by_month(months, cases, treated),
+        undated_cases=sum(1 for onset in first_onsets.values() if onset is None),
+        grade3=grade3,
+    )
+
+
+def _signal_term_ids(signal: Signal) -> list[int]:
+    """The signal's term, and every member of it when it is a group."""
+    terms = [signal.term_id]
+    if signal.term.is_group:
+        terms += list(
+            GroupMembership.objects.filter(group_id=signal.term_id).values_list(
+                "member_id", flat=True
+            )
+        )
+    return terms

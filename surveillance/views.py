@@ -1,3 +1,4 @@
+import statistics
 from collections import Counter
 from typing import Any
 
@@ -19,7 +20,15 @@ from audit.services import audit_history
 from reference.models import Drug
 from reports.services import coding_pending_count
 
-from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
+from .charts import (
+    DASH,
+    ForestRow,
+    cumulative_incidence_chart,
+    forest_chart,
+    histogram_chart,
+    onset_bins,
+    percent_words,
+)
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
 from .exports import csv_text
 from .models import Signal
@@ -31,6 +40,7 @@ from .selectors import (
     signal_cases,
     signal_dashboard,
     signal_detail,
+    signal_incidence_by_month,
     term_expected,
     treated_patients,
 )
@@ -346,20 +356,7 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
     cases = list(signal_cases(signal))
     evaluations = list(signal.evaluations.all())
     against_label = signal.kind != Kind.DISPROPORTIONALITY
-    chart = incidence_chart(
-        [
-            Point(e.evaluated_at.strftime("%d %b"), e.observed_pct, e.ci_low_pct, e.ci_high_pct)
-            for e in evaluations
-        ],
-        signal.expected_pct,
-    )
-    grades = Counter(c.grade for c in cases)
-    onset_days = [
-        (c.onset_date - c.report.therapy_start).days
-        for c in cases
-        if c.onset_date and c.report.therapy_start
-    ]
-    weeks = Counter(min(max(d, 0) // 7, 12) for d in onset_days)
+    charts = _signal_charts(signal) if against_label else {}
     return render(
         request,
         "surveillance/signal.html",
@@ -368,20 +365,7 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form if ALLOWED_MOVES[signal.status] else None,
             "cases": cases,
             "evaluations": evaluations,
-            "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
-            "grade_chart": mark_safe(  # noqa: S308
-                bar_chart(
-                    [(f"G{g}", grades.get(g, 0)) for g in range(1, 6)], label="Cases by grade"
-                )
-            ),
-            "onset_chart": mark_safe(  # noqa: S308
-                bar_chart(
-                    [(f"{w}w" if w < 12 else "12w+", weeks.get(w, 0)) for w in range(13)],
-                    label="Days from therapy start to onset, by week",
-                )
-            )
-            if onset_days
-            else "",
+            **charts,
             "history": list(audit_history(signal)),
             "methods": disproportionality_table(signal.statistics),
             "treated": treated_patients(signal.drug_id) if against_label else None,
@@ -389,3 +373,76 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             "assign": assign,
         },
     )
+
+
+def _signal_charts(signal: Signal) -> dict[str, Any]:
+    """The signal page's charts: cumulative incidence by month of onset against the label,
+    and time from therapy start to onset and grades over all the cases of the case list."""
+    by_month = signal_incidence_by_month(signal)
+    term = signal.term.name
+    severe = bool(by_month and by_month.grade3)
+    grade3 = " at grade 3 or higher" if severe else ""
+    incidence = ""
+    if by_month and by_month.figures:
+        first, last = by_month.figures[0], by_month.figures[-1]
+        label = (
+            f"the label gives {percent_words(signal.expected_pct)}"
+            if signal.expected_pct is not None
+            else "not on the label"
+        )
+        reached = (
+            f"{last.pct:.1f}% (95% interval {last.low_pct:.1f}{DASH}{last.high_pct:.1f}%, "
+            f"{last.cases} of {last.treated} treated patients)"
+            if last.pct is not None and last.low_pct is not None and last.high_pct is not None
+            else "no treated patients"
+        )
+        incidence = cumulative_incidence_chart(
+            by_month.figures,
+            signal.expected_pct,
+            summary=f"Cumulative incidence of {term}{grade3} by month of onset, "
+            f"{first.month:%b %Y} to {last.month:%b %Y}: {reached} by the end of "
+            f"{last.month:%b %Y}; {label}.",
+            y_title="Cumulative incidence, grade ≥ 3 (%)" if severe else "Cumulative incidence (%)",
+            reference=f"Label {percent_words(signal.expected_pct)}{' at grade ≥ 3' * severe}"
+            if signal.expected_pct is not None
+            else "",
+        )
+    cases = list(
+        signal_cases(signal).values_list("onset_date", "report__therapy_start", "grade", "serious")
+    )
+    onset_days = sorted((onset - start).days for onset, start, _, _ in cases if onset and start)
+    onsets = onset_bins(onset_days)
+    grades = Counter(grade for _, _, grade, _ in cases)
+    return {
+        "by_month": by_month,
+        "incidence_chart": mark_safe(incidence),  # noqa: S308 - built by surveillance.charts
+        "onset_chart": mark_safe(  # noqa: S308 - built by surveillance.charts, text escaped
+            histogram_chart(
+                onsets,
+                summary="Cases by days from therapy start to onset: "
+                + "; ".join(f"{name} days: {n}" for name, n in onsets)
+                + ".",
+                x_title="Days from therapy start to onset",
+            )
+        )
+        if onset_days
+        else "",
+        "onset_days": onset_days,
+        "onset_median": statistics.median(onset_days) if onset_days else None,
+        "onset_missing": len(cases) - len(onset_days),
+        "case_count": len(cases),
+        "grade3_count": sum(n for g, n in grades.items() if g >= 3),
+        "serious_count": sum(1 for *_, serious in cases if serious),
+        "onset_before_start": sum(1 for d in onset_days if d < 0),
+        "grade_chart": mark_safe(  # noqa: S308 - built by surveillance.charts, text escaped
+            histogram_chart(
+                [(str(g), grades.get(g, 0)) for g in range(1, 6)],
+                summary="Cases by grade: "
+                + "; ".join(f"grade {g}: {grades.get(g, 0)}" for g in range(1, 6))
+                + ".",
+                x_title="Grade (CTCAE)",
+            )
+        )
+        if cases
+        else "",
+    }
