@@ -42,6 +42,7 @@ def test_an_officer_starts_a_run_and_follows_it(
             "/api/v1/signal-runs/", {"drug": "inotuzumab-ozogamicin"}, format="json"
         )
     assert response.status_code == 202
+    assert response.json()["created"] is True
     run_id = response.json()["id"]
     # Without a broker the task ran in this process.
     body = officer_api.get(f"/api/v1/signal-runs/{run_id}/").json()

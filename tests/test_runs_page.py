@@ -129,13 +129,14 @@ def test_an_unknown_drug_is_a_form_error_and_starts_nothing(officer_web, inotuzu
     assert not DetectionRun.objects.exists()
 
 
-def test_the_api_answers_the_run_already_on_with_200(officer, inotuzumab):
+def test_the_api_answers_the_run_already_on(officer, inotuzumab):
     api = APIClient()
     api.force_authenticate(officer)
     on = running(run_create(trigger=Trigger.MANUAL, drug=inotuzumab))
     response = api.post("/api/v1/signal-runs/", {"drug": inotuzumab.slug}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 202
     assert response.json()["id"] == on.pk
+    assert response.json()["created"] is False
     assert DetectionRun.objects.count() == 1
 
 

@@ -87,9 +87,10 @@ class SignalRunViewSet(
 
     @extend_schema(
         request=RunRequestSerializer,
-        responses={202: RunSerializer, 200: RunSerializer},
-        description="Starts a run over one drug or every drug (202). When a run over the "
-        "same scope is already queued or running, that run is answered instead (200).",
+        responses={202: RunSerializer},
+        description="Starts a run over one drug or every drug. When a run over the same "
+        "scope is already queued or running, that run is answered instead of a second one: "
+        "`created` says which.",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = RunRequestSerializer(data=request.data)
@@ -99,8 +100,9 @@ class SignalRunViewSet(
         if slug and drug is None:
             raise ValidationError({"drug": [f"Unknown drug {slug!r}."]})
         run, created = run_request(drug=drug, requested_by=request.user)  # type: ignore[arg-type]
-        if not created:
-            return Response(RunSerializer(run).data, status=status.HTTP_200_OK)
-        transaction.on_commit(lambda: run_dispatch(run))
-        run.refresh_from_db()
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        if created:
+            transaction.on_commit(lambda: run_dispatch(run))
+            run.refresh_from_db()
+        return Response(
+            {**RunSerializer(run).data, "created": created}, status=status.HTTP_202_ACCEPTED
+        )
