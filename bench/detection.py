@@ -286,10 +286,11 @@ def generate(args: argparse.Namespace) -> None:
         copy_rows(
             "reports_reaction",
             "report_id drug_id patient_id counted term_id verbatim onset_date grade seriousness "
-            "serious outcome causality listedness listedness_note added_in_version",
+            "serious outcome causality listedness listedness_note added_in_version coding "
+            "coding_note",
             (
                 f"{r}\t{dr}\t{pa}\t{'t' if co else 'f'}\t{t}\t\t{days[o]}\t{g}\t{s}\t"
-                f"{'t' if ser else 'f'}\t{out}\t\t{'listed' if li else 'unlisted'}\t\t1"
+                f"{'t' if ser else 'f'}\t{out}\t\t{'listed' if li else 'unlisted'}\t\t1\tauto\t"
                 for r, dr, pa, co, t, o, g, s, ser, out, li in zip(
                     report_ids[rx_report].tolist(),
                     rx_drug_id.tolist(),

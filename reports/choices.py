@@ -83,3 +83,11 @@ class Route(models.TextChoices):
     INTRAMUSCULAR = "intramuscular", "Intramuscular"
     ORAL = "oral", "Oral"
     OTHER = "other", "Other"
+
+
+class DrugRole(models.TextChoices):
+    """A drug's role in a case (ICH E2B G.k.1)."""
+
+    SUSPECT = "suspect", "Suspect"
+    CONCOMITANT = "concomitant", "Concomitant"
+    INTERACTING = "interacting", "Interacting"

@@ -42,6 +42,30 @@ class ReactionInput:
 
 
 @dataclass
+class DrugInput:
+    """A drug of a case beside the first suspect: a further suspect or a concomitant drug,
+    named as the reporter names it (a slug, name or brand of the formulary, or any name)."""
+
+    drug: str = ""
+    dose: str = ""
+    route: str = ""
+    therapy_start: date | None = None
+    therapy_end: date | None = None
+    lot_number: str = ""
+
+    @classmethod
+    def from_cleaned(cls, data: Mapping[str, Any]) -> "DrugInput":
+        return cls(
+            drug=data.get("drug") or "",
+            dose=data.get("dose") or "",
+            route=data.get("route") or "",
+            therapy_start=data.get("therapy_start"),
+            therapy_end=data.get("therapy_end"),
+            lot_number=data.get("lot_number") or "",
+        )
+
+
+@dataclass
 class ReportInput:
     patient: PatientInput | None = None
     drug: str = ""
@@ -54,6 +78,8 @@ class ReportInput:
     reporter_qualification: str = ""
     site: str = ""
     reactions: list[ReactionInput] = field(default_factory=list)
+    other_suspect_drugs: list[DrugInput] = field(default_factory=list)
+    concomitant_drugs: list[DrugInput] = field(default_factory=list)
 
 
 @dataclass
@@ -70,3 +96,4 @@ class FollowUpInput:
     updates: list[ReactionUpdate] = field(default_factory=list)
     new_reactions: list[ReactionInput] = field(default_factory=list)
     narrative: str = ""
+    new_suspect_drugs: list[DrugInput] = field(default_factory=list)

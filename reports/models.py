@@ -10,6 +10,7 @@ from reference.models import Drug, Label, LabelEntry, Term
 from .choices import (
     Causality,
     Coding,
+    DrugRole,
     DuplicateStatus,
     Listedness,
     Outcome,
@@ -127,7 +128,8 @@ class CaseCounter(models.Model):
 
 
 class Report(models.Model):
-    """One case (ICSR): one patient, a suspect drug, one or more reactions."""
+    """One case (ICSR): one patient, its first suspect drug, one or more reactions; further
+    drugs of the case are its ReportDrug rows."""
 
     reference = models.CharField("case number", max_length=20, unique=True)
     # Site and drug are indexed first in the (site, received_at) and (drug, patient) indexes.
@@ -226,9 +228,9 @@ class Reaction(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     coded_at = models.DateTimeField(null=True, blank=True)
-    # Copies of the report's drug and patient, and whether the report counts (neither void
-    # nor a confirmed duplicate), so that detection reads one drug's reactions from one
-    # index without joining the reports. The report services keep them in step.
+    # Copies of the report's first suspect drug and patient, and whether the report counts
+    # (neither void nor a confirmed duplicate). Detection reads SuspectReaction, one row per
+    # formulary suspect drug. The report services keep both in step.
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+", db_index=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", db_index=False)
     counted = models.BooleanField(default=True)
@@ -242,6 +244,8 @@ class Reaction(models.Model):
     serious = models.BooleanField(default=False)
     outcome = models.CharField(max_length=25, choices=Outcome.choices, default=Outcome.UNKNOWN)
     causality = models.CharField(max_length=15, choices=Causality.choices, blank=True)
+    # For the case: unlisted when unlisted for any formulary suspect drug (SuspectReaction
+    # keeps each drug's judgement).
     listedness = models.CharField(  # noqa: DJ001
         max_length=10, choices=Listedness.choices, null=True, blank=True
     )
@@ -251,7 +255,7 @@ class Reaction(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The label entry that made the reaction listed.",
+        help_text="The entry of the first suspect's label that made the reaction listed.",
     )
     listedness_note = models.CharField(max_length=300, blank=True)
     added_in_version = models.PositiveIntegerField(default=1)
@@ -261,20 +265,6 @@ class Reaction(models.Model):
         indexes = [
             models.Index(fields=["term", "onset_date"]),
             models.Index(fields=["report"], condition=Q(coding="pending"), name="reaction_pending"),
-            # Detection reads a drug's counted reactions in term then patient order from this
-            # index alone, with no sort.
-            models.Index(
-                fields=["drug", "term", "patient"],
-                include=["grade", "serious", "outcome"],
-                condition=Q(counted=True),
-                name="reaction_counted_drug_term",
-            ),
-            # Whether a patient has a counted reaction with a drug (the cohort count).
-            models.Index(
-                fields=["drug", "patient"],
-                condition=Q(counted=True),
-                name="reaction_counted_drug_patient",
-            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -308,6 +298,127 @@ class Reaction(models.Model):
     def seriousness_labels(self) -> list[str]:
         labels = dict(Seriousness.choices)
         return [str(labels.get(value, value)) for value in self.seriousness]
+
+
+class ReportDrug(models.Model):
+    """A drug of a case beside its first suspect (Report.drug): a further suspect, or a
+    concomitant or interacting drug. A drug outside the formulary is kept by the name the
+    reporter gave (drug is None)."""
+
+    # Indexed first in the (report, position) constraint.
+    report = models.ForeignKey(
+        Report, on_delete=models.PROTECT, related_name="other_drugs", db_index=False
+    )
+    position = models.PositiveSmallIntegerField(
+        help_text="Order in the case: 2 for the drug after the first suspect, and so on."
+    )
+    role = models.CharField(max_length=12, choices=DrugRole.choices, default=DrugRole.SUSPECT)
+    drug = models.ForeignKey(
+        Drug, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField("name as reported", max_length=200)
+    dose = models.CharField(max_length=100, blank=True)
+    route = models.CharField(max_length=20, choices=Route.choices, blank=True)
+    therapy_start = models.DateField(null=True, blank=True)
+    therapy_end = models.DateField(null=True, blank=True)
+    lot_number = models.CharField(max_length=50, blank=True)
+    label = models.ForeignKey(
+        Label,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The label version this suspect's listedness was first decided against.",
+    )
+    added_in_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "position"], name="report_drug_position_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["report", "drug"],
+                condition=Q(drug__isnull=False),
+                name="report_drug_once",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="report_drug_has_name"),
+            models.CheckConstraint(condition=Q(position__gte=2), name="report_drug_after_first"),
+            models.CheckConstraint(
+                condition=Q(therapy_end__isnull=True)
+                | Q(therapy_start__isnull=True)
+                | Q(therapy_end__gte=models.F("therapy_start")),
+                name="report_drug_therapy_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report}: {self.name} ({self.role})"
+
+    @property
+    def is_suspect(self) -> bool:
+        return self.role == DrugRole.SUSPECT
+
+
+class SuspectReaction(models.Model):
+    """A reaction as one formulary suspect drug of its case sees it: the listedness against
+    that drug's label, and copies of what detection counts (term, patient, grade,
+    seriousness, outcome, whether the report counts), so that each drug's cohort
+    and cases are read from one index without joining the reports. A case with two
+    formulary suspects has two rows per reaction; the report services keep them in step."""
+
+    reaction = models.ForeignKey(Reaction, on_delete=models.PROTECT, related_name="per_drug")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", db_index=False)
+    term = models.ForeignKey(
+        Term, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    grade = models.PositiveSmallIntegerField()
+    serious = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=25, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    counted = models.BooleanField(default=False)
+    listedness = models.CharField(  # noqa: DJ001
+        max_length=10, choices=Listedness.choices, null=True, blank=True
+    )
+    listed_by = models.ForeignKey(
+        LabelEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    listedness_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["reaction", "id"]
+        indexes = [
+            # Detection reads a drug's counted reactions in term then patient order from this
+            # index alone, with no sort.
+            models.Index(
+                fields=["drug", "term", "patient"],
+                include=["grade", "serious", "outcome"],
+                condition=Q(counted=True),
+                name="suspect_counted_drug_term",
+            ),
+            # Whether a patient has a counted reaction with a drug (the cohort count).
+            models.Index(
+                fields=["drug", "patient"],
+                condition=Q(counted=True),
+                name="suspect_counted_drug_patient",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reaction", "drug"], name="suspect_reaction_once"),
+            models.CheckConstraint(
+                condition=Q(counted=False) | Q(term__isnull=False),
+                name="suspect_counted_is_coded",
+            ),
+            models.CheckConstraint(
+                condition=Q(term__isnull=True, listedness__isnull=True)
+                | Q(term__isnull=False, listedness__isnull=False),
+                name="suspect_coded_has_listedness",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reaction} with {self.drug_id}: {self.listedness or 'pending'}"
 
 
 class ReportVersion(models.Model):

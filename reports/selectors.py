@@ -10,7 +10,8 @@ from audit.models import AuditEntry
 from audit.services import audit_history
 from reference.selectors import term_code
 
-from .models import Exposure, Reaction, Report, ReportVersion
+from .choices import DrugRole
+from .models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
 from .services.reports import report_version_content
 
 
@@ -22,7 +23,14 @@ def reports_visible(user: User) -> QuerySet[Report]:
         Prefetch(
             "reactions",
             queryset=Reaction.objects.select_related("term", "listed_by__term").order_by("id"),
-        )
+        ),
+        Prefetch(
+            "reactions__per_drug",
+            queryset=SuspectReaction.objects.select_related("drug", "listed_by__term").order_by(
+                "id"
+            ),
+        ),
+        Prefetch("other_drugs", queryset=ReportDrug.objects.select_related("drug")),
     )
     if is_officer(user):
         return reports
@@ -71,3 +79,12 @@ def exposures_by_id(ids: Iterable[int]) -> dict[int, Exposure]:
     """Exposures just registered, joined for display, by id."""
     exposures = Exposure.objects.select_related("patient__site", "drug").filter(pk__in=list(ids))
     return {e.pk: e for e in exposures}
+
+
+def report_suspect_drug_ids(report: Report) -> list[int]:
+    """The formulary suspect drugs of a case, the first suspect first (the case's other
+    drugs read once, or from what the report already holds)."""
+    others = report.other_drugs.all()
+    return [report.drug_id] + [
+        d.drug_id for d in others if d.role == DrugRole.SUSPECT and d.drug_id is not None
+    ]

@@ -17,8 +17,17 @@ from reference.normalize import keyless_message, name_key
 from reference.search import TermIndex
 from reference.selectors import drug_with_current_label, term_index
 
-from .choices import Causality, Coding, Outcome, Qualification, Route, Seriousness, Sex
-from .inputs import ReactionInput, ReportInput
+from .choices import (
+    Causality,
+    Coding,
+    DrugRole,
+    Outcome,
+    Qualification,
+    Route,
+    Seriousness,
+    Sex,
+)
+from .inputs import DrugInput, ReactionInput, ReportInput
 from .models import NARRATIVE_MAX_LENGTH, PATIENT_REFERENCE
 
 __all__ = [
@@ -26,6 +35,7 @@ __all__ = [
     "NARRATIVE_MAX_LENGTH",
     "PATIENT_REFERENCE",
     "Checked",
+    "CheckedDrug",
     "Coded",
     "Errors",
     "ReportInvalid",
@@ -79,16 +89,30 @@ class Coded:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class CheckedDrug:
+    """A drug of a case beside the first suspect, with its formulary drug when it has one."""
+
+    given: DrugInput
+    role: str
+    drug: Drug | None
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.given.drug.split())
+
+
 @dataclass
 class Checked:
-    """A submission that passed: the resolved drug, site and coding of each reaction, and the
-    warnings."""
+    """A submission that passed: the resolved drug, site and coding of each reaction, the
+    case's other drugs, and the warnings."""
 
     drug: Drug
     site: Site
     codings: list[Coded]
     qualification: str
     warnings: list[str] = field(default_factory=list)
+    other_drugs: list[CheckedDrug] = field(default_factory=list)
 
 
 class Errors:
@@ -229,11 +253,74 @@ def check_report(*, data: ReportInput, reporter: User, today: date) -> Checked:
                     f"Reaction {i + 1} ({named}): onset {reaction.onset_date} is more "
                     f"than a year after the therapy start {data.therapy_start}."
                 )
+    other_drugs = check_other_drugs(
+        data.other_suspect_drugs,
+        data.concomitant_drugs,
+        named=[drug.name] if drug is not None else [data.drug],
+        prefix="",
+        errors=errors,
+        today=today,
+    )
     errors.raise_if_any()
     assert drug is not None and site is not None
     return Checked(
-        drug=drug, site=site, codings=codings, qualification=qualification, warnings=warnings
+        drug=drug,
+        site=site,
+        codings=codings,
+        qualification=qualification,
+        warnings=warnings,
+        other_drugs=other_drugs,
     )
+
+
+def check_other_drugs(
+    suspects: list[DrugInput],
+    concomitants: list[DrugInput],
+    *,
+    named: list[str],
+    prefix: str,
+    errors: Errors,
+    today: date,
+    suspects_key: str = "other_suspect_drugs",
+) -> list[CheckedDrug]:
+    """Check a case's further suspect drugs and its concomitant drugs. A suspect in the
+    formulary (by slug, name or brand) is judged against its label; any other name is kept
+    as given. The case names each drug once: ``named`` holds the drugs it names already."""
+    seen = {_drug_key(name) for name in named}
+    found: list[CheckedDrug] = []
+    for key, role, items in (
+        (suspects_key, DrugRole.SUSPECT, suspects),
+        ("concomitant_drugs", DrugRole.CONCOMITANT, concomitants),
+    ):
+        for i, given in enumerate(items):
+            path = f"{prefix}{key}.{i}"
+            name = " ".join(given.drug.split())
+            if not name:
+                errors.add(f"{path}.drug", "Name the drug.")
+                continue
+            drug = drug_with_current_label(name) if role == DrugRole.SUSPECT else None
+            keys = {_drug_key(name)} | ({_drug_key(drug.name)} if drug is not None else set())
+            if keys & seen:
+                errors.add(f"{path}.drug", f"The case names {name} already; name a drug once.")
+                continue
+            seen |= keys
+            if given.route and given.route not in Route.values:
+                errors.add(f"{path}.route", f"Route must be one of {', '.join(Route.values)}.")
+            for field_name in ("therapy_start", "therapy_end"):
+                value = getattr(given, field_name)
+                if value is not None and value > today:
+                    errors.add(f"{path}.{field_name}", "This date is in the future.")
+                elif value is not None and value < EARLIEST_DATE:
+                    errors.add(f"{path}.{field_name}", f"This date is before {EARLIEST_DATE:%Y}.")
+            start, end = given.therapy_start, given.therapy_end
+            if start and end and end < start:
+                errors.add(f"{path}.therapy_end", "Therapy cannot end before it starts.")
+            found.append(CheckedDrug(given=given, role=role, drug=drug))
+    return found
+
+
+def _drug_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def code_reactions(

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, GroupMembership, Term
-from reports.models import Exposure, Reaction
+from reports.models import Exposure, Reaction, SuspectReaction
 
 from . import stats
 from .charts import MonthFigure, cumulative_by_month, months_between
@@ -56,9 +56,10 @@ def signal_cases(signal: Signal) -> QuerySet[Reaction]:
                 "member_id", flat=True
             )
         )
+    # The drug is any formulary suspect of the case, the first or another.
     return (
         Reaction.objects.filter(
-            term_id__in=terms, report__drug_id=signal.drug_id, report__is_void=False
+            term_id__in=terms, per_drug__drug_id=signal.drug_id, report__is_void=False
         )
         .exclude(report__duplicate_status="confirmed")
         .select_related("report__patient", "term")
@@ -122,7 +123,7 @@ def _cohort_sizes(drug_id: int) -> dict[str, int]:
     the registered exposures and, among those from reports, the ones whose patient has a
     counted reaction (a void report, a confirmed duplicate or words awaiting coding add no
     one)."""
-    counted = Reaction.objects.filter(
+    counted = SuspectReaction.objects.filter(
         drug_id=drug_id, counted=True, patient_id=OuterRef("patient_id")
     )
     return Exposure.objects.filter(drug_id=drug_id).aggregate(
@@ -191,10 +192,10 @@ def treated_patients(drug_id: int) -> TreatedPatients:
 def _per_patient_counts(drug: Drug, group_ids: list[int] | None) -> dict[int, Counts]:
     """Distinct patients per term (or per group), with grade >= 3 and with a severe case.
 
-    The drug's counted reactions are read from their covering index, already in term
-    order, with no join to the reports.
+    The counted reactions of the cases that name the drug as a suspect are read from their
+    covering index, already in term order, with no join to the reports.
     """
-    reactions = Reaction.objects.filter(drug=drug, counted=True)
+    reactions = SuspectReaction.objects.filter(drug=drug, counted=True)
     key = "term_id"
     if group_ids is not None:
         key = "term__group_links__group_id"
@@ -316,7 +317,7 @@ def signal_incidence_by_month(
     None when the drug has neither treated patients nor cases.
     """
     today = today or timezone.localdate()
-    reactions = Reaction.objects.filter(
+    reactions = SuspectReaction.objects.filter(
         drug_id=signal.drug_id, counted=True, term_id__in=_signal_term_ids(signal)
     )
     grade3 = signal.kind == Kind.SEVERITY
@@ -324,11 +325,11 @@ def signal_incidence_by_month(
         reactions = reactions.filter(grade__gte=3)
     first_onsets = dict(
         reactions.values("patient_id")
-        .annotate(first=Min("onset_date"))
+        .annotate(first=Min("reaction__onset_date"))
         .order_by()
         .values_list("patient_id", "first")
     )
-    counted = Reaction.objects.filter(
+    counted = SuspectReaction.objects.filter(
         drug_id=signal.drug_id, counted=True, patient_id=OuterRef("patient_id")
     )
     cohort = Exposure.objects.filter(drug_id=signal.drug_id).filter(

@@ -13,6 +13,7 @@ from django.db import connections
 from django.utils import timezone
 
 from reports.models import Report
+from reports.selectors import report_suspect_drug_ids
 
 from .services import debounce_seconds, run_queue_for_new_reports
 from .tasks import detection_run_start, run_dispatch, runs_dispatch_due
@@ -53,8 +54,14 @@ def on_report_committed(report: Report, **_signal: object) -> None:
     """
     if not getattr(settings, "DETECTION_ON_NEW_REPORTS", True) or getattr(_paused, "on", False):
         return
+    # Every formulary suspect drug of the case counts it.
+    for drug_id in report_suspect_drug_ids(report):
+        _queue_for(drug_id)
+
+
+def _queue_for(drug_id: int) -> None:
     if detection_run_start.app.conf.task_always_eager:
-        run = run_queue_for_new_reports(report.drug_id, take_overdue=True)
+        run = run_queue_for_new_reports(drug_id, take_overdue=True)
         if run is None:
             return
         if run.not_before is not None and run.not_before > timezone.now():
@@ -62,7 +69,7 @@ def on_report_committed(report: Report, **_signal: object) -> None:
         else:
             run_dispatch(run)
         return
-    run_queue_for_new_reports(report.drug_id, delay_seconds=debounce_seconds())
+    run_queue_for_new_reports(drug_id, delay_seconds=debounce_seconds())
 
 
 def dispatch_when_due(due: datetime) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Site, User
 from reference.models import Drug, Term
 from reference.selectors import term_code
-from reports.models import Exposure, Patient, Reaction, Report
+from reports.models import Exposure, Patient, Reaction, Report, SuspectReaction
 
 
 @dataclass
@@ -65,7 +65,7 @@ class CohortBuilder:
             void_reason="entered in error" if void else "",
             duplicate_status=duplicate,
         )
-        Reaction.objects.bulk_create(
+        reactions = Reaction.objects.bulk_create(
             [
                 Reaction(
                     report=report,
@@ -82,6 +82,22 @@ class CohortBuilder:
                     listedness="listed",
                 )
                 for c in cases
+            ]
+        )
+        SuspectReaction.objects.bulk_create(
+            [
+                SuspectReaction(
+                    reaction=r,
+                    drug=self.drug,
+                    patient=r.patient,
+                    term=r.term,
+                    grade=r.grade,
+                    serious=r.serious,
+                    outcome=r.outcome,
+                    counted=r.counted,
+                    listedness=r.listedness,
+                )
+                for r in reactions
             ]
         )
         return report

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from reports.models import Reaction
+from reports.models import Reaction, SuspectReaction
 from reports.services.reports import report_void
 from surveillance.models import Signal
 from surveillance.selectors import treated_patients
@@ -139,6 +139,9 @@ def test_between_runs_both_pages_give_the_last_run_figure_and_the_figure_now(
     pending = signals.report(len(signals.patients), Case("Nausea"))
     Reaction.objects.filter(report=pending).update(
         term=None, coding="pending", listedness=None, counted=False
+    )
+    SuspectReaction.objects.filter(reaction__report=pending).update(
+        term=None, listedness=None, counted=False
     )
 
     treated = treated_patients(inotuzumab.pk)

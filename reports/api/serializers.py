@@ -1,10 +1,12 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reports.choices import (
     Causality,
     Coding,
+    DrugRole,
     Listedness,
     Outcome,
     Qualification,
@@ -13,13 +15,21 @@ from reports.choices import (
     Sex,
 )
 from reports.inputs import (
+    DrugInput,
     FollowUpInput,
     PatientInput,
     ReactionInput,
     ReactionUpdate,
     ReportInput,
 )
-from reports.models import NARRATIVE_MAX_LENGTH, Exposure, Reaction, Report
+from reports.models import (
+    NARRATIVE_MAX_LENGTH,
+    Exposure,
+    Reaction,
+    Report,
+    ReportDrug,
+    SuspectReaction,
+)
 from reports.services import ExposureRow
 
 
@@ -61,6 +71,45 @@ class ReactionInputSerializer(serializers.Serializer[Any]):
         return ReactionInput.from_cleaned(data)
 
 
+class DrugInputSerializer(serializers.Serializer[Any]):
+    drug = serializers.CharField(
+        max_length=200,
+        help_text="A formulary drug's slug, name or brand name, or any other name: a drug "
+        "outside the formulary is kept by the name given.",
+    )
+    dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    route = serializers.ChoiceField(choices=Route.choices, required=False, allow_blank=True)
+    therapy_start = serializers.DateField(required=False, allow_null=True)
+    therapy_end = serializers.DateField(required=False, allow_null=True)
+    lot_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+
+@extend_schema_field(DrugInputSerializer)
+class DrugItemField(serializers.Field):  # type: ignore[type-arg]
+    """A drug of the case: an object as DrugInputSerializer reads it, or just its name."""
+
+    default_error_messages = {"invalid": "Give the drug's name, or an object with its drug."}
+
+    def to_internal_value(self, data: Any) -> DrugInput:
+        if isinstance(data, str):
+            data = {"drug": data}
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        item = DrugInputSerializer(data=data)
+        if not item.is_valid():
+            raise serializers.ValidationError(item.errors)
+        return DrugInput.from_cleaned(item.validated_data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def drug_list_field(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=DrugItemField(), required=False, max_length=20, help_text=help_text
+    )
+
+
 class ReportCreateSerializer(serializers.Serializer[Any]):
     patient = PatientInputSerializer()
     drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
@@ -79,6 +128,14 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
         max_length=200, required=False, allow_blank=True, help_text="Officers: the site's code."
     )
     reactions = ReactionInputSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
+    other_suspect_drugs = drug_list_field(
+        "Suspect drugs of the case beside drug: each a name (slug, name or brand name) or an "
+        "object with its dose, route, therapy dates and lot. Each reaction is judged against "
+        "the label of every suspect in the formulary; one outside it is kept by name."
+    )
+    concomitant_drugs = drug_list_field(
+        "Drugs the patient was also taking, not suspected: names or objects, kept by name."
+    )
 
     def to_input(self) -> ReportInput:
         data = self.validated_data
@@ -95,7 +152,29 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
             reporter_qualification=data.get("reporter_qualification", ""),
             site=data.get("site", ""),
             reactions=[reaction.to_input(r) for r in data["reactions"]],
+            other_suspect_drugs=list(data.get("other_suspect_drugs", [])),
+            concomitant_drugs=list(data.get("concomitant_drugs", [])),
         )
+
+
+class SuspectListednessSerializer(serializers.Serializer[SuspectReaction]):
+    drug = serializers.CharField(source="drug.slug")
+    listedness = serializers.CharField(help_text="listed or unlisted, for this drug.")
+    listed_by = serializers.CharField(source="listed_by.term.name", allow_null=True)
+    listedness_note = serializers.CharField()
+
+
+class ReportDrugSerializer(serializers.Serializer[ReportDrug]):
+    name = serializers.CharField(help_text="The drug as reported.")
+    role = serializers.CharField(help_text="suspect, concomitant or interacting.")
+    drug = serializers.CharField(
+        source="drug.slug", allow_null=True, help_text="The formulary drug; null outside it."
+    )
+    dose = serializers.CharField()
+    route = serializers.CharField()
+    therapy_start = serializers.DateField(allow_null=True)
+    therapy_end = serializers.DateField(allow_null=True)
+    lot_number = serializers.CharField()
 
 
 # The answers are plain serializers with their fields spelt out: a ModelSerializer
@@ -131,6 +210,18 @@ class ReactionSerializer(serializers.Serializer[Reaction]):
     )
     listedness_note = serializers.CharField()
     added_in_version = serializers.IntegerField()
+    listedness_by_drug = serializers.SerializerMethodField(
+        help_text="The reaction's listedness for each formulary suspect drug of the case; the "
+        "reaction is unlisted for the case when it is unlisted for any of them."
+    )
+
+    @extend_schema_field(SuspectListednessSerializer(many=True))
+    def get_listedness_by_drug(self, reaction: Reaction) -> list[Any]:
+        return [
+            SuspectListednessSerializer(row).data
+            for row in reaction.per_drug.all()
+            if row.listedness is not None
+        ]
 
 
 class PatientSerializer(serializers.Serializer[Any]):
@@ -167,6 +258,26 @@ class ReportSerializer(serializers.Serializer[Report]):
     duplicate_status = serializers.CharField()
     duplicate_of = serializers.CharField(source="duplicate_of.reference", allow_null=True)
     reactions = ReactionSerializer(many=True)
+    other_suspect_drugs = serializers.SerializerMethodField(
+        help_text="Suspect drugs beside drug, in the order given."
+    )
+    concomitant_drugs = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReportDrugSerializer(many=True))
+    def get_other_suspect_drugs(self, report: Report) -> Any:
+        return [
+            ReportDrugSerializer(d).data
+            for d in report.other_drugs.all()
+            if d.role != DrugRole.CONCOMITANT
+        ]
+
+    @extend_schema_field(ReportDrugSerializer(many=True))
+    def get_concomitant_drugs(self, report: Report) -> Any:
+        return [
+            ReportDrugSerializer(d).data
+            for d in report.other_drugs.all()
+            if d.role == DrugRole.CONCOMITANT
+        ]
 
 
 class ReactionUpdateSerializer(serializers.Serializer[Any]):
@@ -181,6 +292,10 @@ class FollowUpSerializer(serializers.Serializer[Any]):
     narrative = serializers.CharField(
         max_length=NARRATIVE_MAX_LENGTH, required=False, allow_blank=True
     )
+    new_suspect_drugs = drug_list_field(
+        "Suspect drugs learned since: every reaction of the case is judged against the label "
+        "of each one in the formulary."
+    )
 
     def to_input(self) -> FollowUpInput:
         data = self.validated_data
@@ -189,6 +304,7 @@ class FollowUpSerializer(serializers.Serializer[Any]):
             updates=[ReactionUpdate(**u) for u in data.get("updates", [])],
             new_reactions=[reaction.to_input(r) for r in data.get("new_reactions", [])],
             narrative=data.get("narrative", ""),
+            new_suspect_drugs=list(data.get("new_suspect_drugs", [])),
         )
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_record
 from reference.choices import NameKind
-from reference.models import Label, LabelEntry, Term, TermName
+from reference.models import LabelEntry, Term, TermName
 from reference.normalize import keyless_message, name_key
 from reference.search import Match
 from reference.selectors import term_index, term_search
@@ -29,11 +29,14 @@ from ..choices import Coding
 from ..models import Reaction, Report
 from ..validation import ReportInvalid, code_terms, suggestions
 from .reactions import (
+    Suspect,
+    case_suspects,
     expedite_if_needed,
     flag_duplicates,
-    label_listing,
     reaction_code,
     reaction_name,
+    suspect_others,
+    suspect_rows_save,
 )
 from .reports import notify_on_commit, version_save
 
@@ -196,15 +199,18 @@ def _report_code(
     recode: bool = False,
 ) -> Report:
     report = Report.objects.select_for_update().select_related("drug", "patient").get(pk=report_id)
-    current = Label.objects.filter(drug=report.drug, is_current=True).values_list("pk", flat=True)
+    others = suspect_others(report)
+    suspects: dict[bool, list[Suspect]] = {}
     now = timezone.now()
     changes: list[dict[str, Any]] = []
     for reaction in reactions:
-        # A reaction is judged against the label it was reported under: the report's for
-        # the first version, the one in force at the follow-up that added it after that.
-        label_id = report.label_id if reaction.added_in_version == 1 else current.first()
+        # A reaction is judged against the labels it was reported under: the report's for
+        # the first version, the ones in force at the follow-up that added it after that.
+        at_intake = reaction.added_in_version == 1
+        if at_intake not in suspects:
+            suspects[at_intake] = case_suspects(report, others, at_intake=at_intake)
         before = reaction.term.name if reaction.term is not None else None
-        reaction_code(reaction, term, label_listing(label_id), report)
+        reaction_code(reaction, term, suspects[at_intake], report)
         reaction.coding = Coding.OFFICER
         reaction.coding_note = (comment or f"Coded by {actor.get_username()}")[:300]
         reaction.coded_by = actor
@@ -231,6 +237,10 @@ def _report_code(
             "coded_at",
         ],
     )
+    for at_intake, judged_by in suspects.items():
+        suspect_rows_save(
+            [r for r in reactions if (r.added_in_version == 1) == at_intake], judged_by
+        )
     # The 15-day clock runs from the day the report was received, not from its coding.
     expedite_if_needed(report, reactions, timezone.localdate(report.received_at))
     flag_duplicates(report, reactions)

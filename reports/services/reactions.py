@@ -2,15 +2,17 @@
 report becomes due to the regulator, and whether it looks like a duplicate of another."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from reference.listedness import LabelListing
-from reference.models import Label, Term
+from reference.listedness import Listedness as Judgement
+from reference.models import Drug, Label, Term
 from reference.selectors import term_index, term_index_revision
 
-from ..choices import Coding, DuplicateStatus, Listedness
+from ..choices import Coding, DrugRole, DuplicateStatus, Listedness
 from ..inputs import ReactionInput
-from ..models import Reaction, Report
+from ..models import Reaction, Report, ReportDrug, SuspectReaction
 from ..validation import Coded, normalise_reaction
 
 EXPEDITED_DAYS = 15
@@ -40,11 +42,50 @@ def label_listing(label_id: int | None, *, fresh_index: bool = False) -> LabelLi
     return listing
 
 
+@dataclass(frozen=True)
+class Suspect:
+    """A formulary suspect drug of a case and the listing of the label its reactions are
+    judged against."""
+
+    drug: Drug
+    listing: LabelListing
+
+
+def case_suspects(
+    report: Report, others: Sequence[ReportDrug], *, at_intake: bool
+) -> list[Suspect]:
+    """The case's formulary suspect drugs, first suspect first, each with its label: the one
+    in force when the case (or the follow-up that added the drug) came in when
+    ``at_intake``, else the one in force now."""
+    drugs: list[tuple[Drug, int | None]] = [(report.drug, report.label_id)]
+    drugs += [
+        (other.drug, other.label_id)
+        for other in others
+        if other.role == DrugRole.SUSPECT and other.drug is not None
+    ]
+    current: dict[int, int] = {}
+    if not at_intake:
+        current = dict(
+            Label.objects.filter(drug__in=[d for d, _ in drugs], is_current=True).values_list(
+                "drug_id", "pk"
+            )
+        )
+    return [
+        Suspect(drug, label_listing(label_id if at_intake else current.get(drug.pk)))
+        for drug, label_id in drugs
+    ]
+
+
+def suspect_others(report: Report) -> list[ReportDrug]:
+    """The report's drugs beyond the first suspect, with their formulary drugs."""
+    return list(ReportDrug.objects.filter(report=report).select_related("drug"))
+
+
 def reactions_build(
     report: Report,
     inputs: Sequence[ReactionInput],
     codings: Sequence[Coded],
-    listing: LabelListing,
+    suspects: Sequence[Suspect],
     version: int,
 ) -> list[Reaction]:
     rows = []
@@ -69,20 +110,85 @@ def reactions_build(
             added_in_version=version,
         )
         if coded.term is not None:
-            reaction_code(row, coded.term, listing, report)
+            reaction_code(row, coded.term, suspects, report)
         rows.append(row)
     return rows
 
 
-def reaction_code(reaction: Reaction, term: Term, listing: LabelListing, report: Report) -> None:
-    """Give a reaction its term, and with it its listedness against the listing's label;
-    a coded reaction counts in detection when its report does."""
-    decision = listing.assess(term)
+def reaction_code(
+    reaction: Reaction, term: Term, suspects: Sequence[Suspect], report: Report
+) -> None:
+    """Give a reaction its term, and with it its listedness for the case: unlisted when it is
+    unlisted for any suspect drug. A coded reaction counts in detection when its report
+    does."""
+    decisions = [(s.drug, s.listing.assess(term)) for s in suspects]
+    first = decisions[0][1]
+    listed = all(d.listed for _, d in decisions)
     reaction.term = term
     reaction.counted = report.counted
-    reaction.listedness = Listedness.LISTED if decision.listed else Listedness.UNLISTED
-    reaction.listed_by = decision.entry if decision.listed else None
-    reaction.listedness_note = decision.explain(term, report.drug)[:300]
+    reaction.listedness = Listedness.LISTED if listed else Listedness.UNLISTED
+    reaction.listed_by = first.entry if listed else None
+    reaction.listedness_note = " ".join(d.explain(term, drug) for drug, d in decisions)[:300]
+
+
+def suspect_rows_save(
+    reactions: Sequence[Reaction], suspects: Sequence[Suspect], *, new: bool = False
+) -> list[SuspectReaction]:
+    """Write each reaction's row per suspect drug (what detection counts): its judgement
+    against that drug's label and the copies of the reaction detection reads. Rows already
+    written for these reactions are brought up to date; ``new`` says there are none."""
+    existing: dict[tuple[int, int], SuspectReaction] = {}
+    if not new:
+        existing = {
+            (row.reaction_id, row.drug_id): row
+            for row in SuspectReaction.objects.filter(reaction__in=[r.pk for r in reactions])
+        }
+    created: list[SuspectReaction] = []
+    updated: list[SuspectReaction] = []
+    for reaction in reactions:
+        for suspect in suspects:
+            row = existing.get((reaction.pk, suspect.drug.pk))
+            if row is None:
+                row = SuspectReaction(reaction=reaction, drug=suspect.drug)
+                created.append(row)
+            else:
+                updated.append(row)
+            _row_fill(row, reaction, suspect)
+    if created:
+        SuspectReaction.objects.bulk_create(created)
+    if updated:
+        SuspectReaction.objects.bulk_update(updated, SUSPECT_ROW_FIELDS)
+    return [*created, *updated]
+
+
+SUSPECT_ROW_FIELDS = [
+    "patient",
+    "term",
+    "grade",
+    "serious",
+    "outcome",
+    "counted",
+    "listedness",
+    "listed_by",
+    "listedness_note",
+]
+
+
+def _row_fill(row: SuspectReaction, reaction: Reaction, suspect: Suspect) -> None:
+    row.patient_id = reaction.patient_id
+    row.grade = reaction.grade
+    row.serious = reaction.serious
+    row.outcome = reaction.outcome
+    row.counted = reaction.counted
+    term = reaction.term
+    if term is None:
+        row.term, row.listedness, row.listed_by, row.listedness_note = None, None, None, ""
+        return
+    decision: Judgement = suspect.listing.assess(term)
+    row.term = term
+    row.listedness = Listedness.LISTED if decision.listed else Listedness.UNLISTED
+    row.listed_by = decision.entry if decision.listed else None
+    row.listedness_note = decision.explain(term, suspect.drug)[:300]
 
 
 def reaction_name(reaction: Reaction) -> str:

@@ -12,28 +12,34 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
-from reference.models import Label
 
 from ..choices import DuplicateStatus, Outcome, Source
 from ..inputs import FollowUpInput, ReportInput
-from ..models import IdempotencyRecord, Reaction, Report, ReportVersion
+from ..models import IdempotencyRecord, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
 from ..signals import report_committed
 from ..validation import (
+    CheckedDrug,
     Errors,
     ReportInvalid,
     check_dates,
     check_narrative,
+    check_other_drugs,
     check_report,
     code_reactions,
 )
 from .exposures import exposure_ensure, patient_get_or_create
 from .idempotency import body_hash, next_case_number, report_for_key
 from .reactions import (
+    Suspect,
+    case_suspects,
     expedite_if_needed,
     flag_duplicates,
     label_listing,
+    reaction_code,
     reaction_name,
     reactions_build,
+    suspect_others,
+    suspect_rows_save,
 )
 
 
@@ -95,6 +101,19 @@ def _report_create(
     )
     listing = label_listing(getattr(checked.drug, "current_label_id", None), fresh_index=True)
     label = listing.label
+    for other in checked.other_drugs:
+        if other.drug is not None:
+            exposure_ensure(
+                patient=patient,
+                drug=other.drug,
+                actor=reporter,
+                source=source,
+                start_date=other.given.therapy_start,
+                end_date=other.given.therapy_end,
+                dose=other.given.dose,
+                route=other.given.route,
+                lot_number=other.given.lot_number,
+            )
     report = Report(
         site=checked.site,
         reporter=reporter,
@@ -112,7 +131,9 @@ def _report_create(
         label=label,
         warnings=checked.warnings,
     )
-    reactions = reactions_build(report, data.reactions, checked.codings, listing, 1)
+    others = _report_drugs(report, checked.other_drugs, first_position=2, version=1)
+    suspects = [Suspect(checked.drug, listing), *_suspects_of(others)]
+    reactions = reactions_build(report, data.reactions, checked.codings, suspects, 1)
     expedite_if_needed(report, reactions, received)
     if not new_patient:  # a patient first seen now has no other report
         flag_duplicates(report, reactions)
@@ -125,7 +146,18 @@ def _report_create(
     for reaction in reactions:
         reaction.report = report
     reactions = Reaction.objects.bulk_create(reactions)
-    report._prefetched_objects_cache = {"reactions": reactions}  # type: ignore[attr-defined]
+    per_drug = suspect_rows_save(reactions, suspects, new=True)
+    for reaction in reactions:
+        reaction._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "per_drug": [row for row in per_drug if row.reaction is reaction]
+        }
+    for row in others:
+        row.report = report
+    others = ReportDrug.objects.bulk_create(others)
+    report._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "reactions": reactions,
+        "other_drugs": others,
+    }
     version_save(report, reporter, "Initial report", reactions)
     audit_record(
         actor=reporter,
@@ -136,10 +168,61 @@ def _report_create(
             "reactions": [reaction_audit(r) for r in reactions],
             "expedited_due": str(report.expedited_due) if report.expedited else None,
             "warnings": checked.warnings,
+            "other_drugs": [drug_audit(d) for d in others],
         },
     )
     notify_on_commit(report)
     return report, True
+
+
+def _report_drugs(
+    report: Report, checked: Sequence[CheckedDrug], *, first_position: int, version: int
+) -> list[ReportDrug]:
+    """The case's drugs beyond the first suspect, unsaved, in the order given: suspects
+    first, then concomitant drugs. A formulary suspect keeps the label in force now."""
+    rows = []
+    for position, other in enumerate(checked, start=first_position):
+        given = other.given
+        rows.append(
+            ReportDrug(
+                report=report,
+                position=position,
+                role=other.role,
+                drug=other.drug,
+                name=other.name[:200],
+                dose=given.dose,
+                route=given.route,
+                therapy_start=given.therapy_start,
+                therapy_end=given.therapy_end,
+                lot_number=given.lot_number,
+                label_id=getattr(other.drug, "current_label_id", None),
+                added_in_version=version,
+            )
+        )
+    return rows
+
+
+def _suspects_of(others: Sequence[ReportDrug]) -> list[Suspect]:
+    return [
+        Suspect(other.drug, label_listing(other.label_id))
+        for other in others
+        if other.is_suspect and other.drug is not None
+    ]
+
+
+def drug_audit(drug: ReportDrug) -> dict[str, Any]:
+    """A drug of the case in an audit row or a version: as named, its role and formulary
+    drug (None outside the formulary), and what the reporter said of its use."""
+    return {
+        "name": drug.name,
+        "role": drug.role,
+        "drug": drug.drug.slug if drug.drug is not None else None,
+        "dose": drug.dose,
+        "route": drug.route,
+        "therapy_start": str(drug.therapy_start) if drug.therapy_start else None,
+        "therapy_end": str(drug.therapy_end) if drug.therapy_end else None,
+        "lot_number": drug.lot_number,
+    }
 
 
 def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dict[str, Any]:
@@ -155,6 +238,7 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
         "expedited_due": str(report.expedited_due) if report.expedited_due else None,
         "is_void": report.is_void,
         "void_reason": report.void_reason,
+        "other_drugs": [drug_audit(d) for d in report.other_drugs.all()],
         "reactions": [
             {
                 "id": r.pk,
@@ -235,26 +319,56 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
             to_update.append(reaction)
     new_codings = code_reactions(data.new_reactions, "new_reactions", errors, today)
     check_narrative(data.narrative, errors)
-    if not (changes or data.new_reactions or data.narrative.strip()) and not errors.found:
+    others = suspect_others(report)
+    new_drugs = check_other_drugs(
+        data.new_suspect_drugs,
+        [],
+        named=[report.drug.name, *(d.name for d in others)],
+        prefix="",
+        errors=errors,
+        today=today,
+        suspects_key="new_suspect_drugs",
+    )
+    if (
+        not (changes or data.new_reactions or data.narrative.strip() or new_drugs)
+        and not errors.found
+    ):
         errors.add("report", "The follow-up adds no information.")
     errors.raise_if_any()
 
     Reaction.objects.bulk_update(to_update, ["outcome", "end_date"])
+    for reaction in to_update:
+        SuspectReaction.objects.filter(reaction=reaction).update(outcome=reaction.outcome)
     report.version += 1
+    added_drugs = _report_drugs(
+        report, new_drugs, first_position=len(others) + 2, version=report.version
+    )
+    if added_drugs:
+        added_drugs = ReportDrug.objects.bulk_create(added_drugs)
+        for other in added_drugs:
+            if other.drug is not None:
+                exposure_ensure(
+                    patient=report.patient,
+                    drug=other.drug,
+                    actor=actor,
+                    source=Source.WEB,
+                    start_date=other.therapy_start,
+                    end_date=other.therapy_end,
+                    dose=other.dose,
+                    route=other.route,
+                    lot_number=other.lot_number,
+                )
+        # Every reaction of the case is judged against the new suspect's label too.
+        _rejudge(report, list(existing.values()), [*others, *added_drugs], today)
     added: list[Reaction] = []
     if data.new_reactions:
-        # New information is judged against the label in force now; the report keeps the
+        # New information is judged against the labels in force now; the report keeps the
         # version its first reactions were judged against (a listed reaction names its entry).
-        label = Label.objects.filter(drug=report.drug, is_current=True).first()
+        suspects = case_suspects(report, [*others, *added_drugs], at_intake=False)
         added = Reaction.objects.bulk_create(
-            reactions_build(
-                report,
-                data.new_reactions,
-                new_codings,
-                label_listing(label.pk if label else None),
-                report.version,
-            )
+            reactions_build(report, data.new_reactions, new_codings, suspects, report.version)
         )
+        suspect_rows_save(added, suspects, new=True)
         expedite_if_needed(report, added, today)
         flag_duplicates(report, added)
     if data.narrative.strip():
@@ -262,7 +376,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         addition = f"[Follow-up {report.version}, {stamp}] {data.narrative.strip()}"
         report.narrative = f"{report.narrative}\n\n{addition}".strip()
     report.save()
-    summary = _follow_up_summary(changes, added, data.narrative)
+    summary = _follow_up_summary(changes, added, data.narrative, added_drugs)
     version_save(report, actor, summary, [*existing.values(), *added])
     audit_record(
         actor=actor,
@@ -272,6 +386,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
             "version": report.version,
             "updated": changes,
             "added": [reaction_audit(r) for r in added],
+            "added_drugs": [drug_audit(d) for d in added_drugs],
             "narrative_added": bool(data.narrative.strip()),
         },
     )
@@ -279,8 +394,32 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
     return report
 
 
-def _follow_up_summary(changes: list[dict[str, Any]], added: list[Reaction], narrative: str) -> str:
+def _rejudge(
+    report: Report, reactions: list[Reaction], others: list[ReportDrug], today: Any
+) -> None:
+    """Judge a case's reactions again after a suspect drug joined it: each against the
+    labels it was first judged against (the new suspect's: the one in force now)."""
+    for at_intake in (True, False):
+        batch = [r for r in reactions if (r.added_in_version == 1) == at_intake]
+        if not batch:
+            continue
+        suspects = case_suspects(report, others, at_intake=at_intake)
+        for reaction in batch:
+            if reaction.term is not None:
+                reaction_code(reaction, reaction.term, suspects, report)
+        suspect_rows_save(batch, suspects)
+    Reaction.objects.bulk_update(reactions, ["listedness", "listed_by", "listedness_note"])
+    expedite_if_needed(report, reactions, today)
+
+
+def _follow_up_summary(
+    changes: list[dict[str, Any]],
+    added: list[Reaction],
+    narrative: str,
+    added_drugs: Sequence[ReportDrug] = (),
+) -> str:
     parts = [f"{c['term']}: outcome {Outcome(c['outcome'][1]).label.lower()}" for c in changes]
+    parts += [f"new suspect drug {d.name}" for d in added_drugs]
     parts += [f"new reaction {reaction_name(r)}" for r in added]
     if narrative.strip():
         parts.append("narrative added")
@@ -302,6 +441,7 @@ def report_void(*, actor: User, report: Report, reason: str) -> Report:
     report.voided_by = actor
     report.save(update_fields=["is_void", "void_reason", "voided_at", "voided_by", "updated_at"])
     Reaction.objects.filter(report=report).update(counted=False)
+    SuspectReaction.objects.filter(reaction__report=report).update(counted=False)
     audit_record(
         actor=actor,
         action="report.void",
@@ -332,6 +472,9 @@ def report_duplicate_decide(
     report.save(update_fields=["duplicate_status", "updated_at"])
     # Reactions awaiting coding are counted once coded.
     Reaction.objects.filter(report=report, term__isnull=False).update(counted=report.counted)
+    SuspectReaction.objects.filter(reaction__report=report, term__isnull=False).update(
+        counted=report.counted
+    )
     audit_record(
         actor=actor,
         action="report.duplicate_decision",
