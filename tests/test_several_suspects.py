@@ -1,0 +1,326 @@
+"""A case naming several suspect drugs: every drug is kept, each reaction is judged against
+each formulary suspect's label, and detection counts the case in each suspect's cohort."""
+
+import importlib
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from audit.models import AuditEntry
+from reports.models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
+from surveillance.models import Signal
+from surveillance.selectors import cohort_count, signal_cases
+
+from .cohort import drug_with_label, worked_scenario
+from .factories import reaction, report_payload
+from .test_detection import detect
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/reports/"
+SERIOUS = {"grade": 3, "seriousness": ["hospitalization"]}
+
+
+@pytest.fixture
+def combimab(db):
+    """A second formulary drug whose label lists Nausea and Retinal haemorrhage, not
+    Thrombocytopenia (which the seed drug's label lists)."""
+    return drug_with_label(
+        "Combimab", ("Nausea", "common", "5", None), ("Retinal haemorrhage", "rare", None, None)
+    )
+
+
+def submit(api, *reactions, status=201, **extra):
+    response = api.post(URL, report_payload(*reactions, **extra), format="json")
+    assert response.status_code == status, response.json()
+    return response.json()
+
+
+def two_suspects(api, *reactions, patient="PT-0001"):
+    return submit(
+        api,
+        *reactions,
+        patient=patient,
+        other_suspect_drugs=[
+            {"drug": "Combimab", "dose": "2 mg", "route": "intravenous", "lot_number": "L9"},
+            "Dexamethasone",
+        ],
+        concomitant_drugs=["paracetamol", {"drug": "Ondansetron", "dose": "8 mg"}],
+    )
+
+
+def by_drug(body_reaction):
+    return {j["drug"]: j["listedness"] for j in body_reaction["listedness_by_drug"]}
+
+
+class TestSubmit:
+    def test_every_drug_of_the_case_is_kept_in_order(self, api, inotuzumab, combimab):
+        body = two_suspects(api)
+        assert body["drug"] == "inotuzumab-ozogamicin"
+        assert [(d["name"], d["drug"], d["role"]) for d in body["other_suspect_drugs"]] == [
+            ("Combimab", "combimab", "suspect"),
+            ("Dexamethasone", None, "suspect"),
+        ]
+        assert body["other_suspect_drugs"][0]["dose"] == "2 mg"
+        assert body["other_suspect_drugs"][0]["route"] == "intravenous"
+        assert [(d["name"], d["drug"]) for d in body["concomitant_drugs"]] == [
+            ("paracetamol", None),
+            ("Ondansetron", None),
+        ]
+        stored = Report.objects.get(pk=body["id"])
+        assert stored.drug == inotuzumab
+        assert list(stored.other_drugs.values_list("position", "name")) == [
+            (2, "Combimab"),
+            (3, "Dexamethasone"),
+            (4, "paracetamol"),
+            (5, "Ondansetron"),
+        ]
+        again = api.get(f"{URL}{body['id']}/").json()
+        assert again["other_suspect_drugs"] == body["other_suspect_drugs"]
+        assert again["concomitant_drugs"] == body["concomitant_drugs"]
+
+    def test_each_formulary_suspect_registers_the_patient_as_treated(
+        self, api, inotuzumab, combimab
+    ):
+        two_suspects(api, patient="PT-9")
+        assert set(
+            Exposure.objects.filter(patient__reference="PT-9", from_report=True).values_list(
+                "drug__slug", flat=True
+            )
+        ) == {"inotuzumab-ozogamicin", "combimab"}
+
+    def test_a_reaction_is_judged_against_each_suspects_label(self, api, inotuzumab, combimab):
+        body = two_suspects(api, reaction("Nausea"), reaction("Thrombocytopenia"))
+        nausea, platelets = body["reactions"]
+        assert by_drug(nausea) == {"inotuzumab-ozogamicin": "listed", "combimab": "listed"}
+        assert nausea["listedness"] == "listed"
+        assert by_drug(platelets) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        assert platelets["listedness"] == "unlisted"
+        assert "is listed for inotuzumab ozogamicin" in platelets["listedness_note"]
+        assert "not listed for Combimab" in platelets["listedness_note"]
+
+    def test_serious_and_unlisted_for_any_suspect_makes_the_case_expedited(
+        self, api, inotuzumab, combimab
+    ):
+        alone = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        assert alone["expedited"] is False
+        both = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS), patient="PT-2")
+        assert both["expedited"] is True and both["expedited_due"] is not None
+        # Unlisted for the first suspect and listed for the other: unlisted all the same.
+        first = two_suspects(api, reaction("Retinal haemorrhage", **SERIOUS), patient="PT-3")
+        [bleed] = first["reactions"]
+        assert by_drug(bleed) == {"inotuzumab-ozogamicin": "unlisted", "combimab": "listed"}
+        assert first["expedited"] is True
+
+    def test_the_version_and_the_audit_name_every_drug(self, api, inotuzumab, combimab):
+        body = two_suspects(api)
+        content = ReportVersion.objects.get(report_id=body["id"], number=1).content
+        assert [(d["name"], d["role"], d["drug"]) for d in content["other_drugs"]] == [
+            ("Combimab", "suspect", "combimab"),
+            ("Dexamethasone", "suspect", None),
+            ("paracetamol", "concomitant", None),
+            ("Ondansetron", "concomitant", None),
+        ]
+        entry = AuditEntry.objects.get(target_id=body["id"], action="report.create")
+        assert [d["name"] for d in entry.changes["other_drugs"]] == [
+            "Combimab",
+            "Dexamethasone",
+            "paracetamol",
+            "Ondansetron",
+        ]
+
+
+class TestRefused:
+    @pytest.mark.parametrize(
+        "others",
+        [
+            ["inotuzumab-ozogamicin"],
+            ["Inotuzumab Ozogamicin"],
+            ["Combimab", "combimab"],
+            ["Dexamethasone", " dexamethasone "],
+        ],
+    )
+    def test_the_same_drug_twice_is_a_400(self, api, inotuzumab, combimab, others):
+        body = submit(api, other_suspect_drugs=others, status=400)
+        [(index, errors)] = body["other_suspect_drugs"].items()
+        assert index == str(len(others) - 1)
+        assert "already" in errors["drug"][0]
+        assert not Report.objects.exists()
+
+    def test_a_drug_both_suspect_and_concomitant_is_a_400(self, api, inotuzumab):
+        body = submit(
+            api,
+            other_suspect_drugs=["Dexamethasone"],
+            concomitant_drugs=["dexamethasone"],
+            status=400,
+        )
+        assert "already" in body["concomitant_drugs"]["0"]["drug"][0]
+
+    def test_bad_items_get_messages_keyed_by_their_place(self, api, inotuzumab):
+        body = submit(
+            api,
+            other_suspect_drugs=[
+                {"drug": "Combimab", "route": "by owl"},
+                {"dose": "2 mg"},
+                7,
+                {"drug": "Vincristine", "therapy_start": "2999-01-01"},
+                {"drug": "Cytarabine", "therapy_start": "2026-10-05", "therapy_end": "2026-10-01"},
+            ],
+            status=400,
+        )
+        errors = body["other_suspect_drugs"]
+        assert set(errors) == {"0", "1", "2"}
+        assert "route" in errors["0"] and "drug" in errors["1"]
+        assert errors["2"]
+        dates = submit(
+            api,
+            other_suspect_drugs=[
+                {"drug": "Vincristine", "therapy_start": "2999-01-01"},
+                {"drug": "Cytarabine", "therapy_start": "2026-10-05", "therapy_end": "2026-10-01"},
+            ],
+            status=400,
+        )["other_suspect_drugs"]
+        assert "future" in dates["0"]["therapy_start"][0]
+        assert "before it starts" in dates["1"]["therapy_end"][0]
+        assert not Report.objects.exists()
+
+
+class TestDetection:
+    def test_the_case_counts_in_the_cohort_of_each_formulary_suspect(
+        self, api, inotuzumab, combimab
+    ):
+        body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        term_id = Reaction.objects.get(report_id=body["id"]).term_id
+        for drug in (inotuzumab, combimab):
+            cohort = cohort_count(drug, [])
+            assert cohort.exposed == 1
+            assert cohort.terms[term_id].cases == 1
+            assert cohort.terms[term_id].severe == 1
+
+    def test_a_signal_of_the_second_suspect_lists_the_case(self, api, inotuzumab, combimab):
+        body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        detect(combimab)
+        signal = Signal.objects.get(drug=combimab, term__name="Thrombocytopenia", kind="unlisted")
+        assert signal.cases == 1 and signal.priority == "high"
+        assert [r.report_id for r in signal_cases(signal)] == [body["id"]]
+
+    @pytest.mark.parametrize("how", ["void", "duplicate"])
+    def test_a_void_or_duplicate_case_leaves_both_cohorts(
+        self, api, officer, inotuzumab, combimab, how
+    ):
+        two_suspects(api, reaction("Thrombocytopenia", onset_date="2026-10-09"))
+        second = two_suspects(api, reaction("Thrombocytopenia", onset_date="2026-10-10"))
+        officer_api = APIClient()
+        officer_api.force_authenticate(officer)
+        if how == "void":
+            url, body = f"{URL}{second['id']}/void/", {"reason": "entered twice"}
+        else:
+            assert second["duplicate_status"] == "suspected"
+            url = f"{URL}{second['id']}/duplicate-decision/"
+            body = {"duplicate": True, "comment": "the same case"}
+        assert officer_api.post(url, body, format="json").status_code == 200
+        rows = SuspectReaction.objects.filter(reaction__report_id=second["id"])
+        assert rows.count() == 2 and not rows.filter(counted=True).exists()
+        for drug in (inotuzumab, combimab):
+            [counts] = cohort_count(drug, []).terms.values()
+            assert counts.cases == 1  # the first report alone
+
+
+class TestFollowUpAndCoding:
+    def test_a_follow_up_keeps_the_drugs_and_judges_new_reactions_against_each(
+        self, api, inotuzumab, combimab
+    ):
+        body = two_suspects(api, reaction("Nausea", outcome="not_recovered"))
+        [nausea] = body["reactions"]
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/",
+            {
+                "updates": [{"reaction_id": nausea["id"], "outcome": "recovered"}],
+                "new_reactions": [reaction("Thrombocytopenia", **SERIOUS)],
+            },
+            format="json",
+        )
+        assert response.status_code == 200, response.json()
+        after = response.json()
+        assert after["other_suspect_drugs"] == body["other_suspect_drugs"]
+        assert after["concomitant_drugs"] == body["concomitant_drugs"]
+        added = after["reactions"][1]
+        assert by_drug(added) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        assert after["expedited"] is True
+        outcomes = SuspectReaction.objects.filter(reaction_id=nausea["id"])
+        assert set(outcomes.values_list("outcome", flat=True)) == {"recovered"}
+        content = ReportVersion.objects.get(report_id=body["id"], number=2).content
+        assert len(content["other_drugs"]) == 4
+
+    def test_a_follow_up_may_add_a_suspect_and_every_reaction_is_judged_against_it(
+        self, api, inotuzumab, combimab
+    ):
+        body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        assert body["expedited"] is False
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/",
+            {"new_suspect_drugs": [{"drug": "combimab", "dose": "2 mg"}]},
+            format="json",
+        )
+        assert response.status_code == 200, response.json()
+        after = response.json()
+        assert [d["drug"] for d in after["other_suspect_drugs"]] == ["combimab"]
+        [platelets] = after["reactions"]
+        assert by_drug(platelets) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        assert platelets["listedness"] == "unlisted"
+        assert after["expedited"] is True
+        assert "new suspect drug combimab" in (
+            ReportVersion.objects.get(report_id=body["id"], number=2).summary
+        )
+        assert cohort_count(combimab, []).exposed == 1
+        again = api.post(
+            f"{URL}{body['id']}/follow-up/",
+            {"new_suspect_drugs": ["Combimab"]},
+            format="json",
+        )
+        assert again.status_code == 400
+        assert "already" in again.json()["new_suspect_drugs"]["0"]["drug"][0]
+
+    def test_coding_words_judges_them_for_each_suspect(self, api, officer, inotuzumab, combimab):
+        body = two_suspects(api, {"verbatim": "zorblatt fizzing", "grade": 2})
+        [pending] = body["reactions"]
+        assert pending["coding"] == "pending" and pending["listedness_by_drug"] == []
+        rows = SuspectReaction.objects.filter(reaction_id=pending["id"])
+        assert rows.count() == 2 and not rows.filter(counted=True).exists()
+        officer_api = APIClient()
+        officer_api.force_authenticate(officer)
+        response = officer_api.post(
+            "/api/v1/coding/",
+            {"verbatim": "zorblatt fizzing", "term": "Thrombocytopenia"},
+            format="json",
+        )
+        assert response.status_code == 200, response.json()
+        coded = api.get(f"{URL}{body['id']}/").json()["reactions"][0]
+        assert by_drug(coded) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        assert coded["listedness"] == "unlisted"
+        assert rows.filter(counted=True).count() == 2
+
+
+def test_the_migration_fills_for_a_single_drug_report_what_the_report_services_write(
+    api, nurse, inotuzumab
+):
+    """Reports filed before a case could name several suspects read the same after the
+    migration: one row per reaction with what detection read from the reaction."""
+    submit(api, reaction("Nausea"), reaction("Retinal haemorrhage", **SERIOUS))
+    scenario = worked_scenario(inotuzumab, nurse, nurse.site)
+    fields = ["reaction_id", "drug_id", "patient_id", "term_id", "grade", "serious", "outcome"]
+    fields += ["counted", "listedness", "listed_by_id", "listedness_note"]
+    written = list(SuspectReaction.objects.order_by("reaction_id").values_list(*fields))
+    before = cohort_count(inotuzumab, [])
+    SuspectReaction.objects.all().delete()
+    migration = importlib.import_module("reports.migrations.0011_several_suspect_drugs")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FILL)
+    filled = list(SuspectReaction.objects.order_by("reaction_id").values_list(*fields))
+    assert filled == written
+    assert len(filled) == Reaction.objects.count()
+    assert cohort_count(inotuzumab, []) == before
+    # The scenario's 200 registered patients and the patient of the report filed above.
+    assert before.exposed == len(scenario.patients) + 1
+    assert not ReportDrug.objects.exists()
