@@ -28,6 +28,7 @@ read from top to bottom, and nothing imports it.
 """
 
 import argparse
+import importlib
 import os
 import resource
 import statistics
@@ -81,7 +82,7 @@ SEED = 20261129
 # the counted reports (neither void nor a confirmed duplicate).
 GROUPED_SQL = """
 SELECT x.drug_id, x.term_id, COUNT(DISTINCT x.patient_id)
-FROM reports_reaction x
+FROM reports_suspectreaction x
 WHERE x.counted
 GROUP BY x.drug_id, x.term_id
 """
@@ -172,7 +173,8 @@ def generate(args: argparse.Namespace) -> None:
     drug_ids = [d.pk for d in drugs]
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE reports_reaction, reports_report, reports_exposure, reports_patient, "
+            "TRUNCATE reports_suspectreaction, reports_reaction, reports_report, "
+            "reports_exposure, reports_patient, "
             "surveillance_signalevaluation, surveillance_signal, surveillance_drugrun, "
             "surveillance_detectionrun CASCADE"
         )
@@ -308,7 +310,11 @@ def generate(args: argparse.Namespace) -> None:
             ),
             200_000,
         )
+        # Each report names one suspect drug: one row per reaction for detection to read, as
+        # the migration fills them for reports filed before a case could name several.
+        fill = importlib.import_module("reports.migrations.0011_several_suspect_drugs").FILL
         with connection.cursor() as cursor:
+            cursor.execute(fill)
             cursor.execute(f"COMMENT ON TABLE reports_reaction IS '{marker_text(args)}'")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -405,6 +411,7 @@ def main() -> None:
     # date (the latter lets PostgreSQL answer from the covering index alone).
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE reports_reaction")
+        cursor.execute("VACUUM ANALYZE reports_suspectreaction")
         cursor.execute("VACUUM ANALYZE reports_report")
         cursor.execute("VACUUM ANALYZE reports_exposure")
 

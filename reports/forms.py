@@ -10,7 +10,14 @@ from reference.models import Drug
 from reference.selectors import term_index
 
 from .choices import Causality, Outcome, Qualification, Route, Seriousness, Sex
-from .inputs import FollowUpInput, PatientInput, ReactionInput, ReactionUpdate, ReportInput
+from .inputs import (
+    DrugInput,
+    FollowUpInput,
+    PatientInput,
+    ReactionInput,
+    ReactionUpdate,
+    ReportInput,
+)
 from .models import NARRATIVE_MAX_LENGTH, Reaction
 
 # A date input reads and writes YYYY-MM-DD only: a value rendered in the locale's format
@@ -59,6 +66,13 @@ class ReportForm(forms.Form):
         label="Your qualification", choices=Qualification.choices, initial=Qualification.NURSE
     )
     narrative = NarrativeField(label="What happened", rows=4)
+    concomitant_drugs = forms.CharField(
+        label="Other medicines taken (not suspected)",
+        required=False,
+        max_length=2000,
+        help_text="One a line, or separated by commas.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     site = forms.ModelChoiceField(
         label="Site", queryset=Site.objects.order_by("name"), to_field_name="code", required=False
     )
@@ -71,8 +85,16 @@ class ReportForm(forms.Form):
         if drugs.count() == 1:
             self.fields["drug"].initial = drugs.first().slug
 
-    def to_input(self, reactions: list[ReactionInput]) -> ReportInput:
+    def to_input(
+        self, reactions: list[ReactionInput], suspects: list[DrugInput] | None = None
+    ) -> ReportInput:
         d = self.cleaned_data
+        concomitants = [
+            DrugInput(drug=name.strip())
+            for line in (d.get("concomitant_drugs") or "").splitlines()
+            for name in line.split(",")
+            if name.strip()
+        ]
         site = d.get("site")
         return ReportInput(
             patient=PatientInput(
@@ -91,7 +113,33 @@ class ReportForm(forms.Form):
             reporter_qualification=d["reporter_qualification"],
             site=site.code if site else "",
             reactions=reactions,
+            other_suspect_drugs=suspects or [],
+            concomitant_drugs=concomitants,
         )
+
+
+class SuspectDrugForm(forms.Form):
+    """A further suspect drug of the case: one of the formulary, or any other by name."""
+
+    drug = forms.CharField(
+        label="Suspect drug",
+        max_length=200,
+        help_text="A drug of the list, or any other: one outside the list is kept by name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "formulary-drugs"}),
+    )
+    therapy_start = forms.DateField(label="Therapy start", required=False, widget=DATE)
+    therapy_end = forms.DateField(label="Therapy end", required=False, widget=DATE)
+    dose = forms.CharField(label="Dose", max_length=100, required=False)
+    route = forms.ChoiceField(label="Route", choices=[("", "—"), *Route.choices], required=False)
+    lot_number = forms.CharField(label="Lot number", max_length=50, required=False)
+
+    def to_input(self) -> DrugInput:
+        return DrugInput.from_cleaned(self.cleaned_data)
+
+
+SuspectDrugFormSet = formset_factory(
+    SuspectDrugForm, extra=0, min_num=0, can_delete=True, max_num=20
+)
 
 
 # Where the service's error paths go on the page.
@@ -150,8 +198,8 @@ class ReactionForm(forms.Form):
 ReactionFormSet = formset_factory(ReactionForm, extra=0, min_num=1, can_delete=True, max_num=50)
 
 
-def filled_forms(formset: Any) -> list[ReactionForm]:
-    """The reaction rows to submit: not removed, and not left blank."""
+def filled_forms(formset: Any) -> list[Any]:
+    """The rows of a formset to submit: not removed, and not left blank."""
     rows = []
     for form in formset.forms:
         if formset.can_delete and formset._should_delete_form(form):

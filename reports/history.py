@@ -7,7 +7,17 @@ from typing import Any
 
 from django.utils.formats import date_format
 
-from .choices import Causality, Coding, DuplicateStatus, Listedness, Outcome, Seriousness, Source
+from .choices import (
+    Causality,
+    Coding,
+    DrugRole,
+    DuplicateStatus,
+    Listedness,
+    Outcome,
+    Route,
+    Seriousness,
+    Source,
+)
 
 ACTIONS = {
     "report.create": "Report filed",
@@ -46,7 +56,11 @@ FIELDS = {
     "seriousness": "seriousness",
     "causality": "causality",
     "coding": "coding",
+    "other_drugs": "Other drugs",
+    "added_drugs": "Suspect drugs added",
 }
+
+DRUG_LISTS = ("other_drugs", "added_drugs")
 
 # Stored codes and the words a reader uses for them.
 WORDS: dict[str, str] = {
@@ -95,6 +109,24 @@ def _reaction(item: Mapping[str, Any]) -> str:
     return f"{text} ({', '.join(details)})" if details else text
 
 
+def drug_words(item: Mapping[str, Any]) -> str:
+    """A drug of the case in words: "Combimab (suspect; 2 mg, intravenous, lot L9)"."""
+    role = str(dict(DrugRole.choices).get(item.get("role") or "", item.get("role") or ""))
+    details = [role.lower()] if role else []
+    if item.get("role") == DrugRole.SUSPECT and not item.get("drug"):
+        details.append("not in the formulary")
+    use = [str(item[key]) for key in ("dose",) if item.get(key)]
+    if item.get("route"):
+        use.append(str(dict(Route.choices).get(item["route"], item["route"])).lower())
+    if item.get("lot_number"):
+        use.append(f"lot {item['lot_number']}")
+    if item.get("therapy_start") or item.get("therapy_end"):
+        use.append(f"from {_date(item.get('therapy_start'))} to {_date(item.get('therapy_end'))}")
+    if use:
+        details.append(", ".join(use))
+    return f"{item.get('name')} ({'; '.join(details)})" if details else str(item.get("name"))
+
+
 def _change(value: Any) -> str:
     if isinstance(value, list) and len(value) == 2 and not any(isinstance(v, dict) for v in value):
         before, after = value
@@ -107,7 +139,11 @@ def change_lines(changes: Mapping[str, Any]) -> list[str]:
     lines = []
     for key, value in changes.items():
         label = FIELDS.get(key, key.replace("_", " ").capitalize())
-        if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        if key in DRUG_LISTS and isinstance(value, list):
+            if not value:
+                continue
+            text = "; ".join(drug_words(v) for v in value if isinstance(v, dict))
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
             text = "; ".join(_reaction(v) for v in value if isinstance(v, dict))
         elif isinstance(value, list) and not value:
             continue
@@ -181,6 +217,9 @@ def _reaction_name(reaction: Mapping[str, Any]) -> str:
 def version_facts(content: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The report's own fields in a version: (label, words) pairs."""
     facts = [(_label(key), _content_value(key, content.get(key))) for key in VERSION_FACTS]
+    others = content.get("other_drugs") or []
+    if others:
+        facts.append((_label("other_drugs"), "; ".join(drug_words(d) for d in others)))
     if content.get("is_void"):
         facts.append((_label("is_void"), f"yes: {content.get('void_reason') or 'no reason given'}"))
     return facts
@@ -238,6 +277,10 @@ def version_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> 
             old, new = bool(old), bool(new)
         if old != new and (old or new):
             lines.append(f"{_label(key)}: {_content_value(key, old)} → {_content_value(key, new)}")
+    old_drugs = {d.get("name"): d for d in before.get("other_drugs") or []}
+    for drug in after.get("other_drugs") or []:
+        if drug.get("name") not in old_drugs:
+            lines.append(f"Drug added: {drug_words(drug)}")
     old_text, new_text = before.get("narrative") or "", after.get("narrative") or ""
     if old_text != new_text:
         if new_text.startswith(old_text):

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
 from accounts.models import Site, User, is_officer
+from reference.selectors import drug_list
 
-from .choices import Coding, Route, Source
+from .choices import Coding, DrugRole, Route, Source
 from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
@@ -25,6 +26,7 @@ from .forms import (
     RecodeForm,
     ReportForm,
     SiteChoiceForm,
+    SuspectDrugFormSet,
     VoidForm,
     filled_forms,
     follow_up_input,
@@ -76,16 +78,23 @@ def _require_reporter(request: HttpRequest) -> User:
 
 
 def _place_errors(
-    exc: ReportInvalid, form: Form, rows: list[Any], prefix: str = "reactions"
+    exc: ReportInvalid,
+    form: Form,
+    rows: list[Any],
+    prefix: str = "reactions",
+    more_rows: dict[str, list[Any]] | None = None,
 ) -> None:
-    """Put each service error beside its field; what has no field goes on top of the form."""
+    """Put each service error beside its field; what has no field goes on top of the form.
+    Errors of a list's items go to their rows: the reactions', and any ``more_rows``."""
+    row_lists = {prefix: rows, **(more_rows or {})}
     for path, msgs in exc.errors.items():
         parts = path.split(".")
         target: Form = form
         field: str | None = REPORT_FIELDS.get(path, parts[0])
-        if parts[0] == prefix and len(parts) == 3 and int(parts[1]) < len(rows):
-            target, field = rows[int(parts[1])], parts[2]
-        elif parts[0] == prefix:
+        listed = row_lists.get(parts[0])
+        if listed is not None and len(parts) == 3 and int(parts[1]) < len(listed):
+            target, field = listed[int(parts[1])], parts[2]
+        elif listed is not None:
             field = None
         for message in msgs:
             target.add_error(field if field in target.fields else None, message)
@@ -96,27 +105,44 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ReportForm(request.POST, user=user)
         formset = ReactionFormSet(request.POST, prefix="reactions")
-        if form.is_valid() and formset.is_valid():
+        # A form posted without the suspect rows (a page of an earlier release) has none.
+        posted = request.POST.copy()
+        posted.setdefault("suspects-TOTAL_FORMS", "0")
+        posted.setdefault("suspects-INITIAL_FORMS", "0")
+        suspects = SuspectDrugFormSet(posted, prefix="suspects")
+        if form.is_valid() and formset.is_valid() and suspects.is_valid():
             rows = filled_forms(formset)
+            suspect_rows = filled_forms(suspects)
             if not rows:
                 form.add_error(None, "Add at least one reaction.")
             else:
                 try:
                     report, _ = report_submit(
                         reporter=user,
-                        data=form.to_input([r.to_input() for r in rows]),
+                        data=form.to_input(
+                            [r.to_input() for r in rows], [s.to_input() for s in suspect_rows]
+                        ),
                         source=Source.WEB,
                     )
                 except ReportInvalid as exc:
-                    _place_errors(exc, form, rows)
+                    _place_errors(exc, form, rows, more_rows={"other_suspect_drugs": suspect_rows})
                 else:
                     messages.success(request, _filed_message(report))
                     return redirect("report-detail", pk=report.pk)
     else:
         form = ReportForm(user=user, initial={"reporter_qualification": _qualification(user)})
         formset = ReactionFormSet(prefix="reactions")
+        suspects = SuspectDrugFormSet(prefix="suspects")
     return render(
-        request, "reports/report_form.html", {"form": form, "formset": formset}, status=200
+        request,
+        "reports/report_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "suspects": suspects,
+            "drug_names": drug_list().values_list("name", flat=True),
+        },
+        status=200,
     )
 
 
@@ -170,14 +196,19 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = _visible_report(request, pk)
     user = _user(request)
     officer = is_officer(user)
-    reactions = list(report.reactions.select_related("term", "listed_by__term"))
+    reactions = list(report.reactions.all())
     pending = [r for r in reactions if r.coding == Coding.PENDING]
+    others = list(report.other_drugs.all())
+    other_suspects = [d for d in others if d.role != DrugRole.CONCOMITANT]
     return render(
         request,
         "reports/report_detail.html",
         {
             "report": report,
             "reactions": reactions,
+            "other_suspects": other_suspects,
+            "concomitants": [d for d in others if d.role == DrugRole.CONCOMITANT],
+            "several_suspects": any(d.drug_id is not None for d in other_suspects),
             "pending": pending,
             "pending_serious": any(r.serious for r in pending),
             "recode_form": RecodeForm(reactions=reactions) if officer else None,

@@ -15,6 +15,7 @@ from surveillance.selectors import cohort_count, signal_cases
 from .cohort import drug_with_label, worked_scenario
 from .factories import reaction, report_payload
 from .test_detection import detect
+from .test_reports_views import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +193,7 @@ class TestDetection:
     ):
         body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
         term_id = Reaction.objects.get(report_id=body["id"]).term_id
+        assert term_id is not None
         for drug in (inotuzumab, combimab):
             cohort = cohort_count(drug, [])
             assert cohort.exposed == 1
@@ -213,6 +215,7 @@ class TestDetection:
         second = two_suspects(api, reaction("Thrombocytopenia", onset_date="2026-10-10"))
         officer_api = APIClient()
         officer_api.force_authenticate(officer)
+        body: dict[str, object]
         if how == "void":
             url, body = f"{URL}{second['id']}/void/", {"reason": "entered twice"}
         else:
@@ -324,3 +327,85 @@ def test_the_migration_fills_for_a_single_drug_report_what_the_report_services_w
     # The scenario's 200 registered patients and the patient of the report filed above.
     assert before.exposed == len(scenario.patients) + 1
     assert not ReportDrug.objects.exists()
+
+
+class TestWebForm:
+    @staticmethod
+    def suspect_rows(*rows):
+        data = {
+            "suspects-TOTAL_FORMS": str(len(rows)),
+            "suspects-INITIAL_FORMS": "0",
+            "suspects-MIN_NUM_FORMS": "0",
+            "suspects-MAX_NUM_FORMS": "20",
+        }
+        for i, row in enumerate(rows):
+            filled = {"drug": "", "therapy_start": "", "therapy_end": "", "dose": "", **row}
+            filled |= {"route": row.get("route", ""), "lot_number": row.get("lot_number", "")}
+            data |= {f"suspects-{i}-{key}": value for key, value in filled.items()}
+        return data
+
+    def test_the_form_files_further_suspects_and_concomitant_drugs(
+        self, client, nurse, inotuzumab, combimab
+    ):
+        client.force_login(nurse)
+        html = client.get("/reports/new/").content.decode()
+        assert 'id="suspect-template"' in html and 'id="add-suspect"' in html
+        assert '<option value="Combimab">' in html
+        data = form_data(
+            {"term": "Thrombocytopenia", "grade": "3", "seriousness": ["hospitalization"]},
+            concomitant_drugs="paracetamol, ondansetron\nfilgrastim",
+            **self.suspect_rows(
+                {"drug": "Combimab", "dose": "2 mg", "route": "intravenous"},
+                {"drug": "Dexamethasone"},
+            ),
+        )
+        response = client.post("/reports/new/", data)
+        assert response.status_code == 302, response.context and response.context["form"].errors
+        report = Report.objects.get()
+        assert report.expedited
+        assert [(d.name, d.role, d.drug_id) for d in report.other_drugs.all()] == [
+            ("Combimab", "suspect", combimab.pk),
+            ("Dexamethasone", "suspect", None),
+            ("paracetamol", "concomitant", None),
+            ("ondansetron", "concomitant", None),
+            ("filgrastim", "concomitant", None),
+        ]
+        page = client.get(f"/reports/{report.pk}/").content.decode()
+        assert "Other suspect drugs" in page and "Concomitant drugs" in page
+        assert 'Dexamethasone <span class="small">(not in the formulary)</span>' in page
+        assert "Listed for inotuzumab ozogamicin (label entry: Thrombocytopenia)" in page
+        assert "Not listed for Combimab" in page
+
+    def test_a_drug_named_twice_redisplays_the_form_with_what_was_typed(
+        self, client, nurse, inotuzumab, combimab
+    ):
+        client.force_login(nurse)
+        data = form_data(
+            {"term": "Nausea"},
+            **self.suspect_rows(
+                {"drug": "Combimab", "dose": "2 mg"}, {"drug": "combimab", "dose": "3 mg"}
+            ),
+        )
+        response = client.post("/reports/new/", data)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "The case names combimab already" in html
+        assert 'value="3 mg"' in html and 'value="2 mg"' in html
+        [_, second] = response.context["suspects"].forms
+        assert second.errors["drug"]
+        assert not Report.objects.exists()
+
+    def test_a_form_posted_without_suspect_rows_still_files(self, client, nurse, inotuzumab):
+        client.force_login(nurse)
+        response = client.post("/reports/new/", form_data({"term": "Nausea"}))
+        assert response.status_code == 302
+        assert not ReportDrug.objects.exists()
+
+    def test_the_history_and_versions_name_the_drugs(self, api, officer, client, combimab):
+        body = two_suspects(api, reaction("Nausea"))
+        client.force_login(officer)
+        page = client.get(f"/reports/{body['id']}/").content.decode()
+        assert "Combimab (suspect; 2 mg, intravenous, lot L9)" in page
+        version = client.get(f"/reports/{body['id']}/versions/1/").content.decode()
+        assert "Dexamethasone (suspect; not in the formulary)" in version
+        assert "paracetamol (concomitant)" in version
