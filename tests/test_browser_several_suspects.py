@@ -1,0 +1,68 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from reports.models import Report
+
+from .browser import page, sign_in  # noqa: F401
+from .cohort import drug_with_label
+from .test_browser_report import pick
+from .test_browser_report_pages import nothing_cut_off
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 800])
+def test_a_nurse_files_a_case_with_two_suspect_drugs_and_reads_listedness_for_each(
+    page,  # noqa: F811
+    live_server,
+    nurse,
+    inotuzumab,
+    width,
+):
+    drug_with_label("Combimab", ("Nausea", "common", "5", None))
+    page.set_viewport_size({"width": width, "height": 1000})
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sign_in(page, live_server.url, "nurse1", "correct-horse-battery")
+    page.goto(f"{live_server.url}/reports/new/")
+    page.get_by_label("Patient reference").fill("PT-0042")
+    page.locator("select[name='drug']").select_option("inotuzumab-ozogamicin")
+    page.get_by_label("Therapy start").fill("2026-10-01")
+
+    page.get_by_role("button", name="Add a suspect drug").click()
+    suspect = page.locator("[data-suspect-row]:visible").nth(0)
+    assert suspect.locator("legend").inner_text() == "Suspect drug 2"
+    suspect.get_by_label("Suspect drug").fill("Combimab")
+    suspect.get_by_label("Dose").fill("2 mg")
+    suspect.get_by_label("Route").select_option("intravenous")
+    page.get_by_role("button", name="Add a suspect drug").click()
+    other = page.locator("[data-suspect-row]:visible").nth(1)
+    other.get_by_label("Suspect drug").fill("Dexamethasone")
+
+    reaction = page.locator("[data-reaction-row]:visible").nth(0)
+    pick(reaction, "Thrombocyt", "Thrombocytopenia")
+    reaction.get_by_label("Onset").fill("2026-10-08")
+    reaction.get_by_label("CTCAE grade").select_option("3")
+    reaction.get_by_label("Requires or prolongs hospitalisation").check()
+    page.get_by_label("Other medicines taken (not suspected)").fill("paracetamol, ondansetron")
+    assert nothing_cut_off(page)
+    page.screenshot(path=str(SCREENSHOTS / f"report_form_suspects_{width}.png"), full_page=True)
+
+    page.get_by_role("button", name="File the report").click()
+    page.wait_for_url(re.compile(r".*/reports/\d+/$"))
+    report = Report.objects.get()
+    facts = page.locator("dl.facts")
+    assert "Combimab, 2 mg, intravenous" in facts.inner_text()
+    assert "Dexamethasone (not in the formulary)" in facts.inner_text()
+    assert "paracetamol" in facts.inner_text() and "ondansetron" in facts.inner_text()
+    row = page.get_by_role("row", name="Thrombocytopenia")
+    text = row.inner_text()
+    assert "Unlisted" in text
+    assert "Listed for inotuzumab ozogamicin" in text
+    assert "Not listed for Combimab" in text
+    assert page.get_by_text("Expedited report due").is_visible()
+    assert report.expedited
+    assert nothing_cut_off(page)
+    page.screenshot(path=str(SCREENSHOTS / f"report_suspects_{width}.png"), full_page=True)
