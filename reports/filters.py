@@ -2,12 +2,12 @@
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.filters import BooleanFilter
 from reference.selectors import drug_find, term_code
-from reports.choices import Coding, DuplicateStatus, Listedness
-from reports.models import Reaction, Report
+from reports.choices import Coding, DrugRole, DuplicateStatus, Listedness
+from reports.models import Reaction, Report, ReportDrug
 
 # The browser's date picker sends YYYY-MM-DD; the value is written back the same way.
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -21,7 +21,7 @@ class ReportFilter(django_filters.FilterSet):
     drug = django_filters.CharFilter(
         label="Drug (name, brand or slug)",
         method="filter_drug",
-        help_text="a drug's slug, name or brand name",
+        help_text="a drug's slug, name or brand name: the reports naming it as a suspect",
     )
     term = django_filters.CharFilter(
         label="Reaction", method="filter_term", help_text="any name of a reaction term"
@@ -65,7 +65,10 @@ class ReportFilter(django_filters.FilterSet):
 
     def filter_drug(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         drug = drug_find(value)
-        return queryset.none() if drug is None else queryset.filter(drug=drug)
+        if drug is None:
+            return queryset.none()
+        further = ReportDrug.objects.filter(report=OuterRef("pk"), drug=drug, role=DrugRole.SUSPECT)
+        return queryset.filter(Q(drug=drug) | Q(Exists(further)))
 
     def filter_term(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         terms = term_code(value)

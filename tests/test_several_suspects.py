@@ -132,6 +132,15 @@ class TestSubmit:
         ]
 
 
+def test_the_report_list_finds_the_case_by_any_formulary_suspect(api, inotuzumab, combimab):
+    body = two_suspects(api)
+    alone = submit(api, patient="PT-2")
+    by_first = {r["id"] for r in api.get(URL, {"drug": "inotuzumab-ozogamicin"}).json()["results"]}
+    by_second = {r["id"] for r in api.get(URL, {"drug": "Combimab"}).json()["results"]}
+    assert by_first == {body["id"], alone["id"]}
+    assert by_second == {body["id"]}
+
+
 class TestRefused:
     @pytest.mark.parametrize(
         "others",
