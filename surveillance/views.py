@@ -163,7 +163,12 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, signal: Signal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(ReviewStatus.choices)
-        self.fields["status"].choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]  # type: ignore[attr-defined]
+        # Any status passes the form, so that a move from a page gone stale (another officer
+        # moved the signal meanwhile) is refused by the review, in words; only the allowed
+        # moves are offered.
+        status = self.fields["status"]
+        status.choices = ReviewStatus.choices  # type: ignore[attr-defined]
+        status.widget.choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]
 
 
 # Disproportionality signals only (empty for the others).

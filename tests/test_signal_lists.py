@@ -292,3 +292,22 @@ class TestReviewMovesInWords:
             "A signal that is Under assessment can move to Refuted (closed) or Confirmed"
             " (closed), not to New."
         ]
+
+
+def test_a_move_sent_from_a_stale_page_is_refused_in_words(officer_client, officer, retinal):
+    signal_move(actor=officer, signal=retinal, status="under_validation", comment="look")
+    # The page was loaded while the signal was New: it offered Under validation.
+    response = officer_client.post(
+        f"/surveillance/signals/{retinal.pk}/",
+        {"status": "under_validation", "comment": "I look too"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        "A signal that is Under validation can move to Validated or Not validated (closed),"
+        " not to Under validation." in html
+    )
+    assert "not one of the available choices" not in html
+    assert 'value="validated"' in html and 'value="under_validation"' not in html
+    retinal.refresh_from_db()
+    assert retinal.status == "under_validation"
