@@ -391,6 +391,7 @@ def verify_requested_run(port: int, token: str, timeout: float) -> Check:
     name = f"a run over every drug succeeds within {timeout:.0f} s"
     try:
         answer = officer.call("POST", RUNS, b"{}")
+        # A run over every drug that was on already (the nightly one) is answered and followed.
         if answer.status != 202:
             return check(name, [f"POST {RUNS}: {answer.status} {answer.body[:200]!r}"])
         run_id, requested = answer.json()["id"], time.monotonic()

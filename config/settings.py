@@ -281,6 +281,7 @@ REST_FRAMEWORK = {
     # The API speaks JSON (the token endpoint also reads forms, for scripts).
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.FormatOptional",
 }
 
 SPECTACULAR_SETTINGS = {

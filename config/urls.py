@@ -46,6 +46,11 @@ urlpatterns = [
     path(
         "reports/<int:pk>/follow-up/", report_views.report_follow_up_view, name="report-follow-up"
     ),
+    path(
+        "reports/<int:pk>/versions/<int:number>/",
+        report_views.report_version,
+        name="report-version",
+    ),
     path("reports/<int:pk>/void/", report_views.report_void_view, name="report-void"),
     path("reports/<int:pk>/recode/", coding_views.report_recode_view, name="report-recode"),
     path("coding/", coding_views.coding_queue_page, name="coding-queue"),

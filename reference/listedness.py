@@ -120,6 +120,15 @@ class LabelListing:
                 return Listedness(True, entry, Rule.GROUP)
         return Listedness(False, group_entry=group_entries[0] if group_entries else None)
 
+    def site_group(self, term_id: int) -> LabelEntry | None:
+        """The labelled group that names its sites one by one (Haemorrhage) and that the term
+        belongs to: a site with no figure of its own is read against that group's figure."""
+        for group_id in sorted(self.members.get(term_id, ())):
+            entry = self.groups[group_id]
+            if not listed_term(entry).covers_members:
+                return entry
+        return None
+
     def expected_incidence(self, entry: LabelEntry) -> tuple[Decimal | None, str]:
         """The labelled incidence that an observed incidence is compared with, and where it
         comes from: the entry's figure, else the upper bound of its frequency band, else (a

@@ -246,7 +246,8 @@ class ExposureForm(forms.Form):
     drug = forms.ModelChoiceField(
         label="Drug", queryset=Drug.objects.order_by("name"), to_field_name="slug"
     )
-    start_date = forms.DateField(label="Start date", required=False, widget=DATE)
+    start_date = forms.DateField(label="Start date", widget=DATE)
+    end_date = forms.DateField(label="End date", required=False, widget=DATE)
     dose = forms.CharField(label="Dose", max_length=100, required=False)
     route = forms.ChoiceField(label="Route", choices=[("", "—"), *Route.choices], required=False)
     lot_number = forms.CharField(label="Lot number", max_length=50, required=False)
@@ -258,7 +259,7 @@ class ExposureUploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
-            "Columns: patient, drug, start_date (YYYY-MM-DD); optional dose, route, lot_number. "
+            "One patient a line, under a header line that names the columns. "
             f"At most {settings.EXPOSURES_MAX_ROWS:,} rows a file."
         )
 

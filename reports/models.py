@@ -78,6 +78,7 @@ class Exposure(models.Model):
     )
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="exposures")
     start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
     dose = models.CharField(max_length=100, blank=True)
     route = models.CharField(max_length=20, choices=Route.choices, blank=True)
     lot_number = models.CharField(max_length=50, blank=True)
@@ -96,6 +97,12 @@ class Exposure(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "drug"], name="exposure_patient_drug"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="exposure_end_after_start",
+            ),
         ]
         indexes = [
             models.Index(

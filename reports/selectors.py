@@ -1,6 +1,7 @@
 """Reads of reports: what each account may see, already joined for display."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -10,6 +11,7 @@ from audit.services import audit_history
 from reference.selectors import term_code
 
 from .models import Exposure, Reaction, Report, ReportVersion
+from .services.reports import report_version_content
 
 
 def reports_visible(user: User) -> QuerySet[Report]:
@@ -43,6 +45,12 @@ def reports_matching(reports: QuerySet[Report], q: str) -> QuerySet[Report]:
 
 def report_versions(report: Report) -> QuerySet[ReportVersion]:
     return report.versions.select_related("created_by")
+
+
+def report_content_now(report: Report) -> dict[str, Any]:
+    """The report as it reads now, in the shape of a saved version's content, to compare with
+    its latest version. The report comes from reports_visible, its reactions prefetched."""
+    return report_version_content(report, list(report.reactions.all()))
 
 
 def exposures_visible(user: User) -> QuerySet[Exposure]:

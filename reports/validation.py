@@ -335,6 +335,11 @@ def check_dates(
         errors.add(f"{prefix}.end_date", "The reaction cannot end before its onset.")
 
 
+def site_named(name: str) -> Site | None:
+    """A site by its code, or by its name in any case."""
+    return Site.objects.filter(code=name).first() or Site.objects.filter(name__iexact=name).first()
+
+
 def site_for(reporter: User, requested: str, errors: Errors) -> Site | None:
     requested = requested.strip()
     if reporter.is_nurse:
@@ -345,10 +350,7 @@ def site_for(reporter: User, requested: str, errors: Errors) -> Site | None:
             errors.add("site", "You can report only for your own site.")
         return reporter.site
     if requested:
-        site = (
-            Site.objects.filter(code=requested).first()
-            or Site.objects.filter(name__iexact=requested).first()
-        )
+        site = site_named(requested)
         if site is None:
             errors.add("site", f"Unknown site {requested!r}.")
         return site

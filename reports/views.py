@@ -1,20 +1,18 @@
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 
-from .api.serializers import ExposureInputSerializer
-from .choices import Coding, Source
+from .choices import Coding, Route, Source
 from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
@@ -31,10 +29,17 @@ from .forms import (
     filled_forms,
     follow_up_input,
 )
-from .history import action_words, change_lines
+from .history import (
+    action_words,
+    change_lines,
+    version_differences,
+    version_facts,
+    version_reactions,
+)
 from .models import Report
 from .selectors import (
     exposures_visible,
+    report_content_now,
     report_history,
     report_versions,
     reports_matching,
@@ -48,7 +53,13 @@ from .services import (
     report_submit,
     report_void,
 )
-from .validation import Errors, ReportInvalid, exposure_rows_over_limit, site_for
+from .uploads import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    exposure_upload_problems,
+    exposure_upload_read,
+)
+from .validation import Errors, ReportInvalid, site_for
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
@@ -193,6 +204,33 @@ def _history(report: Report) -> list[dict[str, Any]]:
     ]
 
 
+def report_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """A stored version of a report as it read then, and what the next version changed; for
+    the latest one, what changed since in the report as it reads now."""
+    report = _visible_report(request, pk)
+    versions = list(report_versions(report))
+    index = next((i for i, v in enumerate(versions) if v.number == number), None)
+    if index is None:
+        raise Http404("No such version of this report.")
+    version = versions[index]
+    following = versions[index + 1] if index + 1 < len(versions) else None
+    after = following.content if following else report_content_now(report)
+    return render(
+        request,
+        "reports/report_version.html",
+        {
+            "report": report,
+            "version": version,
+            "previous": versions[index - 1] if index else None,
+            "following": following,
+            "facts": version_facts(version.content),
+            "reactions": version_reactions(version.content),
+            "narrative": version.content.get("narrative", ""),
+            "differences": version_differences(version.content, after),
+        },
+    )
+
+
 def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_reporter(request)
     report = _visible_report(request, pk)
@@ -305,12 +343,15 @@ def exposure_register_view(request: HttpRequest) -> HttpResponse:
                     patient=d["patient"],
                     drug=d["drug"].slug,
                     start_date=d.get("start_date"),
+                    end_date=d.get("end_date"),
                     dose=d.get("dose", ""),
                     route=d.get("route", ""),
                     lot_number=d.get("lot_number", ""),
                 )
                 try:
-                    [result] = exposures_register(actor=user, site=site, rows=[row])
+                    [result] = exposures_register(
+                        actor=user, site=site, rows=[row], start_required=True
+                    )
                 except ReportInvalid as exc:
                     for path, msgs in exc.errors.items():
                         field = path.split(".")[-1]
@@ -323,26 +364,14 @@ def exposure_register_view(request: HttpRequest) -> HttpResponse:
         else:
             upload = ExposureUploadForm(request.POST, request.FILES, prefix="csv")
             if upload.is_valid() and site is not None:
-                rows, row_errors = _read_exposure_csv(upload.cleaned_data["file"])
+                row_errors = _register_upload(request, user, site, upload.cleaned_data["file"])
                 if not row_errors:
-                    try:
-                        results = exposures_register(
-                            actor=user, site=site, rows=rows, source=Source.IMPORT
-                        )
-                    except ReportInvalid as exc:
-                        row_errors = _csv_errors(exc)
-                    else:
-                        created = sum(r.created for r in results)
-                        messages.success(
-                            request,
-                            f"{len(results)} rows read: {created} exposures registered, "
-                            f"{len(results) - created} already known.",
-                        )
-                        return redirect("exposure-register")
-                if row_errors:
-                    upload.add_error(
-                        "file", "Nothing was registered: correct these rows and upload again."
-                    )
+                    return redirect("exposure-register")
+                upload.add_error(
+                    "file",
+                    "Nothing was registered: correct the lines listed below and upload the "
+                    "whole file again.",
+                )
     recent = exposures_visible(user).order_by("-created_at", "-id")[:20]
     return render(
         request,
@@ -353,6 +382,9 @@ def exposure_register_view(request: HttpRequest) -> HttpResponse:
             "site_form": site_form,
             "row_errors": row_errors,
             "recent": recent,
+            "required_columns": REQUIRED_COLUMNS,
+            "optional_columns": OPTIONAL_COLUMNS,
+            "routes": ", ".join(Route.values),
         },
     )
 
@@ -364,59 +396,32 @@ def _exposure_site(user: User, site_form: SiteChoiceForm | None) -> Site | None:
     return site_form.cleaned_data["site"] if site_form.is_valid() else None
 
 
-# The columns an exposure upload reads; any other column is ignored.
-CSV_COLUMNS = ("patient", "drug", "start_date", "dose", "route", "lot_number")
-
-
-def _read_exposure_csv(upload: Any) -> tuple[list[ExposureRow], list[str]]:
-    if upload.size > MAX_UPLOAD_BYTES:
-        return [], [f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB."]
+def _register_upload(request: HttpRequest, user: User, site: Site, file: Any) -> list[str]:
+    """Register every line of an uploaded file, or none: the problems of every line, if any."""
+    if file.size > MAX_UPLOAD_BYTES:
+        return [f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB."]
+    upload = exposure_upload_read(file.read())
+    problems = exposure_upload_problems(upload, site)
+    if problems:
+        return problems
     try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], ["The file is not UTF-8 text."]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        columns = {c.strip().lower() for c in (reader.fieldnames or [])}
-        records = list(reader)
-    except csv.Error as exc:
-        return [], [f"The file is not valid CSV: {exc}."]
-    missing = {"patient", "drug", "start_date"} - columns
-    if missing:
-        return [], [f"Missing column(s): {', '.join(sorted(missing))}."]
-    too_many = exposure_rows_over_limit(len(records))
-    if too_many:
-        return [], [too_many]
-    rows: list[ExposureRow] = []
-    errors: list[str] = []
-    for line, raw in enumerate(records, start=2):
-        if None in raw:
-            errors.append(f"Row {line}: more fields than the header names.")
-            continue
-        if any("\x00" in (v or "") for v in raw.values()):
-            errors.append(f"Row {line}: a cell holds a NUL character.")
-            continue
-        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        # An empty optional cell is a value not given; the site comes from the page, not the file.
-        body = ExposureInputSerializer(
-            data={
-                name: record[name]
-                for name in CSV_COLUMNS
-                if record.get(name) or name in ("patient", "drug")
-            }
+        results = exposures_register(
+            actor=user, site=site, rows=upload.rows, source=Source.IMPORT, start_required=True
         )
-        if body.is_valid():
-            rows.append(ExposureInputSerializer.to_input(body.validated_data))
-        else:
-            errors += [f"Row {line}: {f}: {m}" for f, msgs in body.errors.items() for m in msgs]
-    if not records:
-        errors.append("The file has no rows.")
-    return rows, errors
+    except ReportInvalid as exc:
+        return _csv_errors(exc, upload.lines)
+    created = sum(r.created for r in results)
+    messages.success(
+        request,
+        f"{len(results)} row{pluralize(len(results))} read: {created} "
+        f"exposure{pluralize(created)} registered, {len(results) - created} already known.",
+    )
+    return []
 
 
-def _csv_errors(exc: ReportInvalid) -> list[str]:
-    lines = []
-    for path, msgs in sorted(exc.errors.items(), key=lambda kv: int(kv[0].split(".")[0])):
-        row = int(path.split(".")[0]) + 2
-        lines += [f"Row {row}: {m}" for m in msgs]
-    return lines
+def _csv_errors(exc: ReportInvalid, lines: list[int]) -> list[str]:
+    found = []
+    for path, msgs in exc.errors.items():
+        line = lines[int(path.split(".")[0])]
+        found += [(line, f"Line {line}: {m}") for m in msgs]
+    return [text for _, text in sorted(found)]

@@ -54,6 +54,17 @@ class DetectionRun(models.Model):
                 condition=Q(status="queued", trigger="new_reports"),
                 name="detection_one_queued_report_run_per_drug",
             ),
+            # An officer's request while one is queued or running shows that run.
+            models.UniqueConstraint(
+                fields=["drug"],
+                condition=Q(status__in=["queued", "running"], trigger="manual", drug__isnull=False),
+                name="detection_one_active_manual_run_per_drug",
+            ),
+            models.UniqueConstraint(
+                fields=["trigger"],
+                condition=Q(status__in=["queued", "running"], trigger="manual", drug__isnull=True),
+                name="detection_one_active_manual_run_over_all_drugs",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -59,26 +59,87 @@ def run_create(
     return DetectionRun.objects.create(trigger=trigger, drug=drug, requested_by=requested_by)
 
 
-def run_queue_for_new_reports(drug_id: int, *, delay_seconds: int = 0) -> DetectionRun | None:
-    """Queue one run for a drug that received reports, to start after the delay, unless one
-    is already queued. Nothing is sent to the broker: the dispatcher hands the run to the
-    workers once it is due (runs_claim_due).
+ACTIVE = [RunStatus.QUEUED, RunStatus.RUNNING]
 
-    Returns the new run, None when one was queued already.
+
+def runs_active(drug: Drug | None) -> list[DetectionRun]:
+    """The queued and running runs over one drug, or over every drug (None), the running
+    ones first."""
+    scope = Q(drug=drug) if drug is not None else Q(drug__isnull=True)
+    runs = DetectionRun.objects.filter(scope, status__in=ACTIVE).select_related("drug")
+    return sorted(runs.order_by("created_at", "pk"), key=lambda r: r.status != RunStatus.RUNNING)
+
+
+def run_request(*, drug: Drug | None, requested_by: User) -> tuple[DetectionRun, bool]:
+    """An officer's run over one drug or every drug (None), to be dispatched at once.
+
+    A run over the same scope already queued or running is returned instead, with False:
+    an officer who asks twice, or two officers asking together, start one run. The unique
+    constraints on active manual runs settle the races the look-up leaves open.
     """
-    if DetectionRun.objects.filter(
-        drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
-    ).exists():
-        # Most reports of a burst end here; the insert below settles the races.
-        return None
+    active = runs_active(drug)
+    if active:
+        return active[0], False
+    try:
+        with transaction.atomic():
+            run = DetectionRun.objects.create(
+                trigger=Trigger.MANUAL, drug=drug, requested_by=requested_by
+            )
+    except IntegrityError:
+        # Another request created it between the look-up and the insert.
+        active = runs_active(drug)
+        if not active:
+            raise
+        return active[0], False
+    return run, True
+
+
+def _last_new_reports_start(drug_id: int) -> datetime | None:
+    last: datetime | None = DetectionRun.objects.filter(
+        drug_id=drug_id, trigger=Trigger.NEW_REPORTS, started_at__isnull=False
+    ).aggregate(last=Max("started_at"))["last"]
+    return last
+
+
+def run_queue_for_new_reports(
+    drug_id: int, *, delay_seconds: int = 0, take_overdue: bool = False
+) -> DetectionRun | None:
+    """Queue one run for a drug that received reports, unless one is queued already.
+
+    The run starts after the delay, and never sooner than one debounce window after the
+    drug's last new-reports run started: however its reports arrive, a drug gets at most
+    one such run per window. Its not_before is empty when it may start at once. Nothing is
+    sent to the broker: the dispatcher hands the run to the workers once it is due
+    (runs_claim_due).
+
+    Returns the new run; None when one was queued already. With take_overdue, a queued run
+    that is due and was not handed out (without beat, the timer meant to start it died
+    with its process) is returned too, for the caller to start.
+    """
+    queued = list(
+        DetectionRun.objects.filter(
+            drug_id=drug_id, status=RunStatus.QUEUED, trigger=Trigger.NEW_REPORTS
+        ).values_list("pk", "not_before", "sent_at")[:1]
+    )
     now = timezone.now()
+    if queued:
+        # Most reports of a burst end here; the insert below settles the races.
+        pk, not_before, sent_at = queued[0]
+        overdue = (not_before is None or not_before <= now) and (
+            sent_at is None or sent_at < now - RESEND_AFTER
+        )
+        return DetectionRun.objects.get(pk=pk) if take_overdue and overdue else None
+    start = now + timedelta(seconds=delay_seconds)
+    last_start = _last_new_reports_start(drug_id)
+    if last_start is not None:
+        start = max(start, last_start + timedelta(seconds=debounce_seconds()))
     try:
         with transaction.atomic():
             return DetectionRun.objects.create(
                 trigger=Trigger.NEW_REPORTS,
                 drug_id=drug_id,
                 created_at=now,
-                not_before=now + timedelta(seconds=delay_seconds) if delay_seconds else None,
+                not_before=start if start > now else None,
             )
     except IntegrityError:
         return None
@@ -338,9 +399,6 @@ def runs_sweep_stale() -> int:
             error="The run was lost before it finished; the next run does its work.",
         )
     return count
-
-
-ACTIVE = [RunStatus.QUEUED, RunStatus.RUNNING]
 
 
 def drugs_behind() -> list[int]:

@@ -12,9 +12,10 @@ from audit.services import audit_record
 from reference.models import Drug
 
 from . import stats
-from .choices import CLOSED_STATUSES, ReviewStatus, RunStatus
+from .choices import CLOSED_STATUSES, Kind, ReviewStatus, RunStatus
 from .findings import FINDING_FIELDS, NUMBER_FIELDS, TESTED_KINDS, Finding, rounded
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
+from .selectors import treated_patients_now
 
 
 @transaction.atomic
@@ -67,15 +68,19 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
             )
         _copy(signal, finding, now)
         changed.append(signal)
-    # Signals whose term no longer has any case are not met any more.
+    # Signals whose term no longer has any case are not met any more. Read against the
+    # cohort of this run, like every other signal of the drug: a signal whose last case was
+    # voided must not keep the cohort of the run that last saw a case.
+    exposed = _run_cohort(drug, findings)
     for key, signal in existing.items():
-        if key not in seen and (signal.met or signal.cases):
+        cohort = signal.exposed if signal.kind == Kind.DISPROPORTIONALITY else exposed
+        if key not in seen and (signal.met or signal.cases or signal.exposed != cohort):
             empty = Finding(
                 term=signal.term,
                 kind=signal.kind,
                 met=False,
                 cases=0,
-                exposed=signal.exposed,
+                exposed=cohort,
                 summary=signal.summary,
                 priority=signal.priority,
                 expected_pct=signal.expected_pct,
@@ -162,6 +167,15 @@ def run_q_values_apply(*, run: DetectionRun) -> int:
         _evaluation(signal, run, now) for signal in changed if signal.pk not in evaluations
     )
     return len(changed)
+
+
+def _run_cohort(drug: Drug, findings: list[Finding]) -> int:
+    """The treated patients this run counted: every finding against the label carries them;
+    a run with no such finding counts them again."""
+    for finding in findings:
+        if finding.kind != Kind.DISPROPORTIONALITY:
+            return finding.exposed
+    return treated_patients_now(drug.pk)
 
 
 def _evaluation(signal: Signal, run: DetectionRun, at: datetime) -> SignalEvaluation:

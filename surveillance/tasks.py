@@ -112,7 +112,9 @@ def part_dispatch(part_id: int) -> bool:
 
 def runs_dispatch_due() -> int:
     """Hand out the runs and parts that are due; returns how many were sent. Stops at the
-    first that the broker refuses: the rest wait for the next dispatch."""
+    first that the broker refuses: the rest wait for the next dispatch. Called by beat
+    (detection_dispatch); without a broker, by the web process's timer for a run that new
+    reports queued (triggers.dispatch_when_due), which runs it there."""
     run_ids, part_ids = runs_claim_due()
     due: list[tuple[Task[Any, Any], type[DetectionRun] | type[DrugRun], int]] = [
         *((detection_run_start, DetectionRun, pk) for pk in run_ids),

@@ -1,3 +1,4 @@
+import statistics
 from collections import Counter
 from typing import Any
 
@@ -5,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,22 +21,35 @@ from core.sorting import page_query, sort_headers, sort_read
 from reference.models import Drug
 from reports.services import coding_pending_count
 
-from .charts import ForestRow, Point, bar_chart, forest_chart, incidence_chart
+from .charts import (
+    DASH,
+    ForestRow,
+    cumulative_incidence_chart,
+    forest_chart,
+    histogram_chart,
+    onset_bins,
+    percent_words,
+)
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
 from .exports import csv_text
 from .filters import SignalFilter
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
+from .run_words import already_words, run_row, scope_words
 from .selectors import (
     CASE_SORTS,
     SIGNAL_SORTS,
-    drug_last_detected_at,
     drug_overview,
     run_list,
     signal_cases,
     signal_dashboard,
     signal_detail,
+    signal_incidence_by_month,
+    term_expected,
+    treated_patients,
 )
+from .services import run_request
+from .tasks import run_dispatch
 from .wording import disproportionality_table
 
 
@@ -44,12 +59,48 @@ def _officer(request: HttpRequest) -> Any:
     return request.user
 
 
+class RunStartForm(forms.Form):
+    drug = forms.ModelChoiceField(
+        label="Drugs to run detection on",
+        queryset=Drug.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All drugs",
+        error_messages={"invalid_choice": "Choose a drug from the list, or all drugs."},
+    )
+
+
 def runs_page(request: HttpRequest) -> HttpResponse:
-    _officer(request)
+    """The detection runs, newest first; officers start one over one drug or all drugs. A
+    run over the same drugs already queued or running is shown instead of a second one."""
+    officer = _officer(request)
+    form = RunStartForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        run, created = run_request(drug=form.cleaned_data["drug"], requested_by=officer)
+        if created:
+            transaction.on_commit(lambda: run_dispatch(run))
+            messages.success(request, f"Run {run.pk} for {scope_words(run)} was started.")
+        else:
+            messages.info(request, already_words(run, timezone.now()))
+        return redirect(f"{reverse('detection-runs')}?run={run.pk}#run-{run.pk}")
     page = Paginator(run_list().order_by("-created_at", "-id"), 25).get_page(
         request.GET.get("page")
     )
-    return render(request, "surveillance/runs.html", {"page": page})
+    now = timezone.now()
+    rows = [run_row(run, now) for run in page]
+    return render(
+        request,
+        "surveillance/runs.html",
+        {
+            "page": page,
+            "rows": rows,
+            "active": any(row.active for row in rows),
+            "form": form,
+            "highlight": request.GET.get("run", ""),
+            "query": "",
+        },
+        status=400 if form.is_bound else 200,
+    )
 
 
 PAGE_SIZES = (25, 50, 100)
@@ -298,7 +349,7 @@ def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
             "cohort": cohort,
             "entries": entries,
             "unlisted": unlisted,
-            "detected_at": drug_last_detected_at(drug.pk),
+            "treated": treated_patients(drug.pk),
             "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
         },
     )
@@ -335,22 +386,9 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "The move is recorded.")
             return redirect("signal-page", pk=signal.pk)
-    cases = list(signal_cases(signal))
     evaluations = list(signal.evaluations.all())
-    chart = incidence_chart(
-        [
-            Point(e.evaluated_at.strftime("%d %b"), e.observed_pct, e.ci_low_pct, e.ci_high_pct)
-            for e in evaluations
-        ],
-        signal.expected_pct,
-    )
-    grades = Counter(c.grade for c in cases)
-    onset_days = [
-        (c.onset_date - c.report.therapy_start).days
-        for c in cases
-        if c.onset_date and c.report.therapy_start
-    ]
-    weeks = Counter(min(max(d, 0) // 7, 12) for d in onset_days)
+    against_label = signal.kind != Kind.DISPROPORTIONALITY
+    charts = _signal_charts(signal) if against_label else {}
     case_sort = request.GET.get("sort", "")
     case_page = Paginator(signal_cases(signal, sort=case_sort), CASES_PER_PAGE).get_page(
         request.GET.get("page")
@@ -364,24 +402,85 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
             "case_headers": sort_headers(case_sort, CASE_SORTS, request.GET),
             "case_query": page_query(request.GET),
             "form": form if ALLOWED_MOVES[signal.status] else None,
-            "cases": cases,
             "evaluations": evaluations,
-            "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
-            "grade_chart": mark_safe(  # noqa: S308
-                bar_chart(
-                    [(f"G{g}", grades.get(g, 0)) for g in range(1, 6)], label="Cases by grade"
-                )
-            ),
-            "onset_chart": mark_safe(  # noqa: S308
-                bar_chart(
-                    [(f"{w}w" if w < 12 else "12w+", weeks.get(w, 0)) for w in range(13)],
-                    label="Days from therapy start to onset, by week",
-                )
-            )
-            if onset_days
-            else "",
+            **charts,
             "history": list(audit_history(signal)),
             "methods": disproportionality_table(signal.statistics),
+            "treated": treated_patients(signal.drug_id) if against_label else None,
+            "expected": term_expected(signal.drug, signal.term) if against_label else None,
             "assign": assign,
         },
     )
+
+
+def _signal_charts(signal: Signal) -> dict[str, Any]:
+    """The signal page's charts: cumulative incidence by month of onset against the label,
+    and time from therapy start to onset and grades over all the cases of the case list."""
+    by_month = signal_incidence_by_month(signal)
+    term = signal.term.name
+    severe = bool(by_month and by_month.grade3)
+    grade3 = " at grade 3 or higher" if severe else ""
+    incidence = ""
+    if by_month and by_month.figures:
+        first, last = by_month.figures[0], by_month.figures[-1]
+        label = (
+            f"the label gives {percent_words(signal.expected_pct)}"
+            if signal.expected_pct is not None
+            else "not on the label"
+        )
+        reached = (
+            f"{last.pct:.1f}% (95% interval {last.low_pct:.1f}{DASH}{last.high_pct:.1f}%, "
+            f"{last.cases} of {last.treated} treated patients)"
+            if last.pct is not None and last.low_pct is not None and last.high_pct is not None
+            else "no treated patients"
+        )
+        incidence = cumulative_incidence_chart(
+            by_month.figures,
+            signal.expected_pct,
+            summary=f"Cumulative incidence of {term}{grade3} by month of onset, "
+            f"{first.month:%b %Y} to {last.month:%b %Y}: {reached} by the end of "
+            f"{last.month:%b %Y}; {label}.",
+            y_title="Cumulative incidence, grade ≥ 3 (%)" if severe else "Cumulative incidence (%)",
+            reference=f"Label {percent_words(signal.expected_pct)}{' at grade ≥ 3' * severe}"
+            if signal.expected_pct is not None
+            else "",
+        )
+    cases = list(
+        signal_cases(signal).values_list("onset_date", "report__therapy_start", "grade", "serious")
+    )
+    onset_days = sorted((onset - start).days for onset, start, _, _ in cases if onset and start)
+    onsets = onset_bins(onset_days)
+    grades = Counter(grade for _, _, grade, _ in cases)
+    return {
+        "by_month": by_month,
+        "incidence_chart": mark_safe(incidence),  # noqa: S308 - built by surveillance.charts
+        "onset_chart": mark_safe(  # noqa: S308 - built by surveillance.charts, text escaped
+            histogram_chart(
+                onsets,
+                summary="Cases by days from therapy start to onset: "
+                + "; ".join(f"{name} days: {n}" for name, n in onsets)
+                + ".",
+                x_title="Days from therapy start to onset",
+            )
+        )
+        if onset_days
+        else "",
+        "onset_days": onset_days,
+        "onset_median": statistics.median(onset_days) if onset_days else None,
+        "onset_missing": len(cases) - len(onset_days),
+        "case_count": len(cases),
+        "grade3_count": sum(n for g, n in grades.items() if g >= 3),
+        "serious_count": sum(1 for *_, serious in cases if serious),
+        "onset_before_start": sum(1 for d in onset_days if d < 0),
+        "grade_chart": mark_safe(  # noqa: S308 - built by surveillance.charts, text escaped
+            histogram_chart(
+                [(str(g), grades.get(g, 0)) for g in range(1, 6)],
+                summary="Cases by grade: "
+                + "; ".join(f"grade {g}: {grades.get(g, 0)}" for g in range(1, 6))
+                + ".",
+                x_title="Grade (CTCAE)",
+            )
+        )
+        if cases
+        else "",
+    }

@@ -2,10 +2,11 @@
 disproportionality signal's page."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from reference.choices import Band
-from reference.listedness import Listedness, listed_term
+from reference.listedness import LabelListing, Listedness, listed_term
 from reference.models import Drug, LabelEntry, Term
 
 from .choices import Kind, RecommendedAction, ReviewStatus
@@ -61,6 +62,56 @@ def unlisted_summary(
         f"{decision.explain(term, drug)} {patients(cases)}"
         f"{', at least one serious, grade >= 3 or fatal' if severe else ''}."
     )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the label leads a reader to expect of a term: its own figure (or its band's upper
+    bound) when it has one, whether it is listed at all, and the words that go beside."""
+
+    pct: float | None
+    listed: bool
+    context: str = ""
+
+
+def expected_for(listing: LabelListing, term: Term) -> Expected:
+    """The expected incidence of a term, said the same way on the drug page and on the
+    signal pages. A bleeding site has no figure of the label's Haemorrhage group as its own:
+    an unlisted site has none at all, and a named site with no frequency is tested against
+    the group's figure (all sites together), which is said as such."""
+    entry = listing.by_term.get(term.pk)
+    if entry is None:
+        decision = listing.assess(term)
+        if decision.listed and decision.entry is not None:
+            return Expected(None, True, f"listed under {listed_term(decision.entry).name}")
+        group = decision.group_entry
+        return Expected(None, False, group_context(group) if group else "not on the label")
+    if term.is_group and not term.covers_members:
+        expected, _ = listing.expected_incidence(entry)
+        return Expected(_float(expected), True, "all sites together")
+    if entry.incidence_pct is not None or entry.band != Band.NOT_REPORTED:
+        expected, _ = listing.expected_incidence(entry)
+        return Expected(_float(expected), True)
+    group = listing.site_group(term.pk)
+    if group is not None and group.incidence_pct is not None:
+        context = group_context(group, grade3=False)
+        return Expected(None, True, f"no figure of its own; tested against the {context}")
+    return Expected(None, True, "frequency not reported")
+
+
+def group_context(group: LabelEntry, *, grade3: bool = True) -> str:
+    """A labelled group's figures as context for a site: "label's Haemorrhage group: 33% all
+    sites, 5% grade >= 3"."""
+    figures = []
+    if group.incidence_pct is not None:
+        figures.append(f"{pct(float(group.incidence_pct))}% all sites")
+    if grade3 and group.grade3_pct is not None:
+        figures.append(f"{pct(float(group.grade3_pct))}% grade >= 3")
+    return f"label's {listed_term(group).name} group: {', '.join(figures) or 'no figure given'}"
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def disproportionality_summary(

@@ -117,7 +117,7 @@ def test_a_nul_in_an_exposure_upload_names_its_row(client, nurse, inotuzumab):
     upload = SimpleUploadedFile("x.csv", body.encode(), content_type="text/csv")
     response = client.post("/exposures/", {"csv-file": upload})
     assert response.status_code == 200
-    assert "Row 3: a cell holds a NUL character" in response.content.decode()
+    assert "Line 3: a cell holds a NUL character" in response.content.decode()
     assert not Exposure.objects.exists()
 
 

@@ -33,7 +33,7 @@ def test_an_officer_reviews_the_unlisted_bleeding_site(
 
     first_row.get_by_role("link", name="Retinal haemorrhage").click()
     page.wait_for_url("**/surveillance/signals/*/")
-    assert page.get_by_role("img", name="Observed incidence at each evaluation").is_visible()
+    assert page.get_by_role("img", name="Cumulative incidence of Retinal haemorrhage").is_visible()
     assert page.get_by_role("heading", name="Cases (2)").is_visible()
     page.get_by_label("Under validation").check()
     page.get_by_label("Comment").fill("Two cases, one serious: validating.")
@@ -82,7 +82,7 @@ def test_officer_pages_have_labelled_controls_and_work_from_the_keyboard(
         pytest.fail("the first signal cannot be reached with Tab")
     page.keyboard.press("Enter")
     page.wait_for_url("**/surveillance/signals/*/")
-    assert page.get_by_role("heading", name=name).is_visible()
+    assert page.get_by_role("heading", name=name, level=1).is_visible()
 
 
 @pytest.mark.browser

@@ -42,6 +42,7 @@ def test_an_officer_starts_a_run_and_follows_it(
             "/api/v1/signal-runs/", {"drug": "inotuzumab-ozogamicin"}, format="json"
         )
     assert response.status_code == 202
+    assert response.json()["created"] is True
     run_id = response.json()["id"]
     # Without a broker the task ran in this process.
     body = officer_api.get(f"/api/v1/signal-runs/{run_id}/").json()
@@ -220,7 +221,7 @@ def test_the_runs_page_is_for_officers(client, officer, nurse, inotuzumab):
     assert client.get("/surveillance/runs/").status_code == 403
     client.force_login(officer)
     html = client.get("/surveillance/runs/").content.decode()
-    assert "Succeeded" in html and "All drugs" in html
+    assert "Finished" in html and "All drugs" in html
 
 
 def test_while_the_broker_is_down_reports_queue_one_run_per_drug_and_none_fails(
@@ -346,8 +347,8 @@ def test_a_run_whose_message_was_lost_is_handed_out_again_and_done_once(
 
     worked_scenario(inotuzumab, nurse, nurse.site)
     lost = run_create(trigger="new_reports", drug=inotuzumab)
-    recent = run_create(trigger="manual")
-    later = run_create(trigger="manual")
+    recent = run_create(trigger="schedule")
+    later = run_create(trigger="schedule")
     now = timezone.now()
     DetectionRun.objects.filter(pk=lost.pk).update(sent_at=now - RESEND_AFTER - timedelta(1))
     DetectionRun.objects.filter(pk=recent.pk).update(sent_at=now - timedelta(minutes=1))

@@ -471,7 +471,8 @@ def test_a_run_whose_worker_is_killed_is_failed_within_a_minute_and_the_next_run
     # The next run finds the drug busy and waits for it.
     worker = stack.worker()
     stack.beat()
-    following = run_create(trigger=Trigger.MANUAL, drug=inotuzumab)
+    # From the command line: an officer's request would be shown the killed run, still on.
+    following = run_create(trigger=Trigger.COMMAND_LINE, drug=inotuzumab)
     stack.send("surveillance.tasks.detection_run_start", following.pk)
     wait_for(
         "the dead worker's run to be failed and the next run to finish",

@@ -174,3 +174,10 @@ def test_a_full_exposure_upload_takes_a_few_statements_not_a_few_per_row(
     assert "401 rows read: 399 exposures registered, 2 already known." in response.content.decode()
     assert Exposure.objects.count() == 400
     assert not Exposure.objects.filter(from_report=True).exists()
+
+
+def test_an_unknown_format_parameter_is_ignored_not_a_404(api, inotuzumab):
+    response = api.get("/api/v1/terms/", {"q": "nausea", "format": "true"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()[0]["name"] == "Nausea"

@@ -233,13 +233,13 @@ class TestExposureUpload:
         response = self.upload(nurse_client, text)
         assert response.status_code == 200
         errors = response.context["row_errors"]
-        assert any(e.startswith("Row 3:") and "YYYY-MM-DD" in e for e in errors)
-        assert any(e.startswith("Row 5:") for e in errors)
+        assert any(e.startswith("Line 3:") and "YYYY-MM-DD" in e for e in errors)
+        assert any(e.startswith("Line 5:") for e in errors)
         assert Exposure.objects.count() == 0
         response = self.upload(
             nurse_client, "patient,drug,start_date\nPT-3,aspirinumab,2026-09-01\n"
         )
-        assert response.context["row_errors"] == ["Row 2: Unknown drug 'aspirinumab'."]
+        assert response.context["row_errors"] == ["Line 2: Unknown drug 'aspirinumab'."]
 
     def test_extra_fields_and_bad_routes_are_row_errors(self, nurse_client, inotuzumab):
         text = (
@@ -251,8 +251,9 @@ class TestExposureUpload:
         assert response.status_code == 200
         # Every bad row is listed at once: the route is checked with the rest of the row.
         assert response.context["row_errors"] == [
-            "Row 2: more fields than the header names.",
-            "Row 3: route: Route must be one of intravenous, subcutaneous, intramuscular, oral, "
+            "Line 2: More fields than the header names (5 for 4 columns): if a value holds the "
+            "separator, put it in double quotes.",
+            "Line 3: route: Route must be one of intravenous, subcutaneous, intramuscular, oral, "
             "other.",
         ]
         response = self.upload(
@@ -272,7 +273,7 @@ class TestExposureUpload:
         answer = api.post("/api/v1/exposures/", [row], format="json")
         assert answer.status_code == 400
         # The API keys a list's row errors by the row's index.
-        expected = [f"Row 2: {f}: {m}" for f, msgs in answer.json()["0"].items() for m in msgs]
+        expected = [f"Line 2: {f}: {m}" for f, msgs in answer.json()["0"].items() for m in msgs]
         assert len(expected) == 4
         response = self.upload(nurse_client, ",".join(row) + "\n" + ",".join(row.values()) + "\n")
         assert sorted(response.context["row_errors"]) == sorted(expected)

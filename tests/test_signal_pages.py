@@ -217,7 +217,7 @@ def test_the_drug_page_shows_every_labelled_entry_and_the_unlisted_bleeding_site
     response = officer_client.get(f"/surveillance/drugs/{inotuzumab.slug}/")
     assert response.status_code == 200
     assert len(response.context["entries"]) == 62
-    unlisted = [f.term.name for f in response.context["unlisted"]]
+    unlisted = [u.signal.term.name for u in response.context["unlisted"]]
     assert unlisted[0] == "Retinal haemorrhage"
     assert "Alopecia" in unlisted
     thrombo = next(e for e in response.context["entries"] if e.term.name == "Thrombocytopenia")
@@ -248,5 +248,5 @@ def test_the_drug_page_reads_the_last_run_and_writes_nothing(
     assert not DisproportionalityBaseline.objects.exists()
     assert SignalEvaluation.objects.count() == evaluations
     # The unlisted reactions are the last run's: Alopecia waits for the next one.
-    unlisted = [s.term.name for s in response.context["unlisted"]]
+    unlisted = [u.signal.term.name for u in response.context["unlisted"]]
     assert unlisted == ["Retinal haemorrhage"]

@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from reports.models import Exposure, Report
+from reports.services.reports import version_save
 from surveillance.models import DetectionRun, Signal
 from surveillance.services import run_create, run_execute
 
@@ -32,6 +33,7 @@ KNOWN = {
     "report-new",
     "report-detail",
     "report-follow-up",
+    "report-version",
     "report-void",
     "report-duplicate",
     "report-recode",
@@ -100,6 +102,9 @@ def named_patterns(resolver=None, namespace=""):
 def world(inotuzumab, nurse, officer):
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
+    # The scenario writes its reports directly; the first one gets the version filing saves.
+    first = Report.objects.order_by("pk")[0]
+    version_save(first, nurse, "Initial report", list(first.reactions.all()))
     return {
         "pk": Report.objects.order_by("pk")[0].pk,
         "slug": inotuzumab.slug,
@@ -111,6 +116,8 @@ def url_for(name, keys, world):
     for key in keys:
         if key == "slug":
             kwargs[key] = world["slug"]
+        elif key == "number":
+            kwargs[key] = 1  # a report's first version
         elif name.startswith(("signal-", "api:signal-detail")):
             kwargs[key] = Signal.objects.order_by("pk")[0].pk
         elif name.startswith("api:signal-run"):

@@ -208,6 +208,9 @@ class ExposureInputSerializer(serializers.Serializer[Any]):
     patient = serializers.CharField(max_length=40)
     drug = serializers.CharField(max_length=200, help_text="A drug's slug, name or brand name.")
     start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(
+        required=False, allow_null=True, help_text="When the treatment ended, if it has."
+    )
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True)
     route = serializers.ChoiceField(
         choices=Route.choices,
@@ -224,9 +227,11 @@ class ExposureInputSerializer(serializers.Serializer[Any]):
             patient=data["patient"],
             drug=data["drug"],
             start_date=data.get("start_date"),
+            end_date=data.get("end_date"),
             dose=data.get("dose", ""),
             route=data.get("route", ""),
             lot_number=data.get("lot_number", ""),
+            site=data.get("site", ""),
         )
 
 
@@ -236,6 +241,7 @@ class ExposureSerializer(serializers.Serializer[Exposure]):
     site = serializers.CharField(source="patient.site.code")
     drug = serializers.CharField(source="drug.slug")
     start_date = serializers.DateField(allow_null=True)
+    end_date = serializers.DateField(allow_null=True)
     dose = serializers.CharField()
     route = serializers.CharField()
     lot_number = serializers.CharField()

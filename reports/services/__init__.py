@@ -18,7 +18,13 @@ from .coding import (
     reaction_recode,
     reactions_pending,
 )
-from .exposures import ExposureResult, ExposureRow, exposures_register, patient_get_or_create
+from .exposures import (
+    ExposureResult,
+    ExposureRow,
+    exposures_check,
+    exposures_register,
+    patient_get_or_create,
+)
 from .idempotency import IdempotencyConflict
 from .reports import (
     report_duplicate_decide,
@@ -36,6 +42,7 @@ __all__ = [
     "coding_apply",
     "coding_pending_count",
     "coding_queue",
+    "exposures_check",
     "exposures_register",
     "patient_get_or_create",
     "reaction_recode",

@@ -20,7 +20,7 @@ from reference.selectors import drug_find
 
 from ..choices import Route, Source
 from ..models import Exposure, Patient
-from ..validation import EARLIEST_DATE, PATIENT_REFERENCE, Errors, ReportInvalid
+from ..validation import EARLIEST_DATE, PATIENT_REFERENCE, Errors, ReportInvalid, site_named
 
 
 def patient_get_or_create(
@@ -81,6 +81,9 @@ class ExposureRow:
     dose: str = ""
     route: str = ""
     lot_number: str = ""
+    end_date: date | None = None
+    # The site the row names, if any: it must be the site the rows are registered for.
+    site: str = ""
 
 
 @dataclass
@@ -109,14 +112,21 @@ def _exposures_of(
     return found
 
 
-@transaction.atomic
-def exposures_register(
-    *, actor: User, site: Site, rows: Sequence[ExposureRow], source: str = Source.WEB
-) -> list[ExposureResult]:
-    """Register exposures, all or nothing; an existing patient-drug pair is returned as it is."""
+def exposures_check(
+    *, site: Site, rows: Sequence[ExposureRow], start_required: bool = False
+) -> dict[str, list[str]]:
+    """Every content error of every row at once, keyed "<row index>.<field>": unknown drugs
+    and sites, dates out of order or out of range. Empty when the rows can be registered."""
+    return _rows_checked(site, rows, start_required)[0].found
+
+
+def _rows_checked(
+    site: Site, rows: Sequence[ExposureRow], start_required: bool
+) -> tuple[Errors, dict[str, Drug | None]]:
     errors = Errors()
     today = timezone.localdate()
     drugs: dict[str, Drug | None] = {}
+    sites: dict[str, Site | None] = {}
     for i, row in enumerate(rows):
         prefix = str(i)
         try:
@@ -130,15 +140,51 @@ def exposures_register(
             errors.add(
                 f"{prefix}.drug", f"Unknown drug {row.drug!r}." if key else "The drug is required."
             )
-        if row.start_date is not None and row.start_date > today:
-            errors.add(f"{prefix}.start_date", "The start date is in the future.")
-        elif row.start_date is not None and row.start_date < EARLIEST_DATE:
-            errors.add(f"{prefix}.start_date", f"The start date is before {EARLIEST_DATE:%Y}.")
+        named = row.site.strip()
+        if named:
+            if named not in sites:
+                sites[named] = site_named(named)
+            if sites[named] is None:
+                errors.add(f"{prefix}.site", f"Unknown site {named!r}.")
+            elif sites[named] != site:
+                errors.add(
+                    f"{prefix}.site",
+                    f"The row names {sites[named]}, but these patients are registered for "
+                    f"{site}: register each site's patients separately.",
+                )
+        for name, value in (("start_date", row.start_date), ("end_date", row.end_date)):
+            words = name.replace("_", " ")
+            if value is not None and value > today:
+                errors.add(f"{prefix}.{name}", f"The {words} is in the future.")
+            elif value is not None and value < EARLIEST_DATE:
+                errors.add(f"{prefix}.{name}", f"The {words} is before {EARLIEST_DATE:%Y}.")
+        if row.start_date is None and start_required:
+            errors.add(f"{prefix}.start_date", "The start date is required.")
+        if row.start_date and row.end_date and row.end_date < row.start_date:
+            errors.add(
+                f"{prefix}.end_date",
+                f"The end date {row.end_date} is before the start date {row.start_date}.",
+            )
         if row.route and row.route not in Route.values:
             errors.add(f"{prefix}.route", f"Route must be one of {', '.join(Route.values)}.")
         for name, limit in (("dose", 100), ("lot_number", 50)):
             if len(getattr(row, name)) > limit:
                 errors.add(f"{prefix}.{name}", f"At most {limit} characters.")
+    return errors, drugs
+
+
+@transaction.atomic
+def exposures_register(
+    *,
+    actor: User,
+    site: Site,
+    rows: Sequence[ExposureRow],
+    source: str = Source.WEB,
+    start_required: bool = False,
+) -> list[ExposureResult]:
+    """Register exposures, all or nothing; an existing patient-drug pair is returned as it is.
+    The web page requires a start date; the API leaves it optional."""
+    errors, drugs = _rows_checked(site, rows, start_required)
     if errors.found:
         raise ReportInvalid(errors.found)
     # A few statements for the whole batch, not a few per row: a file of thousands of rows
@@ -168,6 +214,7 @@ def exposures_register(
                 registered_by=actor,
                 source=source,
                 start_date=row.start_date,
+                end_date=row.end_date,
                 dose=row.dose,
                 route=row.route,
                 lot_number=row.lot_number,

@@ -88,6 +88,7 @@ def _report_create(
         actor=reporter,
         source=source,
         start_date=data.therapy_start,
+        end_date=data.therapy_end,
         dose=data.dose,
         route=data.route,
         lot_number=data.lot_number,
@@ -152,6 +153,8 @@ def report_version_content(report: Report, reactions: Sequence[Reaction]) -> dic
         "therapy_end": str(report.therapy_end) if report.therapy_end else None,
         "narrative": report.narrative,
         "expedited_due": str(report.expedited_due) if report.expedited_due else None,
+        "is_void": report.is_void,
+        "void_reason": report.void_reason,
         "reactions": [
             {
                 "id": r.pk,
@@ -277,7 +280,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
 
 
 def _follow_up_summary(changes: list[dict[str, Any]], added: list[Reaction], narrative: str) -> str:
-    parts = [f"{c['term']}: outcome {c['outcome'][1]}" for c in changes]
+    parts = [f"{c['term']}: outcome {Outcome(c['outcome'][1]).label.lower()}" for c in changes]
     parts += [f"new reaction {reaction_name(r)}" for r in added]
     if narrative.strip():
         parts.append("narrative added")

@@ -11,12 +11,11 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsSafetyOfficer
 from reference.selectors import drug_find
-from surveillance.choices import Trigger
 from surveillance.filters import SignalFilter
 from surveillance.models import DetectionRun, Signal
 from surveillance.review import MoveRefused, signal_move
 from surveillance.selectors import run_list, signal_cases, signal_detail, signal_list
-from surveillance.services import run_create
+from surveillance.services import run_request
 from surveillance.tasks import run_dispatch
 
 from .serializers import (
@@ -86,7 +85,13 @@ class SignalRunViewSet(
     def get_queryset(self) -> QuerySet[DetectionRun]:
         return run_list()
 
-    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(
+        request=RunRequestSerializer,
+        responses={202: RunSerializer},
+        description="Starts a run over one drug or every drug. When a run over the same "
+        "scope is already queued or running, that run is answered instead of a second one: "
+        "`created` says which.",
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = RunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -94,7 +99,10 @@ class SignalRunViewSet(
         drug = drug_find(slug) if slug else None
         if slug and drug is None:
             raise ValidationError({"drug": [f"Unknown drug {slug!r}."]})
-        run = run_create(trigger=Trigger.MANUAL, drug=drug, requested_by=request.user)  # type: ignore[arg-type]
-        transaction.on_commit(lambda: run_dispatch(run))
-        run.refresh_from_db()
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        run, created = run_request(drug=drug, requested_by=request.user)  # type: ignore[arg-type]
+        if created:
+            transaction.on_commit(lambda: run_dispatch(run))
+            run.refresh_from_db()
+        return Response(
+            {**RunSerializer(run).data, "created": created}, status=status.HTTP_202_ACCEPTED
+        )
