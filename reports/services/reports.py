@@ -5,6 +5,7 @@ changed, writes an audit row, and after commit tells the apps that listen (detec
 """
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -395,7 +396,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
 
 
 def _rejudge(
-    report: Report, reactions: list[Reaction], others: list[ReportDrug], today: Any
+    report: Report, reactions: list[Reaction], others: list[ReportDrug], today: date
 ) -> None:
     """Judge a case's reactions again after a suspect drug joined it: each against the
     labels it was first judged against (the new suspect's: the one in force now)."""

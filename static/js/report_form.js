@@ -5,7 +5,7 @@
   if (!form) return;
   const rows = document.getElementById("reaction-rows");
   const template = document.getElementById("reaction-template");
-  const total = form.querySelector("input[name$='-TOTAL_FORMS']");
+  const total = form.querySelector("input[name='reactions-TOTAL_FORMS']");
   const prefix = total ? total.name.replace("-TOTAL_FORMS", "") : "reactions";
   const criteriaCache = new Map();
 
