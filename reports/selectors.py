@@ -84,6 +84,8 @@ def exposures_by_id(ids: Iterable[int]) -> dict[int, Exposure]:
 def report_suspect_drug_ids(report: Report) -> list[int]:
     """The formulary suspect drugs of a case, the first suspect first (the case's other
     drugs read once, or from what the report already holds)."""
+    if report.pk is None:
+        return [report.drug_id]
     others = report.other_drugs.all()
     return [report.drug_id] + [
         d.drug_id for d in others if d.role == DrugRole.SUSPECT and d.drug_id is not None

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from reports.models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
-from surveillance.models import Signal
+from surveillance.models import DetectionRun, Signal
 from surveillance.selectors import cohort_count, signal_cases
 
 from .cohort import drug_with_label, worked_scenario
@@ -418,3 +418,16 @@ class TestWebForm:
         version = client.get(f"/reports/{body['id']}/versions/1/").content.decode()
         assert "Dexamethasone (suspect; not in the formulary)" in version
         assert "paracetamol (concomitant)" in version
+
+
+def test_a_new_case_queues_detection_for_each_formulary_suspect(
+    api, settings, inotuzumab, combimab, django_capture_on_commit_callbacks
+):
+    settings.DETECTION_ON_NEW_REPORTS = True
+    with django_capture_on_commit_callbacks(execute=True):
+        two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+    assert set(DetectionRun.objects.values_list("drug__slug", flat=True)) == {
+        "inotuzumab-ozogamicin",
+        "combimab",
+    }
+    assert Signal.objects.filter(drug=combimab, term__name="Thrombocytopenia").exists()
