@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from reference.structured import StrictCharField
 from reports.choices import (
     Causality,
     Coding,
@@ -309,7 +310,7 @@ class FollowUpSerializer(serializers.Serializer[Any]):
 
 
 class VoidSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 class DuplicateDecisionSerializer(serializers.Serializer[Any]):
