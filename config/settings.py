@@ -341,6 +341,10 @@ EMAIL_HOST_PASSWORD = os.getenv("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.getenv("DJANGO_DEFAULT_FROM_EMAIL", "ae-tracker@localhost")
 
+# The MedDRA version reactions are coded in, for E2B reports (E.i.2.1a) when no MedDRA
+# release has been imported (import_meddra): the version of the codes the terms carry.
+E2B_MEDDRA_VERSION = os.getenv("E2B_MEDDRA_VERSION", "").strip()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -46,9 +46,10 @@ _EXACT_TIER = {
     "name": Tier.EXACT_NAME,
     "learned": Tier.EXACT_SYNONYM,
     "synonym": Tier.EXACT_SYNONYM,
+    "meddra": Tier.EXACT_SYNONYM,
     "lay": Tier.EXACT_LAY,
 }
-_KIND_ORDER = {"name": 0, "learned": 1, "synonym": 2, "lay": 3}
+_KIND_ORDER = {"name": 0, "learned": 1, "synonym": 2, "meddra": 3, "lay": 4}
 # Close spellings: the whole name within a typo or two of the query ...
 FUZZY_CUTOFF = 82.0
 # ... or a part of a longer name very close to a query long enough to say so.
