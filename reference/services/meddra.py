@@ -189,15 +189,17 @@ def _terms_sync(release: Release, result: MeddraImportResult) -> dict[str, int]:
     """Give each term its codes and each PT its term; returns the term id of each PT."""
     terms = {
         t["pk"]: t
-        for t in Term.objects.values(
+        for t in Term.objects.order_by().values(
             "pk", "name", "is_group", "meddra_code", "source", *_CODE_FIELDS
         )
     }
     # Name keys of the names the product has (not those of an earlier MedDRA import):
     # which terms each names.
     by_key: dict[str, set[int]] = {}
-    for term_id, key, kind in TermName.objects.exclude(kind=NameKind.MEDDRA).values_list(
-        "term_id", "key", "kind"
+    for term_id, key, kind in (
+        TermName.objects.exclude(kind=NameKind.MEDDRA)
+        .order_by()
+        .values_list("term_id", "key", "kind")
     ):
         if kind in _MATCHING_KINDS:
             by_key.setdefault(key, set()).add(term_id)
@@ -294,8 +296,8 @@ def _terms_sync(release: Release, result: MeddraImportResult) -> dict[str, int]:
         ids = {
             code: pk
             for code, pk in Term.objects.filter(source=TermSource.MEDDRA, is_group=False)
+            .order_by()
             .values_list("meddra_pt_code", "pk")
-            .iterator(chunk_size=BATCH)
             if code in made
         }
         home.update(ids)
@@ -315,8 +317,8 @@ def _terms_sync(release: Release, result: MeddraImportResult) -> dict[str, int]:
 def _names_sync(release: Release, home: dict[str, int], result: MeddraImportResult) -> None:
     """Make the MedDRA names exactly the current LLTs of each PT, on the PT's term."""
     other: dict[str, set[int]] = {}
-    for owner_id, name_of in TermName.objects.exclude(kind=NameKind.MEDDRA).values_list(
-        "term_id", "key"
+    for owner_id, name_of in (
+        TermName.objects.exclude(kind=NameKind.MEDDRA).order_by().values_list("term_id", "key")
     ):
         other.setdefault(name_of, set()).add(owner_id)
     wanted: dict[tuple[int, str], str] = {}
@@ -340,8 +342,8 @@ def _names_sync(release: Release, home: dict[str, int], result: MeddraImportResu
     present = {
         (term_id, key): (pk, text)
         for pk, term_id, key, text in TermName.objects.filter(kind=NameKind.MEDDRA)
+        .order_by()
         .values_list("pk", "term_id", "key", "text")
-        .iterator(chunk_size=BATCH)
     }
     new = [
         TermName(term_id=term_id, text=text, key=key, kind=NameKind.MEDDRA)
@@ -357,7 +359,10 @@ def _names_sync(release: Release, home: dict[str, int], result: MeddraImportResu
     for chunk in _batches(new):
         TermName.objects.bulk_create(chunk)
     for chunk in _batches(stale):
-        TermName.objects.filter(pk__in=chunk).delete()
+        # One statement a batch: a queryset delete would send a signal (and bump the
+        # revision) for each name; the revision is bumped once at the end instead.
+        names = TermName.objects.filter(pk__in=chunk)
+        names._raw_delete(names.db)
     for chunk in _batches(renamed):
         TermName.objects.bulk_update(chunk, ["text"])
     result.names_added = len(new)
