@@ -13,6 +13,7 @@ from reference.meddra import release_read
 from reference.models import GroupMembership, MeddraRelease, Term, TermName
 from reference.selectors import term_code, term_search
 from reference.services import meddra_version
+from reference.services.terminology_io import terminology_local_export
 
 from .meddra_release import SMQ_NAME, release_write
 
@@ -98,6 +99,13 @@ def test_search_and_coding_find_a_term_by_an_llt_name(release):
     assert term_search(q="Zorbic pyrexia")[0].name == "Zorbic fever"
     assert term_search(q="belly bloating zorbic")[0].name == "Abdominal distension"
     assert [t.name for t in term_code("gum zorbic bleeding")] == ["Gingival bleeding"]
+
+
+def test_meddra_names_and_terms_stay_out_of_the_local_terminology_export(release):
+    run(release)
+    exported = terminology_local_export()
+    assert not [n for n in exported["names"] if "orbic" in n["text"]]
+    assert not [t for t in exported["terms"] if "orbic" in t["name"]]
 
 
 def test_importing_the_same_release_again_changes_nothing(release):
