@@ -27,7 +27,7 @@ class XMLBodyParser(parsers.BaseParser):
 
     media_type = "application/xml"
 
-    def parse(
+    def parse(  # type: ignore[override]
         self,
         stream: IO[Any],
         media_type: str | None = None,
@@ -115,15 +115,18 @@ def report_e2b(request: Request, pk: int) -> HttpResponse | Response:
 @parser_classes([XMLBodyParser, TextXMLBodyParser])
 def icsr_receive(request: Request) -> Response:
     body = request.data
-    if not isinstance(body, bytes):
+    if not isinstance(body, bytes) or not body.strip():
         return Response(
-            {"detail": "Send the batch as XML with Content-Type: application/xml."},
+            {
+                "detail": "The body is empty or not XML: send an E2B(R3) batch "
+                "(MCCI_IN200100UV01) with Content-Type: application/xml."
+            },
             status=status.HTTP_400_BAD_REQUEST,
         )
     try:
         results = icsr_import(
             data=body,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             site=request.query_params.get("site", ""),
         )
     except IcsrUnreadable as exc:

@@ -16,8 +16,8 @@ from reports.models import Reaction, Report
 from . import codes, conf
 from .drugs import DrugUse, report_drugs
 
-_H = "{%s}" % codes.HL7
-_XSI_TYPE = "{%s}type" % codes.XSI
+_H = f"{{{codes.HL7}}}"
+_XSI_TYPE = f"{{{codes.XSI}}}type"
 GRADES_HEADING = "CTCAE v5.0 grades:"
 GRADE_LINE = re.compile(r"^- Reaction (\d+) \((.*)\): grade ([1-5])$")
 DOSE = re.compile(r"^\s*(\d{1,8}(?:\.\d{1,4})?)\s*([A-Za-zµ/²0-9\[\]]+)\s*$")
@@ -96,9 +96,12 @@ def build_batch(
     """The batch element of the given cases (an lxml element)."""
     created = created or timezone.now()
     w = _Writer()
-    root = etree.Element(_H + "MCCI_IN200100UV01", nsmap={None: codes.HL7, "xsi": codes.XSI})
+    root = etree.Element(
+        _H + "MCCI_IN200100UV01",
+        nsmap={None: codes.HL7, "xsi": codes.XSI},  # type: ignore[dict-item]
+    )
     root.set("ITSVersion", "XML_1.0")
-    root.set("{%s}schemaLocation" % codes.XSI, codes.SCHEMA_LOCATION)
+    root.set(f"{{{codes.XSI}}}schemaLocation", codes.SCHEMA_LOCATION)
     w.el(root, "id", extension=batch_number or uuid.uuid4().hex, root=codes.ROOT_N12)
     w.el(root, "creationTime", value=timestamp(created))
     w.el(root, "responseModeCode", code="D")
@@ -146,7 +149,10 @@ def _message(w: _Writer, batch: Any, message: Message, created: datetime) -> Non
     w.el(act, "code", code="PORR_TE049016UV", codeSystem=codes.HL7_TRIGGER)
     w.el(act, "effectiveTime", value=timestamp(created))
     event = w.el(
-        w.el(act, "subject", typeCode="SUBJ"), "investigationEvent", classCode="INVSTG", moodCode="EVN"
+        w.el(act, "subject", typeCode="SUBJ"),
+        "investigationEvent",
+        classCode="INVSTG",
+        moodCode="EVN",
     )
     w.el(event, "id", extension=c11, root=codes.ROOT_C11)
     w.el(event, "id", extension=c11, root=codes.ROOT_C81)
@@ -227,13 +233,17 @@ def _characteristic_node(w: _Writer, event: Any, code: str, name: str) -> Any:
     return node
 
 
-def _characteristic(w: _Writer, event: Any, code: str, name: str, *, value: str, system: str) -> None:
+def _characteristic(
+    w: _Writer, event: Any, code: str, name: str, *, value: str, system: str
+) -> None:
     node = _characteristic_node(w, event, code, name)
     w.el(node, "value", xsi_type="CE", code=value, codeSystem=system)
 
 
 def _assigned(w: _Writer, event: Any, tag: str) -> Any:
-    act = w.el(w.el(event, tag, typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN")
+    act = w.el(
+        w.el(event, tag, typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN"
+    )
     return w.el(w.el(act, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
 
 
@@ -265,22 +275,39 @@ def _reporter(w: _Writer, event: Any, report: Report) -> None:
         codes.CS_QUALIFICATION,
     )
     place = w.el(person, "asLocatedEntity", classCode="LOCE")
-    w.code(w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"), conf.country(), codes.CS_COUNTRY)
-    organisation = w.el(entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    w.code(
+        w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"),
+        conf.country(),
+        codes.CS_COUNTRY,
+    )
+    organisation = w.el(
+        entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE"
+    )
     inner = w.el(organisation, "assignedEntity", classCode="ASSIGNED")
     hospital = w.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
     w.el(hospital, "name", report.site.name[:60])
 
 
 def _sender(w: _Writer, event: Any, report: Report) -> None:
-    act = w.el(w.el(event, "subjectOf1", typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN")
+    act = w.el(
+        w.el(event, "subjectOf1", typeCode="SUBJ"),
+        "controlActEvent",
+        classCode="CACT",
+        moodCode="EVN",
+    )
     entity = w.el(w.el(act, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
     # C.3.1: the sender is a hospital's drug-safety team, health professionals.
     w.code(entity, "3", codes.CS_SENDER_TYPE)
     person = w.el(entity, "assignedPerson", classCode="PSN", determinerCode="INSTANCE")
     place = w.el(person, "asLocatedEntity", classCode="LOCE")
-    w.code(w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"), conf.country(), codes.CS_COUNTRY)
-    organisation = w.el(entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    w.code(
+        w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"),
+        conf.country(),
+        codes.CS_COUNTRY,
+    )
+    organisation = w.el(
+        entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE"
+    )
     inner = w.el(organisation, "assignedEntity", classCode="ASSIGNED")
     sender = w.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
     w.el(sender, "name", report.site.name[:100])
@@ -311,15 +338,21 @@ def _patient(w: _Writer, role: Any, report: Report) -> None:
     w.el(race, "value", xsi_type="CE", nullFlavor="UNK")
     ethnicity = w.observation(role, "C16564", codes.CS_NCI, "Ethnic Group")
     w.el(ethnicity, "value", xsi_type="CE", nullFlavor="UNK")
-    history = w.el(w.el(role, "subjectOf2", typeCode="SBJ"), "organizer", classCode="CATEGORY", moodCode="EVN")
+    history = w.el(
+        w.el(role, "subjectOf2", typeCode="SBJ"), "organizer", classCode="CATEGORY", moodCode="EVN"
+    )
     w.code(history, "1", codes.CS_ORGANIZER, "relevantMedicalHistoryAndConcurrentConditions")
-    text = w.el(w.el(history, "component", typeCode="COMP"), "observation", classCode="OBS", moodCode="EVN")
+    text = w.el(
+        w.el(history, "component", typeCode="COMP"), "observation", classCode="OBS", moodCode="EVN"
+    )
     w.code(text, "18", codes.CS_OBSERVATION, "historyAndConcurrentConditionText")
     w.el(text, "value", "Not reported.", xsi_type="ED")
 
 
 def _reaction(w: _Writer, role: Any, reaction: Reaction, rid: str) -> None:
-    obs = w.el(w.el(role, "subjectOf2", typeCode="SBJ"), "observation", classCode="OBS", moodCode="EVN")
+    obs = w.el(
+        w.el(role, "subjectOf2", typeCode="SBJ"), "observation", classCode="OBS", moodCode="EVN"
+    )
     w.el(obs, "id", root=rid)
     w.code(obs, "29", codes.CS_OBSERVATION, "reaction")
     if reaction.onset_date or reaction.end_date:
@@ -334,7 +367,11 @@ def _reaction(w: _Writer, role: Any, reaction: Reaction, rid: str) -> None:
     words = reaction.verbatim.strip() or (reaction.term.name if reaction.term else "")
     w.el(value, "originalText", words, language="eng")
     place = w.el(w.el(obs, "location", typeCode="LOC"), "locatedEntity", classCode="LOCE")
-    w.code(w.el(place, "locatedPlace", classCode="COUNTRY", determinerCode="INSTANCE"), conf.country(), codes.CS_COUNTRY)
+    w.code(
+        w.el(place, "locatedPlace", classCode="COUNTRY", determinerCode="INSTANCE"),
+        conf.country(),
+        codes.CS_COUNTRY,
+    )
     met = set(reaction.seriousness)
     for criterion, code in codes.SERIOUSNESS_CODES.items():
         flag = _pert(w, obs, code, codes.CS_OBSERVATION, codes.SERIOUSNESS_NAMES[code])
@@ -346,11 +383,23 @@ def _reaction(w: _Writer, role: Any, reaction: Reaction, rid: str) -> None:
     w.el(intervention, "value", xsi_type="BL", nullFlavor="NI")
     outcome = _pert(w, obs, "27", codes.CS_OBSERVATION, "outcome")
     code = codes.OUTCOME_CODES.get(reaction.outcome, "0")
-    w.el(outcome, "value", xsi_type="CE", code=code, codeSystem=codes.CS_OUTCOME, displayName=codes.OUTCOME_NAMES[code])
+    w.el(
+        outcome,
+        "value",
+        xsi_type="CE",
+        code=code,
+        codeSystem=codes.CS_OUTCOME,
+        displayName=codes.OUTCOME_NAMES[code],
+    )
 
 
 def _pert(w: _Writer, obs: Any, code: str, system: str, name: str) -> Any:
-    node = w.el(w.el(obs, "outboundRelationship2", typeCode="PERT"), "observation", classCode="OBS", moodCode="EVN")
+    node = w.el(
+        w.el(obs, "outboundRelationship2", typeCode="PERT"),
+        "observation",
+        classCode="OBS",
+        moodCode="EVN",
+    )
     w.code(node, code, system, name)
     return node
 
@@ -365,7 +414,12 @@ def dose_quantity(dose: str) -> tuple[str, str] | None:
 
 
 def _drug(w: _Writer, organizer: Any, drug: DrugUse, did: str) -> None:
-    admin = w.el(w.el(organizer, "component", typeCode="COMP"), "substanceAdministration", classCode="SBADM", moodCode="EVN")
+    admin = w.el(
+        w.el(organizer, "component", typeCode="COMP"),
+        "substanceAdministration",
+        classCode="SBADM",
+        moodCode="EVN",
+    )
     w.el(admin, "id", root=did)
     kind = w.el(
         w.el(w.el(admin, "consumable", typeCode="CSM"), "instanceOfKind", classCode="INST"),
@@ -398,30 +452,66 @@ def _drug(w: _Writer, organizer: Any, drug: DrugUse, did: str) -> None:
     if quantity is not None:
         w.el(dosage, "doseQuantity", value=quantity[0], unit=quantity[1])
     if drug.lot_number:
-        instance = w.el(w.el(dosage, "consumable", typeCode="CSM"), "instanceOfKind", classCode="INST")
-        product = w.el(instance, "productInstanceInstance", classCode="MMAT", determinerCode="INSTANCE")
+        instance = w.el(
+            w.el(dosage, "consumable", typeCode="CSM"), "instanceOfKind", classCode="INST"
+        )
+        product = w.el(
+            instance, "productInstanceInstance", classCode="MMAT", determinerCode="INSTANCE"
+        )
         w.el(product, "lotNumberText", drug.lot_number)
         form = w.el(instance, "kindOfProduct", classCode="MMAT", determinerCode="KIND")
         w.el(form, "formCode", codeSystem=codes.CS_DOSE_FORM)
 
 
 def _role(w: _Writer, assessment: Any, drug: DrugUse, did: str) -> None:
-    node = w.el(w.el(assessment, "component", typeCode="COMP"), "causalityAssessment", classCode="OBS", moodCode="EVN")
+    node = w.el(
+        w.el(assessment, "component", typeCode="COMP"),
+        "causalityAssessment",
+        classCode="OBS",
+        moodCode="EVN",
+    )
     w.code(node, "20", codes.CS_OBSERVATION, "interventionCharacterization")
     names = {"1": "Suspect", "2": "Concomitant", "3": "Interacting", "4": "Drug Not Administered"}
-    w.el(node, "value", xsi_type="CE", code=drug.role, codeSystem=codes.CS_DRUG_ROLE, displayName=names[drug.role])
-    reference = w.el(w.el(node, "subject2", typeCode="SUBJ"), "productUseReference", classCode="SBADM", moodCode="EVN")
+    w.el(
+        node,
+        "value",
+        xsi_type="CE",
+        code=drug.role,
+        codeSystem=codes.CS_DRUG_ROLE,
+        displayName=names[drug.role],
+    )
+    reference = w.el(
+        w.el(node, "subject2", typeCode="SUBJ"),
+        "productUseReference",
+        classCode="SBADM",
+        moodCode="EVN",
+    )
     w.el(reference, "id", root=did)
 
 
 def _causality(w: _Writer, assessment: Any, result: str, rid: str, did: str) -> None:
-    node = w.el(w.el(assessment, "component", typeCode="COMP"), "causalityAssessment", classCode="OBS", moodCode="EVN")
+    node = w.el(
+        w.el(assessment, "component", typeCode="COMP"),
+        "causalityAssessment",
+        classCode="OBS",
+        moodCode="EVN",
+    )
     w.code(node, "39", codes.CS_OBSERVATION, "causality")
     w.el(node, "value", result[:60], xsi_type="ST")
     w.el(w.el(node, "methodCode"), "originalText", "WHO-UMC")
     author = w.el(w.el(node, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
     w.el(w.el(author, "code"), "originalText", "Primary source reporter")
-    effect = w.el(w.el(node, "subject1", typeCode="SUBJ"), "adverseEffectReference", classCode="OBS", moodCode="EVN")
+    effect = w.el(
+        w.el(node, "subject1", typeCode="SUBJ"),
+        "adverseEffectReference",
+        classCode="OBS",
+        moodCode="EVN",
+    )
     w.el(effect, "id", root=rid)
-    product = w.el(w.el(node, "subject2", typeCode="SUBJ"), "productUseReference", classCode="SBADM", moodCode="EVN")
+    product = w.el(
+        w.el(node, "subject2", typeCode="SUBJ"),
+        "productUseReference",
+        classCode="SBADM",
+        moodCode="EVN",
+    )
     w.el(product, "id", root=did)

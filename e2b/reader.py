@@ -8,8 +8,12 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_xml
-from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
-from defusedxml import ExternalReferenceForbidden
+from defusedxml import (
+    DefusedXmlException,
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
 from lxml import etree
 
 from . import codes, conf
@@ -201,9 +205,7 @@ def read_message(msg: Any, position: int) -> Icsr:
         elif code.get("code") == "4":
             icsr.nullification_reason = _text(characteristic, "h:value/h:originalText")
     _reporter(event, icsr)
-    role = event.find(
-        "h:component/h:adverseEventAssessment/h:subject1/h:primaryRole", NS
-    )
+    role = event.find("h:component/h:adverseEventAssessment/h:subject1/h:primaryRole", NS)
     if role is not None:
         _patient(role, icsr)
         for obs in role.findall("h:subjectOf2/h:observation", NS):

@@ -143,8 +143,12 @@ MAX_LENGTH = [
     ("C.1.1", f"{_IE}/h:id[@root='{codes.ROOT_C11}']/@extension", 100),
     ("C.1.8.1", f"{_IE}/h:id[@root='{codes.ROOT_C81}']/@extension", 100),
     ("C.1.11.2", f"{_CHAR}[h:code/@code='4']/h:value/h:originalText/text()", 2000),
-    ("C.2.r.2.1", f"{_REPORTER}/h:representedOrganization/h:assignedEntity/"
-     "h:representedOrganization/h:name/text()", 60),
+    (
+        "C.2.r.2.1",
+        f"{_REPORTER}/h:representedOrganization/h:assignedEntity/"
+        "h:representedOrganization/h:name/text()",
+        60,
+    ),
     ("D.1", f"{_PR}/h:player1/h:name/text()", 60),
     ("D.2.2a", f"{_PR}/h:subjectOf2/h:observation[h:code/@code='3']/h:value/@value", 5),
     ("D.3", f"{_PR}/h:subjectOf2/h:observation[h:code/@code='7']/h:value/@value", 6),
@@ -155,28 +159,50 @@ MAX_LENGTH = [
     ("G.k.2.2", f"{_DRUG}/h:consumable/h:instanceOfKind/h:kindOfProduct/h:name/text()", 250),
     ("G.k.4.r.1a", f"{_DOSE}/h:doseQuantity/@value", 8),
     ("G.k.4.r.1b", f"{_DOSE}/h:doseQuantity/@unit", 50),
-    ("G.k.4.r.7", f"{_DOSE}/h:consumable/h:instanceOfKind/h:productInstanceInstance/"
-     "h:lotNumberText/text()", 35),
+    (
+        "G.k.4.r.7",
+        f"{_DOSE}/h:consumable/h:instanceOfKind/h:productInstanceInstance/h:lotNumberText/text()",
+        35,
+    ),
     ("G.k.4.r.8", f"{_DOSE}/h:text/text()", 2000),
     ("G.k.4.r.10.1", f"{_DOSE}/h:routeCode/h:originalText/text()", 60),
     ("H.1", f"{_IE}/h:text/text()", 100000),
 ]
 ALLOWED = [
     ("C.1.3", f"{_CHAR}[h:code/@code='1']/h:value/@code", {"1", "2", "3", "4"}),
-    ("C.1.6.1", f"{_IE}/h:component/h:observationEvent[h:code/@code='1']/h:value/@value",
-     {"true", "false"}),
+    (
+        "C.1.6.1",
+        f"{_IE}/h:component/h:observationEvent[h:code/@code='1']/h:value/@value",
+        {"true", "false"},
+    ),
     ("C.1.11.1", f"{_CHAR}[h:code/@code='3']/h:value/@code", {"1", "2"}),
-    ("C.2.r.4", f"{_REPORTER}/h:assignedPerson/h:asQualifiedEntity/h:code/@code",
-     {"1", "2", "3", "4", "5"}),
-    ("C.3.1", f"{_IE}/h:subjectOf1/h:controlActEvent/h:author/h:assignedEntity/h:code/@code",
-     {"1", "2", "3", "4", "5", "6", "7"}),
+    (
+        "C.2.r.4",
+        f"{_REPORTER}/h:assignedPerson/h:asQualifiedEntity/h:code/@code",
+        {"1", "2", "3", "4", "5"},
+    ),
+    (
+        "C.3.1",
+        f"{_IE}/h:subjectOf1/h:controlActEvent/h:author/h:assignedEntity/h:code/@code",
+        {"1", "2", "3", "4", "5", "6", "7"},
+    ),
     ("D.5", f"{_PR}/h:player1/h:administrativeGenderCode/@code", {"1", "2"}),
-    ("D.2.2b", f"{_PR}/h:subjectOf2/h:observation[h:code/@code='3']/h:value/@unit",
-     set(codes.AGE_UNIT_YEARS)),
-    ("E.i.7", f"{_RX}/h:outboundRelationship2/h:observation[h:code/@code='27']/h:value/@code",
-     set(codes.OUTCOME_NAMES)),
-    ("G.k.1", f"{_IE}/h:component/h:adverseEventAssessment/h:component/"
-     "h:causalityAssessment[h:code/@code='20']/h:value/@code", {"1", "2", "3", "4"}),
+    (
+        "D.2.2b",
+        f"{_PR}/h:subjectOf2/h:observation[h:code/@code='3']/h:value/@unit",
+        set(codes.AGE_UNIT_YEARS),
+    ),
+    (
+        "E.i.7",
+        f"{_RX}/h:outboundRelationship2/h:observation[h:code/@code='27']/h:value/@code",
+        set(codes.OUTCOME_NAMES),
+    ),
+    (
+        "G.k.1",
+        f"{_IE}/h:component/h:adverseEventAssessment/h:component/"
+        "h:causalityAssessment[h:code/@code='20']/h:value/@code",
+        {"1", "2", "3", "4"},
+    ),
 ]
 # Element, XPath of its time stamps, the digits required (14: to the second, 8: the day, 4: year).
 DATES = [
@@ -284,8 +310,11 @@ def _check_message(
         "h:causalityAssessment[h:code/@code='20']/h:value/@code",
     )
     if not set(roles) & {"1", "3", "4"}:
-        yield problem(SUSPECT, "G.k.1: at least one drug must be suspect (1), interacting (3) "
-                      "or not administered (4).")
+        yield problem(
+            SUSPECT,
+            "G.k.1: at least one drug must be suspect (1), interacting (3) "
+            "or not administered (4).",
+        )
     for name, path, limit in MAX_LENGTH:
         for value in _values(message, path):
             if len(value) > limit:
@@ -305,13 +334,12 @@ def _check_message(
         quantity = dose.find("h:doseQuantity", NS)
         if quantity is not None and bool(quantity.get("value")) != bool(quantity.get("unit")):
             yield problem(PAIRS, "G.k.4.r.1a and G.k.4.r.1b come together (FDA R0075).")
-    for age in message.xpath(f"{_PR}/h:subjectOf2/h:observation[h:code/@code='3']/h:value",
-                             namespaces=NS):
+    for age in message.xpath(
+        f"{_PR}/h:subjectOf2/h:observation[h:code/@code='3']/h:value", namespaces=NS
+    ):
         if bool(age.get("value")) != bool(age.get("unit")):
             yield problem(PAIRS, "D.2.2a (age) and D.2.2b (its unit) come together.")
-    versions = set(
-        _values(message, f".//h:*[@codeSystem='{codes.CS_MEDDRA}']/@codeSystemVersion")
-    )
+    versions = set(_values(message, f".//h:*[@codeSystem='{codes.CS_MEDDRA}']/@codeSystemVersion"))
     if len(versions) > 1:
         yield problem(
             MEDDRA, f"One MedDRA version per ICSR; this one uses {', '.join(sorted(versions))}."
@@ -326,17 +354,21 @@ def _check_message(
     if len(worldwide) > 1:
         yield problem(CASE_ID, "C.1.8.1 occurs more than once.")
     receiver = "".join(_values(message, "h:receiver/h:device/h:id/@extension"))
-    if batch_receiver and batch_receiver != codes.FDA_RECEIVER and conf.receiver_id() == (
-        codes.FDA_RECEIVER
+    if (
+        batch_receiver
+        and batch_receiver != codes.FDA_RECEIVER
+        and conf.receiver_id() == (codes.FDA_RECEIVER)
     ):
-        yield problem(RECEIVER, f"N.1.4 is {batch_receiver!r}; FDA post-market batches go to "
-                      "ZZFDA.")
+        yield problem(
+            RECEIVER, f"N.1.4 is {batch_receiver!r}; FDA post-market batches go to ZZFDA."
+        )
     if batch_receiver == codes.FDA_RECEIVER and receiver != codes.FDA_MESSAGE_RECEIVER:
         yield problem(RECEIVER, f"N.2.r.3 is {receiver!r}; with N.1.4 ZZFDA it must be CDER.")
     sender = "".join(_values(message, "h:sender/h:device/h:id/@extension"))
     if sender != batch_sender:
-        yield problem(SENDER, f"N.2.r.2 {sender!r} differs from the batch sender N.1.3 "
-                      f"{batch_sender!r}.")
+        yield problem(
+            SENDER, f"N.2.r.2 {sender!r} differs from the batch sender N.1.3 {batch_sender!r}."
+        )
     nullification = _values(message, f"{_CHAR}[h:code/@code='3']/h:value/@code")
     if nullification and c11 in first_transmissions:
         yield problem(
@@ -344,12 +376,16 @@ def _check_message(
             "This case was never sent: its first transmission cannot be a nullification or "
             "an amendment (C.1.11.1).",
         )
-    if nullification and not "".join(
-        _values(message, f"{_CHAR}[h:code/@code='4']/h:value/h:originalText/text()")
-    ).strip():
+    if (
+        nullification
+        and not "".join(
+            _values(message, f"{_CHAR}[h:code/@code='4']/h:value/h:originalText/text()")
+        ).strip()
+    ):
         yield problem(NULLIFY, "C.1.11.2 (the reason) is required with C.1.11.1.")
-    reporters = message.xpath(f"{_IE}/h:outboundRelationship[h:priorityNumber/@value='1']",
-                              namespaces=NS)
+    reporters = message.xpath(
+        f"{_IE}/h:outboundRelationship[h:priorityNumber/@value='1']", namespaces=NS
+    )
     if len(reporters) != 1:
         yield problem(SOURCE, "Exactly one reporter must be the primary source (C.2.r.5 = 1).")
     expedited = _values(
@@ -405,5 +441,5 @@ def schema_problems(root: Any) -> list[Problem]:
         return []
     return [
         Problem(SCHEMA, "batch", f"line {error.line}: {error.message}")
-        for error in list(schema.error_log)[:50]
+        for error in list(schema.error_log)[:50]  # type: ignore[call-overload]
     ]

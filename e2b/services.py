@@ -161,9 +161,7 @@ def export_file_name(reports: Sequence[Report], moment: Any) -> str:
     return f"icsr-batch-{stamp}.xml"
 
 
-def icsr_export(
-    *, reports: Sequence[Report], actor: User | None, file_name: str = ""
-) -> Export:
+def icsr_export(*, reports: Sequence[Report], actor: User | None, file_name: str = "") -> Export:
     """Write the reports as one batch, check it, and audit each report's export. Raises
     ExportBlocked, naming every broken rule, when the batch may not leave."""
     if not reports:
@@ -477,6 +475,7 @@ def _import_one(
         reactions=_reaction_inputs(icsr, terms, first, grades),
     )
     report, _ = report_submit(reporter=actor, data=data, source=Source.IMPORT)
+    report = Report.objects.get(pk=report.pk)
     ReceivedCase.objects.create(
         safety_report_id=c11,
         worldwide_id=icsr.worldwide_id[:100],

@@ -39,7 +39,9 @@ def expedited_e2b_download(request: HttpRequest) -> HttpResponse:
     if not is_officer(user):
         raise PermissionDenied("Only safety officers export the expedited cases.")
     reports = list(
-        reports_visible(user).filter(expedited=True, is_void=False).order_by("expedited_due", "received_at")
+        reports_visible(user)
+        .filter(expedited=True, is_void=False)
+        .order_by("expedited_due", "received_at")
     )
     if not reports:
         messages.info(request, "No expedited report to export.")

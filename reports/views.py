@@ -41,10 +41,10 @@ from .selectors import (
     exposures_visible,
     report_content_now,
     report_history,
+    report_last_sent,
     report_versions,
     reports_matching,
     reports_visible,
-    report_last_sent,
 )
 from .services import (
     ExposureRow,

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -20,12 +20,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("out", help="the XML file to write")
-        parser.add_argument("--report", action="append", default=[], metavar="REF",
-                            help="a case number (repeat for several)")
-        parser.add_argument("--expedited", action="store_true",
-                            help="the expedited reports that are not void")
-        parser.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                            help="reports received on or after this day")
+        parser.add_argument(
+            "--report",
+            action="append",
+            default=[],
+            metavar="REF",
+            help="a case number (repeat for several)",
+        )
+        parser.add_argument(
+            "--expedited", action="store_true", help="the expedited reports that are not void"
+        )
+        parser.add_argument(
+            "--since",
+            type=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="reports received on or after this day",
+        )
         parser.add_argument("--user", default="", help="the account the export is audited to")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,9 +56,7 @@ class Command(BaseCommand):
         if options["expedited"]:
             reports = reports.filter(expedited=True, is_void=False)
         if options["since"]:
-            start = timezone.make_aware(
-                timezone.datetime.combine(options["since"], timezone.datetime.min.time())
-            )
+            start = timezone.make_aware(datetime.combine(options["since"], time.min))
             reports = reports.filter(received_at__gte=start)
         chosen = list(reports.order_by("received_at", "pk"))
         if not refs:
@@ -65,9 +73,7 @@ class Command(BaseCommand):
         except ExportBlocked as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
-            raise CommandError(
-                f"{len(exc.problems)} rule(s) broken; nothing was written."
-            ) from exc
+            raise CommandError(f"{len(exc.problems)} rule(s) broken; nothing was written.") from exc
         with open(options["out"], "wb") as out:
             out.write(export.content)
         self.stdout.write(f"Wrote {len(chosen)} ICSR(s) to {options['out']}.")

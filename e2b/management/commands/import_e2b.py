@@ -17,11 +17,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", help="ICSR batch files")
-        parser.add_argument("--user", required=True,
-                            help="the account the reports are filed by (a nurse or an officer)")
+        parser.add_argument(
+            "--user",
+            required=True,
+            help="the account the reports are filed by (a nurse or an officer)",
+        )
         parser.add_argument("--site", default="", help="the site the reports come from")
-        parser.add_argument("--new-drugs", action="store_true",
-                            help="add suspect drugs the formulary does not know")
+        parser.add_argument(
+            "--new-drugs", action="store_true", help="add suspect drugs the formulary does not know"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = User.objects.filter(username=options["user"]).first()
