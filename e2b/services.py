@@ -5,6 +5,7 @@ import difflib
 import hashlib
 import json
 import uuid
+from decimal import Decimal, InvalidOperation
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -74,6 +75,7 @@ ROUTE_WORDS = {
     "by mouth": "oral",
     "po": "oral",
 }
+FROM_A_STUDY = "The ICSR is a report from a study (C.1.3 = 2), not a spontaneous report."
 ESTIMATED_GRADES = (
     "CTCAE grades were not given in the ICSR; each was estimated from the reaction's "
     "seriousness and outcome."
@@ -455,6 +457,8 @@ def _import_one(
     if len(grades) != len(icsr.reactions):
         grades = {}
         narrative = f"{narrative}\n\n{ESTIMATED_GRADES}".strip()
+    if icsr.report_type == "2":
+        narrative = f"{narrative}\n\n{FROM_A_STUDY}".strip()
     age = int(icsr.age) if icsr.age is not None else None
     data = ReportInput(
         patient=PatientInput(
@@ -489,9 +493,7 @@ def _import_one(
     return Imported(report, True, "created", c11)
 
 
-def _weight(value: str) -> Any:
-    from decimal import Decimal, InvalidOperation
-
+def _weight(value: str) -> Decimal | None:
     try:
         return Decimal(value).quantize(Decimal("0.1")) if value else None
     except InvalidOperation:

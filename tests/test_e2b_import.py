@@ -278,3 +278,13 @@ def test_our_export_of_each_cohort_report_imports_back_to_the_same_report(inotuz
         assert copy.created and copy.report.pk != report.pk
         assert _content(copy.report) == _content(report)
         assert copy.report.narrative == report.narrative
+
+
+def test_a_premarket_study_report_imports_and_says_so(officer, nurse):
+    [result] = icsr_import(
+        data=(FDA / "FAERS2022Scenario3.xml").read_bytes(),
+        actor=officer,
+        site="St Elsewhere",
+        new_drugs=True,
+    )
+    assert "report from a study" in result.report.narrative
