@@ -5,10 +5,10 @@ import difflib
 import hashlib
 import json
 import uuid
-from decimal import Decimal, InvalidOperation
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
