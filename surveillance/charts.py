@@ -361,7 +361,7 @@ def forest_chart(rows: Sequence[ForestRow], *, width: int = 720) -> str:
     row_h, right, legend_h, scale_h = 24, 24, 30, 28
     longest = max((_width(r.label) for r in rows), default=0.0)
     left = int(min(max(longest + 16, 120), 320))
-    fits = int((left - 16) / _CHAR)
+    fits = round((left - 16) / _CHAR)
     top_pad = legend_h + scale_h
     height = top_pad + row_h * len(rows) + 40
     values = [v for r in rows for v in (r.high, r.expected, r.observed) if v is not None]

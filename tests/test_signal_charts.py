@@ -12,9 +12,11 @@ from django.test import Client
 from reports.models import Exposure, Reaction, Report
 from surveillance import stats
 from surveillance.charts import (
+    ForestRow,
     MonthFigure,
     cumulative_by_month,
     cumulative_incidence_chart,
+    forest_chart,
     histogram_chart,
     months_between,
     onset_bins,
@@ -226,3 +228,15 @@ def test_the_signal_page_draws_both_charts_and_a_table_of_the_figures(detected, 
     Report.objects.update(therapy_start=None)
     html = client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
     assert "No case has both an onset date and a therapy start." in html
+
+
+def test_the_drug_chart_writes_every_labelled_name_whole_and_shortens_only_past_its_margin():
+    chart = forest_chart(
+        [
+            ForestRow("Gamma-glutamyltransferase increased", 2.0, 1.0, 3.0, 10.0),
+            ForestRow("Nausea", 31.0, 25.0, 37.0, 30.0),
+        ]
+    )
+    assert ">Gamma-glutamyltransferase increased</text>" in chart
+    longer = forest_chart([ForestRow("x" * 60, None, None, None, 5.0)])
+    assert f"<title>{'x' * 60}</title>" in longer and "\u2026" in longer
