@@ -14,6 +14,21 @@ from .choices import ALLOWED_MOVES, CLOSED_STATUSES, RecommendedAction, ReviewSt
 from .models import Signal
 
 
+def either_words(words: list[str]) -> str:
+    """ "A", "A or B", "A, B or C"."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def move_refused_words(current: str, asked: str) -> str:
+    """Why a move is refused, with the statuses as the pages name them."""
+    labels = dict(ReviewStatus.choices)
+    now, to = labels.get(current, current), labels.get(asked, asked)
+    allowed = [labels[s] for s in ALLOWED_MOVES.get(current, ())]
+    if not allowed:
+        return f"A signal that is {now} cannot move to {to}: its review is closed."
+    return f"A signal that is {now} can move to {either_words(allowed)}, not to {to}."
+
+
 class MoveRefused(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         self.errors = errors
@@ -56,15 +71,13 @@ def signal_move(
     allowed = ALLOWED_MOVES.get(signal.status, ())
     errors: dict[str, list[str]] = {}
     if status not in allowed:
-        options = ", ".join(allowed) if allowed else "none (the signal is closed)"
-        errors["status"] = [
-            f"A {signal.status} signal cannot move to {status!r}; allowed: {options}."
-        ]
+        errors["status"] = [move_refused_words(signal.status, status)]
     if not comment.strip():
         errors["comment"] = ["Every move needs a comment."]
     if status == ReviewStatus.CONFIRMED and recommended_action not in RecommendedAction.values:
+        actions = either_words([label.lower() for label in RecommendedAction.labels])
         errors["recommended_action"] = [
-            f"A confirmed signal needs a recommended action: {', '.join(RecommendedAction.values)}."
+            f"A confirmed signal needs a recommended action: {actions}."
         ]
     if errors:
         raise MoveRefused(errors)

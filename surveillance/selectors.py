@@ -22,16 +22,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Lower, TruncMonth
 from django.utils import timezone
 
+from core.sorting import SortKey, sort_order
 from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, GroupMembership, Term
 from reports.models import Exposure, Reaction
 
 from . import stats
 from .charts import MonthFigure, cumulative_by_month, months_between
-from .choices import CLOSED_STATUSES, PRIORITY_ORDER, Kind, RunStatus
+from .choices import CLOSED_STATUSES, PRIORITY_ORDER, Kind, ReviewStatus, RunStatus
 from .filters import SignalFilter
 from .models import DetectionRun, DrugRun, Signal, SignalEvaluation
 from .wording import Expected, expected_for
@@ -47,8 +48,17 @@ def signal_detail() -> QuerySet[Signal]:
     )
 
 
-def signal_cases(signal: Signal) -> QuerySet[Reaction]:
-    """The reactions behind a signal: its term, or any member of its group, in counted reports."""
+# A signal's case list, sorted by onset, grade or seriousness (serious cases, then by grade).
+CASE_SORTS = {
+    "onset": SortKey(("onset_date",)),
+    "grade": SortKey(("grade",), descending_first=True),
+    "serious": SortKey(("serious", "grade"), descending_first=True),
+}
+
+
+def signal_cases(signal: Signal, *, sort: str = "") -> QuerySet[Reaction]:
+    """The reactions behind a signal: its term, or any member of its group, in counted reports;
+    in the order received unless sorted by one of CASE_SORTS."""
     terms = [signal.term_id]
     if signal.term.is_group:
         terms += list(
@@ -62,7 +72,7 @@ def signal_cases(signal: Signal) -> QuerySet[Reaction]:
         )
         .exclude(report__duplicate_status="confirmed")
         .select_related("report__patient", "term")
-        .order_by("report__received_at", "id")
+        .order_by(*sort_order(sort, CASE_SORTS, tiebreak=("report__received_at", "id")))
     )
 
 
@@ -80,20 +90,43 @@ def run_list() -> QuerySet[DetectionRun]:
     return DetectionRun.objects.select_related("drug", "requested_by")
 
 
-def signal_dashboard(filters: dict[str, str]) -> QuerySet[Signal]:
-    """Signals for the dashboard: open ones unless a status is asked for, high priority first,
-    then the strongest evidence (an unlisted reaction has no expected rate: it comes first)."""
+def _rank(field: str, values: list[str]) -> Case:
+    return Case(
+        *[When(**{field: v}, then=Value(n)) for n, v in enumerate(values)],
+        output_field=IntegerField(),
+    )
+
+
+# The dashboard's columns: kinds in the alphabetical order of their words, statuses in the
+# order of the review, priority and the figures with the most pressing first.
+SIGNAL_SORTS = {
+    "term": SortKey((Lower("term__name"),)),
+    "drug": SortKey((Lower("drug__name"),)),
+    "kind": SortKey(("kind_rank",)),
+    "priority": SortKey(("-priority_rank",), descending_first=True),
+    "cases": SortKey(("cases",), descending_first=True),
+    "observed": SortKey(("observed_pct",), descending_first=True),
+    "p": SortKey(("p_value",)),
+    "status": SortKey(("status_rank",)),
+    "first_seen": SortKey(("first_detected_at",), descending_first=True),
+}
+
+
+def signal_dashboard(filters: dict[str, str], *, sort: str = "") -> QuerySet[Signal]:
+    """Signals for the dashboard: open ones unless a status is asked for, sorted by one of
+    SIGNAL_SORTS or else high priority first, then the strongest evidence (an unlisted
+    reaction has no expected rate: it comes first)."""
     signals = signal_list()
     if not filters.get("status"):
         signals = signals.exclude(status__in=CLOSED_STATUSES)
     signals = SignalFilter(filters, queryset=signals).qs
-    rank = Case(
-        *[When(priority=p, then=Value(n)) for p, n in PRIORITY_ORDER.items()],
-        output_field=IntegerField(),
-    )
-    return signals.annotate(priority_rank=rank).order_by(
-        "priority_rank", "-met", F("p_value").asc(nulls_first=True), "-cases", "id"
-    )
+    kinds = [value for value, _ in sorted(Kind.choices, key=lambda choice: choice[1])]
+    default = ("priority_rank", "-met", F("p_value").asc(nulls_first=True), "-cases", "id")
+    return signals.annotate(
+        priority_rank=_rank("priority", list(PRIORITY_ORDER)),
+        kind_rank=_rank("kind", kinds),
+        status_rank=_rank("status", list(ReviewStatus.values)),
+    ).order_by(*sort_order(sort, SIGNAL_SORTS, tiebreak=default))
 
 
 @dataclass

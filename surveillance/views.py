@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from accounts.choices import Role
 from accounts.models import User
 from audit.services import audit_history
+from core.sorting import page_query, sort_headers, sort_read
 from reference.models import Drug
 from reports.services import coding_pending_count
 
@@ -31,10 +32,13 @@ from .charts import (
 )
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
 from .exports import csv_text
+from .filters import SignalFilter
 from .models import Signal
 from .review import MoveRefused, signal_assign, signal_move, signals_mark_seen
 from .run_words import already_words, run_row, scope_words
 from .selectors import (
+    CASE_SORTS,
+    SIGNAL_SORTS,
     drug_overview,
     run_list,
     signal_cases,
@@ -99,6 +103,10 @@ def runs_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+PAGE_SIZES = (25, 50, 100)
+PAGE_SIZE = 50
+
+
 class DashboardFilters(forms.Form):
     drug = forms.ModelChoiceField(
         queryset=Drug.objects.order_by("name"),
@@ -118,22 +126,38 @@ class DashboardFilters(forms.Form):
         choices=[("", "Either"), ("true", "Met"), ("false", "Not met any more")],
         required=False,
     )
+    per_page = forms.TypedChoiceField(
+        label="Per page",
+        choices=[(n, str(n)) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+    )
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+def _signal_filters(query: QueryDict) -> dict[str, str]:
+    return {k: str(v) for k, v in query.items() if k in SignalFilter.base_filters and v}
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
     officer = _officer(request)
-    form = DashboardFilters(request.GET)
+    # Any other page size (a hand-edited address) reads as the usual one.
+    per_page = next((n for n in PAGE_SIZES if str(n) == request.GET.get("per_page")), PAGE_SIZE)
+    data = request.GET.copy()
+    data["per_page"] = str(per_page)
+    form = DashboardFilters(data)
     # Only the officer's "mark as seen" moves the mark: filtering and paging keep "new".
     seen_at = officer.signals_seen_at
     new = Signal.objects.all()
     if seen_at is not None:
         new = new.filter(first_detected_at__gt=seen_at)
     new_since = new.count()
-    filters = {k: str(v) for k, v in request.GET.items() if k in form.fields and v}
-    page = Paginator(signal_dashboard(filters), 50).get_page(request.GET.get("page"))
+    sort = request.GET.get("sort", "")
+    page = Paginator(signal_dashboard(_signal_filters(request.GET), sort=sort), per_page).get_page(
+        request.GET.get("page")
+    )
     counts = dict(Signal.objects.values_list("status").annotate(n=Count("id")).order_by())
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = page_query(request.GET)
     pending, pending_serious = coding_pending_count()
     return render(
         request,
@@ -143,13 +167,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "pending": pending,
             "pending_serious": pending_serious,
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
+            "headers": sort_headers(sort, SIGNAL_SORTS, request.GET),
+            "sorted": sort_read(sort, SIGNAL_SORTS) is not None,
             "status_counts": [(s, label, counts.get(s, 0)) for s, label in ReviewStatus.choices],
             "seen_at": seen_at,
             "new_since": new_since,
             "seen_form": SeenForm(
                 # To the microsecond: a signal detected a moment later stays new.
-                initial={"until": timezone.now().isoformat(), "query": query.urlencode()}
+                initial={"until": timezone.now().isoformat(), "query": query}
             ),
         },
     )
@@ -188,7 +214,12 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, signal: Signal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(ReviewStatus.choices)
-        self.fields["status"].choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]  # type: ignore[attr-defined]
+        # Any status passes the form, so that a move from a page gone stale (another officer
+        # moved the signal meanwhile) is refused by the review, in words; only the allowed
+        # moves are offered.
+        status = self.fields["status"]
+        status.choices = ReviewStatus.choices  # type: ignore[attr-defined]
+        status.widget.choices = [(s, labels[s]) for s in ALLOWED_MOVES[signal.status]]
 
 
 # Disproportionality signals only (empty for the others).
@@ -226,7 +257,6 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     """The dashboard's signals, with its filters, as CSV."""
     _officer(request)
-    filters = {k: str(v) for k, v in request.GET.items() if k in DashboardFilters.base_fields and v}
     rows = (
         [
             s.pk,
@@ -250,7 +280,7 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
             s.last_evaluated_at.isoformat(),
             s.summary,
         ]
-        for s in signal_dashboard(filters)
+        for s in signal_dashboard(_signal_filters(request.GET), sort=request.GET.get("sort", ""))
     )
     return _csv_response(csv_text(SIGNAL_COLUMNS, rows), "signals.csv")
 
@@ -325,6 +355,9 @@ def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+CASES_PER_PAGE = 25
+
+
 def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
     officer = _officer(request)
     signal = get_object_or_404(signal_detail(), pk=pk)
@@ -353,17 +386,22 @@ def signal_page(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "The move is recorded.")
             return redirect("signal-page", pk=signal.pk)
-    cases = list(signal_cases(signal))
     evaluations = list(signal.evaluations.all())
     against_label = signal.kind != Kind.DISPROPORTIONALITY
     charts = _signal_charts(signal) if against_label else {}
+    case_sort = request.GET.get("sort", "")
+    case_page = Paginator(signal_cases(signal, sort=case_sort), CASES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "surveillance/signal.html",
         {
             "signal": signal,
+            "case_page": case_page,
+            "case_headers": sort_headers(case_sort, CASE_SORTS, request.GET),
+            "case_query": page_query(request.GET),
             "form": form if ALLOWED_MOVES[signal.status] else None,
-            "cases": cases,
             "evaluations": evaluations,
             **charts,
             "history": list(audit_history(signal)),

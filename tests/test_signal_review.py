@@ -42,7 +42,9 @@ def test_the_gvp_moves_are_recorded_with_who_when_and_the_comment(officer_api, o
 def test_a_forbidden_move_is_a_400_naming_the_allowed_ones(officer_api, retinal):
     response = move(officer_api, retinal, status="confirmed", comment="skip ahead")
     assert response.status_code == 400
-    assert "allowed: under_validation" in response.json()["status"][0]
+    assert response.json()["status"] == [
+        "A signal that is New can move to Under validation, not to Confirmed (closed)."
+    ]
 
 
 def test_every_move_needs_a_comment_and_confirmed_a_recommended_action(officer_api, retinal):

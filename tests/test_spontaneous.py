@@ -189,7 +189,7 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     listing = client.get("/surveillance/signals/", {"kind": "disproportionality"})
     text = listing.content.decode()
     assert "Nausea" in text and f"EB05 {n['eb05']:.2f}" in text
-    assert f"<td>{a} / {a + b}</td>" in text
+    assert f">{a} / {a + b}</td>" in text
     exported = client.get("/surveillance/signals.csv", {"kind": "disproportionality"})
     exported_rows = csv.DictReader(io.StringIO(exported.content.decode()))
     nausea = next(r for r in exported_rows if r["term"] == "Nausea")
