@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "reports",
     "surveillance",
     "spontaneous",
+    "e2b",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # /api/v1/exposures/: a bigger batch is refused before any row is read, so a request never
 # outlives the web server's timeout. Split larger cohorts into several files or requests.
 EXPOSURES_MAX_ROWS = int(os.getenv("EXPOSURES_MAX_ROWS", "5000"))
+
+# ICH E2B(R3) exchange (the e2b package's docstring says what each one is for).
+E2B_SENDER_ID = os.getenv("E2B_SENDER_ID", "AETRACKER")
+E2B_RECEIVER_ID = os.getenv("E2B_RECEIVER_ID", "ZZFDA")
+E2B_COUNTRY = os.getenv("E2B_COUNTRY", "US")
+E2B_MEDDRA_VERSION = os.getenv("E2B_MEDDRA_VERSION", "27.0")
+E2B_SCHEMA_DIR = os.getenv("E2B_SCHEMA_DIR", "")
+E2B_MAX_BYTES = int(os.getenv("E2B_MAX_BYTES", str(10 * 1024 * 1024)))
 
 # Signal detection (docs/pharmacovigilance.md, "Detection against the label").
 DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
