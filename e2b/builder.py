@@ -51,7 +51,7 @@ def day(value: date) -> str:
 def term_code(reaction: Reaction) -> str:
     """The MedDRA LLT code of a reaction's term, or "" when its term has none."""
     term = reaction.term
-    return (term.meddra_code or "").strip() if term is not None else ""
+    return term.e2b_llt_code.strip() if term is not None else ""
 
 
 def narrative_with_grades(report: Report, reactions: Sequence[Reaction]) -> str:

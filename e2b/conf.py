@@ -4,6 +4,8 @@ import re
 
 from django.conf import settings
 
+from reference.services import meddra_version as reference_meddra_version
+
 from . import codes
 
 
@@ -36,13 +38,8 @@ def case_id_prefix() -> str:
 
 
 def meddra_version() -> str:
-    """The loaded MedDRA release's version when the reference data knows one, else the
-    configured E2B_MEDDRA_VERSION."""
-    from reference import services as reference_services
-
-    loaded = getattr(reference_services, "meddra_version", None)
-    version = loaded() if callable(loaded) else None
-    return str(version or settings.E2B_MEDDRA_VERSION).strip()
+    """The loaded MedDRA release's version, else the configured E2B_MEDDRA_VERSION, else ""."""
+    return (reference_meddra_version() or "").strip()
 
 
 def max_bytes() -> int:

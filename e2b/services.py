@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -125,6 +125,16 @@ def _uncoded(report: Report) -> list[Problem]:
                 "or set its MedDRA code in the admin (Reference, Terms). No code is invented."
             )
         problems.append(Problem(REQUIRED, case_id(report), text))
+    if not conf.meddra_version():
+        problems.append(
+            Problem(
+                REQUIRED,
+                case_id(report),
+                "No MedDRA version is known for E.i.2.1a: import the site's MedDRA release "
+                "(manage.py import_meddra) or set E2B_MEDDRA_VERSION to the version of the "
+                "codes the terms carry.",
+            )
+        )
     return problems
 
 
@@ -361,8 +371,12 @@ def _reaction_inputs(
 def _terms_by_code(cases: Sequence[Icsr]) -> dict[str, Term]:
     wanted = {r.code for icsr in cases for r in icsr.reactions if r.code}
     found: dict[str, Term] = {}
-    for term in Term.objects.filter(meddra_code__in=wanted, is_group=False).order_by("pk"):
-        found.setdefault(term.meddra_code, term)
+    terms = Term.objects.filter(
+        Q(meddra_llt_code__in=wanted) | Q(meddra_code__in=wanted), is_group=False
+    ).order_by("pk")
+    for term in terms:
+        for code in {term.meddra_llt_code, term.meddra_code} & wanted:
+            found.setdefault(code, term)
     return found
 
 

@@ -1,7 +1,9 @@
 """Reports to export as ICSRs, filed through the report services."""
 
 from datetime import date, timedelta
+from typing import Any
 
+import pytest
 from django.utils import timezone
 from lxml import etree
 
@@ -56,3 +58,9 @@ def xml(content: bytes):
 def first(root, path: str) -> str:
     found = root.xpath(path, namespaces=NS)
     return str(found[0]) if found else ""
+
+
+@pytest.fixture(autouse=True)
+def meddra_version(settings: Any) -> None:
+    """The MedDRA version the tests' codes are said to be in (no release is imported)."""
+    settings.E2B_MEDDRA_VERSION = "27.0"

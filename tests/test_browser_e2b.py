@@ -5,7 +5,7 @@ import pytest
 from reports.models import Report
 
 from .browser import page, sign_in  # noqa: F401
-from .e2b_helpers import file_report, reaction
+from .e2b_helpers import file_report, meddra_version, reaction  # noqa: F401
 from .test_browser_report_pages import SCREENSHOTS, nothing_cut_off
 
 

@@ -13,9 +13,10 @@ from e2b.builder import Message, build_batch
 from e2b.rules import check_batch
 from e2b.services import ExportBlocked, icsr_export, latest_information
 from reports.inputs import FollowUpInput
+from reports.models import Reaction
 from reports.services import report_follow_up, report_void
 
-from .e2b_helpers import NS, file_report, first, reaction, xml
+from .e2b_helpers import NS, file_report, first, meddra_version, reaction, xml  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +277,23 @@ def test_officers_download_the_expedited_cases_as_one_batch(client, officer, nur
     assert b"PORR_IN049016UV" in response.content
     client.force_login(nurse)
     assert client.get(reverse("expedited-due-e2b")).status_code == 403
+
+
+def test_with_no_meddra_version_known_the_export_says_how_to_give_one(
+    api, nurse, inotuzumab, settings
+):
+    settings.E2B_MEDDRA_VERSION = ""
+    report = file_report(nurse)
+    response = api.get(f"/api/v1/reports/{report.pk}/e2b/")
+    assert response.status_code == 409
+    messages = [p["message"] for p in response.json()["problems"]]
+    assert any("import_meddra" in m and "E2B_MEDDRA_VERSION" in m for m in messages)
+
+
+def test_a_term_coded_by_the_meddra_import_exports_its_llt_code(api, nurse, inotuzumab):
+    report = file_report(nurse)
+    term = Reaction.objects.get(report=report).term
+    term.meddra_llt_code = "10099999"
+    term.save(update_fields=["meddra_llt_code"])
+    root = xml(api.get(f"/api/v1/reports/{report.pk}/e2b/").content)
+    assert first(root, "//h:observation[h:code/@code='29']/h:value/@code") == "10099999"

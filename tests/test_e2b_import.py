@@ -15,6 +15,7 @@ from reports.models import Report
 
 from .cohort import Case, CohortBuilder
 from .conftest import DATA
+from .e2b_helpers import meddra_version  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
