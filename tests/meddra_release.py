@@ -61,11 +61,20 @@ def _line(*fields: str) -> str:
 
 
 def release_write(
-    folder: Path, *, version: str = "90.0", newer: bool = False, smq: bool = True
+    folder: Path,
+    *,
+    version: str = "90.0",
+    newer: bool = False,
+    smq: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> Path:
-    """Write a release into ``folder``/MedAscii and return ``folder``."""
+    """Write a release into ``folder``/MedAscii and return ``folder``. ``extra`` adds PTs
+    (made-up code -> name), each its own current LLT, under the general SOC."""
     pts = dict(PTS)
     llts = dict(LLTS)
+    for code, name in (extra or {}).items():
+        pts[code] = (name, ZORB)
+        llts[code] = (name, code, True)
     if newer:
         pts["92000010"] = ("Zorbic fever", GUT)
         pts["92000060"] = ("Zorbic cough", ZORB)
