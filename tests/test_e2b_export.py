@@ -293,6 +293,7 @@ def test_with_no_meddra_version_known_the_export_says_how_to_give_one(
 def test_a_term_coded_by_the_meddra_import_exports_its_llt_code(api, nurse, inotuzumab):
     report = file_report(nurse)
     term = Reaction.objects.get(report=report).term
+    assert term is not None
     term.meddra_llt_code = "10099999"
     term.save(update_fields=["meddra_llt_code"])
     root = xml(api.get(f"/api/v1/reports/{report.pk}/e2b/").content)
