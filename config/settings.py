@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "reports",
     "surveillance",
     "spontaneous",
+    "e2b",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # outlives the web server's timeout. Split larger cohorts into several files or requests.
 EXPOSURES_MAX_ROWS = int(os.getenv("EXPOSURES_MAX_ROWS", "5000"))
 
+# ICH E2B(R3) exchange (the e2b package's docstring says what each one is for).
+E2B_SENDER_ID = os.getenv("E2B_SENDER_ID", "AETRACKER")
+E2B_RECEIVER_ID = os.getenv("E2B_RECEIVER_ID", "ZZFDA")
+E2B_COUNTRY = os.getenv("E2B_COUNTRY", "US")
+E2B_SCHEMA_DIR = os.getenv("E2B_SCHEMA_DIR", "")
+E2B_MAX_BYTES = int(os.getenv("E2B_MAX_BYTES", str(10 * 1024 * 1024)))
+
 # Signal detection (docs/pharmacovigilance.md, "Detection against the label").
 DETECTION_MIN_CASES = int(os.getenv("DETECTION_MIN_CASES", "3"))
 DETECTION_ALPHA = float(os.getenv("DETECTION_ALPHA", "0.05"))
@@ -340,6 +348,10 @@ EMAIL_HOST_USER = os.getenv("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.getenv("DJANGO_DEFAULT_FROM_EMAIL", "ae-tracker@localhost")
+
+# The MedDRA version reactions are coded in, for E2B reports (E.i.2.1a) when no MedDRA
+# release has been imported (import_meddra): the version of the codes the terms carry.
+E2B_MEDDRA_VERSION = os.getenv("E2B_MEDDRA_VERSION", "").strip()
 
 LOGGING = {
     "version": 1,

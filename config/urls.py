@@ -7,6 +7,8 @@ from rest_framework.routers import DefaultRouter
 from accounts import views as account_views
 from accounts.api import views as account_api
 from core.views import ApiDocsView
+from e2b import api as e2b_api
+from e2b import views as e2b_views
 from reference import views as reference_views
 from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, term_criteria
 from reports import coding_views
@@ -29,6 +31,8 @@ api_v1 = [
     path("coding/", CodingView.as_view(), name="coding"),
     path("terms/criteria/", term_criteria, name="term-criteria"),
     path("drugs/<slug:slug>/listedness/", drug_listedness, name="drug-listedness"),
+    path("reports/<int:pk>/e2b/", e2b_api.report_e2b, name="report-e2b"),
+    path("icsr/", e2b_api.icsr_receive, name="icsr"),
     *router.urls,
 ]
 
@@ -55,6 +59,12 @@ urlpatterns = [
     path("reports/<int:pk>/recode/", coding_views.report_recode_view, name="report-recode"),
     path("coding/", coding_views.coding_queue_page, name="coding-queue"),
     path("reports/expedited/", coding_views.expedited_due_page, name="expedited-due"),
+    path(
+        "reports/expedited/e2b.xml",
+        e2b_views.expedited_e2b_download,
+        name="expedited-due-e2b",
+    ),
+    path("reports/<int:pk>/e2b.xml", e2b_views.report_e2b_download, name="report-e2b-download"),
     path(
         "reports/<int:pk>/duplicate/",
         report_views.report_duplicate_view,

@@ -6,12 +6,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .choices import NameKind
 from .models import (
     CtcaeCriteria,
     Drug,
     GroupMembership,
     Label,
     LabelEntry,
+    MeddraRelease,
     ReferenceDataset,
     Term,
     TermName,
@@ -26,6 +28,15 @@ class TermNameForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = TermName
         fields = ("term", "text", "kind")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # MedDRA names come from the import alone.
+        kind = self.fields.get("kind")
+        if isinstance(kind, forms.ChoiceField):
+            kind.choices = [("", "---------")] + [
+                c for c in NameKind.choices if c[0] != NameKind.MEDDRA
+            ]
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
@@ -72,7 +83,32 @@ class SiteNameInline(admin.TabularInline):  # type: ignore[type-arg]
     verbose_name_plural = "names added here (site and learned)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TermName]:
-        return super().get_queryset(request).filter(shipped=False).select_related("added_by")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(shipped=False)
+            .exclude(kind=NameKind.MEDDRA)
+            .select_related("added_by")
+        )
+
+
+class MeddraNameInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The current LLTs of the loaded MedDRA release that name the term: the next import
+    sets them, so read-only here."""
+
+    model = TermName
+    extra = 0
+    fields = ("text",)
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "MedDRA name"
+    verbose_name_plural = "MedDRA names (current LLTs of the loaded release)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TermName]:
+        return super().get_queryset(request).filter(shipped=False, kind=NameKind.MEDDRA)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -85,10 +121,11 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Term)
 class TermAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "soc", "source", "is_group", "meddra_code")
+    list_display = ("name", "soc", "source", "is_group", "meddra_llt_code", "meddra_pt_code")
     list_filter = ("is_group", "source", "soc")
-    search_fields = ("name", "names__text", "meddra_code")
-    inlines = [ShippedNameInline, SiteNameInline, MembershipInline]
+    search_fields = ("name", "names__text", "meddra_code", "meddra_llt_code", "meddra_pt_code")
+    readonly_fields = ("meddra_code", "meddra_soc_code")
+    inlines = [ShippedNameInline, SiteNameInline, MeddraNameInline, MembershipInline]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is TermName:
@@ -116,9 +153,10 @@ def _user(request: HttpRequest) -> Any:
 
 @admin.register(TermName)
 class TermNameAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Every name of the terminology. Shipped names are read-only and cannot be removed;
-    names a site added and names learned from coding can. Removing one changes the
-    reference revision (a model signal), so every process's search index forgets it."""
+    """Every name of the terminology. Shipped names and MedDRA names are read-only and
+    cannot be removed; names a site added and names learned from coding can. Removing one
+    changes the reference revision (a model signal), so every process's search index
+    forgets it."""
 
     form = TermNameForm
     list_display = ("text", "term", "kind", "shipped", "added_by", "added_at")
@@ -131,14 +169,14 @@ class TermNameAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "added_at"
 
     def has_change_permission(self, request: HttpRequest, obj: TermName | None = None) -> bool:
-        if obj is not None and obj.shipped:
+        if obj is not None and (obj.shipped or obj.kind == NameKind.MEDDRA):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: TermName | None = None) -> bool:
         # Checked for each object of a bulk delete too: a selection with a shipped name in it
         # is refused whole.
-        if obj is not None and obj.shipped:
+        if obj is not None and (obj.shipped or obj.kind == NameKind.MEDDRA):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -190,3 +228,26 @@ class LabelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(ReferenceDataset)
 class ReferenceDatasetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "fingerprint", "loaded_at")
+
+
+@admin.register(MeddraRelease)
+class MeddraReleaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The MedDRA releases imported (import_meddra): a record, not edited here."""
+
+    list_display = ("version", "language", "imported_at", "imported_by", "pts", "llts")
+    readonly_fields = (
+        "version",
+        "language",
+        "imported_at",
+        "imported_by",
+        "pts",
+        "llts",
+        "current_llts",
+        "changes",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -44,3 +44,4 @@ class NameKind(models.TextChoices):
     SYNONYM = "synonym", "Synonym"
     LAY = "lay", "Lay phrase"
     LEARNED = "learned", "Learned from an officer's coding"
+    MEDDRA = "meddra", "MedDRA lowest level term"

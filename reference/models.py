@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,13 +10,30 @@ from django.utils import timezone
 from .choices import BAND_UPPER_PCT, Band, NameKind, Section, TermSource
 from .normalize import keyless_message, name_key
 
+meddra_code_validator = RegexValidator(r"^[0-9]{8}$", "A MedDRA code has 8 digits.")
+
 
 class Term(models.Model):
     """A concept of the open terminology: one reaction, or a group standing for a class of them."""
 
     name = models.CharField(max_length=200, unique=True)
     soc = models.CharField("system organ class", max_length=120)
+    # The code the shipped terminology gives (a CTCAE term's MedDRA LLT code).
     meddra_code = models.CharField(max_length=12, blank=True)
+    # From the loaded MedDRA release, or set by hand: what an E2B report codes the term as.
+    meddra_llt_code = models.CharField(
+        "MedDRA LLT code", max_length=8, blank=True, validators=[meddra_code_validator]
+    )
+    meddra_pt_code = models.CharField(
+        "MedDRA PT code", max_length=8, blank=True, validators=[meddra_code_validator]
+    )
+    meddra_soc_code = models.CharField(
+        "MedDRA primary SOC code",
+        max_length=8,
+        blank=True,
+        validators=[meddra_code_validator],
+        help_text="Set by the MedDRA import.",
+    )
     source = models.CharField(max_length=10, choices=TermSource.choices, default=TermSource.LOCAL)
     is_group = models.BooleanField(default=False)
     covers_members = models.BooleanField(
@@ -42,6 +60,12 @@ class Term(models.Model):
     def clean(self) -> None:
         if not name_key(self.name):
             raise ValidationError({"name": keyless_message(self.name)})
+
+    @property
+    def e2b_llt_code(self) -> str:
+        """The LLT code a reaction coded to this term is reported under (E.i.2.1b), or ""
+        when the term has none: the MedDRA import's or the admin's, else the shipped one."""
+        return self.meddra_llt_code or self.meddra_code
 
 
 class GroupMembership(models.Model):
@@ -252,3 +276,28 @@ class ReferenceDataset(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MeddraRelease(models.Model):
+    """A MedDRA release loaded from a licensed site's MedAscii folder, with what it changed."""
+
+    version = models.CharField(max_length=10)
+    language = models.CharField(max_length=40)
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.CharField(
+        max_length=150, help_text='The account that imported it, or "command".'
+    )
+    pts = models.PositiveIntegerField("PTs", default=0)
+    llts = models.PositiveIntegerField("LLTs", default=0)
+    current_llts = models.PositiveIntegerField("current LLTs", default=0)
+    changes = models.JSONField(default=dict, blank=True, help_text="What the import changed.")
+
+    class Meta:
+        ordering = ["-imported_at"]
+        get_latest_by = "imported_at"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "language"], name="meddra_release_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"MedDRA {self.version} {self.language}"

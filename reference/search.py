@@ -46,9 +46,10 @@ _EXACT_TIER = {
     "name": Tier.EXACT_NAME,
     "learned": Tier.EXACT_SYNONYM,
     "synonym": Tier.EXACT_SYNONYM,
+    "meddra": Tier.EXACT_SYNONYM,
     "lay": Tier.EXACT_LAY,
 }
-_KIND_ORDER = {"name": 0, "learned": 1, "synonym": 2, "lay": 3}
+_KIND_ORDER = {"name": 0, "learned": 1, "synonym": 2, "meddra": 3, "lay": 4}
 # Close spellings: the whole name within a typo or two of the query ...
 FUZZY_CUTOFF = 82.0
 # ... or a part of a longer name very close to a query long enough to say so.
@@ -207,8 +208,11 @@ class TermIndex:
         self._corrections: dict[str, str] = {}
         # Close spellings are looked for among the shipped and site-added names only: a
         # learned name is a reporter's whole phrase, found by its words, and scanning
-        # thousands of them with fuzzy scorers would cost every search milliseconds.
-        self.fuzzy_rows = [i for i, r in enumerate(self.rows) if r.kind != "learned"]
+        # thousands of them (or a MedDRA release's tens of thousands of LLTs) with fuzzy
+        # scorers would cost every search milliseconds.
+        self.fuzzy_rows = [
+            i for i, r in enumerate(self.rows) if r.kind not in {"learned", "meddra"}
+        ]
         self.fuzzy_keys = [self.keys[i] for i in self.fuzzy_rows]
         self.fuzzy_spaced = [self.spaced[i] for i in self.fuzzy_rows]
 

@@ -26,6 +26,7 @@ ACTIONS = {
     "report.duplicate_decision": "Duplicate decision",
     "reaction.code": "Reaction coded",
     "reaction.recode": "Reaction recoded",
+    "report.e2b_export": "Exported as an ICSR",
 }
 
 FIELDS = {

@@ -75,6 +75,11 @@ def report_history(report: Report) -> QuerySet[AuditEntry]:
     return audit_history(report)
 
 
+def report_last_sent(report: Report) -> AuditEntry | None:
+    """The report's last export as an ICSR (the e2b app audits each one), or None."""
+    return audit_history(report).filter(action="report.e2b_export").first()
+
+
 def exposures_by_id(ids: Iterable[int]) -> dict[int, Exposure]:
     """Exposures just registered, joined for display, by id."""
     exposures = Exposure.objects.select_related("patient__site", "drug").filter(pk__in=list(ids))

@@ -43,6 +43,7 @@ from .selectors import (
     exposures_visible,
     report_content_now,
     report_history,
+    report_last_sent,
     report_versions,
     reports_matching,
     reports_visible,
@@ -218,6 +219,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": list(report_versions(report)),
             "void_form": VoidForm(),
             "duplicate_form": DuplicateForm() if user.role == Role.SAFETY_OFFICER else None,
+            "last_sent": report_last_sent(report),
         },
     )
 

@@ -31,7 +31,8 @@ ALLOWED = {
     "reports": {"core", "audit", "accounts", "reference"},
     "spontaneous": {"core", "audit", "accounts", "reference", "reports"},
     "surveillance": BELOW_SURVEILLANCE,
-    "config": BELOW_SURVEILLANCE | {"surveillance"},
+    "e2b": {"core", "audit", "accounts", "reference", "reports"},
+    "config": BELOW_SURVEILLANCE | {"surveillance", "e2b"},
 }
 
 

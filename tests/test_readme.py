@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 
 from .conftest import DATA
+from .meddra_release import release_write
 from .spontaneous_data import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,13 @@ def readme_files(folder: Path) -> None:
             ("R1", "Examplumab", "Emotional distress"),
             ("R2", "inotuzumab ozogamicin", "Headache"),
         ],
+    )
+    # A made-up release in MedDRA's layout; it gives the bleeding sites the demo's expedited
+    # cases name (terms the product added) made-up codes, so that those cases export.
+    release_write(
+        folder / "MedDRA",
+        version="27.0",
+        extra={"93000001": "Retinal haemorrhage", "93000002": "Haemoptysis"},
     )
 
 

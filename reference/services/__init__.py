@@ -1,4 +1,4 @@
-"""Writes of the reference data: drugs, labels and their versions, CTCAE criteria."""
+"""Writes of the reference data: drugs, labels and their versions, CTCAE criteria, MedDRA."""
 
 from .ctcae import CtcaeImportError, CtcaeImportResult, ctcae_import
 from .drugs import DrugNameError, drug_get_or_create
@@ -17,6 +17,13 @@ from .labels import (
     label_wording_pending,
     parse_problems,
 )
+from .meddra import (
+    MeddraImportError,
+    MeddraImportResult,
+    meddra_import,
+    meddra_loaded,
+    meddra_version,
+)
 
 __all__ = [
     "CtcaeImportError",
@@ -26,6 +33,8 @@ __all__ = [
     "LabelImportError",
     "LabelImportResult",
     "LabelWording",
+    "MeddraImportError",
+    "MeddraImportResult",
     "UncodedName",
     "ctcae_import",
     "drug_get_or_create",
@@ -36,5 +45,8 @@ __all__ = [
     "label_import",
     "label_wording_code",
     "label_wording_pending",
+    "meddra_import",
+    "meddra_loaded",
+    "meddra_version",
     "parse_problems",
 ]

@@ -34,9 +34,11 @@ class TerminologyFileError(Exception):
 def terminology_local_export() -> dict[str, Any]:
     """Every name that is not shipped, with its term's name, kind, who added it and when,
     and the local terms those names name (with the groups they belong to, and for a local
-    group its members)."""
+    group its members). MedDRA's names and terms are not the site's own and stay out."""
     names = list(
         TermName.objects.filter(shipped=False)
+        .exclude(kind=NameKind.MEDDRA)
+        .exclude(term__source=TermSource.MEDDRA)
         .select_related("term", "added_by")
         .order_by("term__name", "kind", "key", "pk")
     )
@@ -96,7 +98,7 @@ class _TermSerializer(serializers.Serializer[Any]):
 class _NameSerializer(serializers.Serializer[Any]):
     term = StrictCharField(max_length=200)
     text = StrictCharField(max_length=200)
-    kind = serializers.ChoiceField(choices=NameKind.choices)
+    kind = serializers.ChoiceField(choices=[c for c in NameKind.choices if c[0] != NameKind.MEDDRA])
     added_by = StrictCharField(max_length=150, required=False, allow_null=True, default=None)
     added_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 

@@ -1,0 +1,31 @@
+from django.db import models
+from django.utils import timezone
+
+from reports.models import Report
+
+
+class ReceivedCase(models.Model):
+    """A case received as an ICSR, keyed by the sender's safety report id (C.1.1): what makes
+    a batch sent twice change nothing, and a later version of the case a follow-up."""
+
+    safety_report_id = models.CharField("C.1.1", max_length=100, unique=True)
+    worldwide_id = models.CharField("C.1.8.1", max_length=100, blank=True)
+    sender = models.CharField("N.2.r.2", max_length=60, blank=True)
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="received_icsrs")
+    # C.1.5 and C.1.2 of the version last applied, as sent (HL7 time stamps).
+    latest_information = models.CharField("C.1.5", max_length=30)
+    created = models.CharField("C.1.2", max_length=30, blank=True)
+    content_hash = models.CharField(max_length=64)
+    # The suspects beyond the report's drug and the other drugs (concomitant, interacting,
+    # not administered), each {"name", "role", "dose", "route"}, as the ICSR names them.
+    other_suspects = models.JSONField(default=list, blank=True)
+    concomitants = models.JSONField(default=list, blank=True)
+    nullified = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.safety_report_id
