@@ -73,7 +73,9 @@ def test_filing_a_report_shows_the_case_number_listedness_and_due_date(nurse_cli
     report = Report.objects.get()
     assert response.redirect_chain[-1][0] == f"/reports/{report.pk}/"
     assert f"Report {report.reference}" in html
-    assert "label entry: Epistaxis" in html
+    assert '<span class="pill listed">Listed</span>' in html
+    # The label entry is named only when it is not the reaction's own term.
+    assert "label entry: Epistaxis" not in html
     assert "Haemoptysis is not listed for inotuzumab ozogamicin" in html
     assert f"Expedited report due {report.expedited_due:%-d %B %Y}" in html
     assert report.source == "web"
