@@ -274,18 +274,7 @@ def _reporter(w: _Writer, event: Any, report: Report) -> None:
         codes.QUALIFICATION_CODES.get(report.reporter_qualification, "3"),
         codes.CS_QUALIFICATION,
     )
-    place = w.el(person, "asLocatedEntity", classCode="LOCE")
-    w.code(
-        w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"),
-        conf.country(),
-        codes.CS_COUNTRY,
-    )
-    organisation = w.el(
-        entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE"
-    )
-    inner = w.el(organisation, "assignedEntity", classCode="ASSIGNED")
-    hospital = w.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
-    w.el(hospital, "name", report.site.name[:60])
+    _country_and_organisation(w, entity, person, report.site.name[:60])
 
 
 def _sender(w: _Writer, event: Any, report: Report) -> None:
@@ -299,6 +288,11 @@ def _sender(w: _Writer, event: Any, report: Report) -> None:
     # C.3.1: the sender is a hospital's drug-safety team, health professionals.
     w.code(entity, "3", codes.CS_SENDER_TYPE)
     person = w.el(entity, "assignedPerson", classCode="PSN", determinerCode="INSTANCE")
+    _country_and_organisation(w, entity, person, report.site.name[:100])
+
+
+def _country_and_organisation(w: _Writer, entity: Any, person: Any, name: str) -> None:
+    """The person's country, and the organisation the entity represents, by name."""
     place = w.el(person, "asLocatedEntity", classCode="LOCE")
     w.code(
         w.el(place, "location", classCode="COUNTRY", determinerCode="INSTANCE"),
@@ -309,8 +303,8 @@ def _sender(w: _Writer, event: Any, report: Report) -> None:
         entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE"
     )
     inner = w.el(organisation, "assignedEntity", classCode="ASSIGNED")
-    sender = w.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
-    w.el(sender, "name", report.site.name[:100])
+    named = w.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    w.el(named, "name", name)
 
 
 def _patient(w: _Writer, role: Any, report: Report) -> None:

@@ -77,16 +77,6 @@ def signal_cases(signal: Signal, *, sort: str = "") -> QuerySet[Reaction]:
     )
 
 
-def drug_last_detected_at(drug_id: int) -> datetime | None:
-    """When detection last finished for a drug."""
-    return (
-        DrugRun.objects.filter(drug_id=drug_id, status=RunStatus.SUCCEEDED)
-        .order_by("-finished_at")
-        .values_list("finished_at", flat=True)
-        .first()
-    )
-
-
 def run_list() -> QuerySet[DetectionRun]:
     return DetectionRun.objects.select_related("drug", "requested_by")
 
