@@ -2,6 +2,7 @@
 each formulary suspect's label, and detection counts the case in each suspect's cohort."""
 
 import importlib
+import re
 
 import pytest
 from django.db import connection
@@ -418,6 +419,137 @@ class TestWebForm:
         version = client.get(f"/reports/{body['id']}/versions/1/").content.decode()
         assert "Dexamethasone (suspect; not in the formulary)" in version
         assert "paracetamol (concomitant)" in version
+
+
+class TestWebFollowUp:
+    """The follow-up form adds further suspect drugs with the rows of the report form."""
+
+    @staticmethod
+    def follow_up(report_id, *suspects, narrative=""):
+        """The form as the page posts it: the reactions already reported left as they are."""
+        unchanged = {
+            f"r{r.pk}-{name}": value
+            for r in Reaction.objects.filter(report_id=report_id)
+            for name, value in (("outcome", r.outcome), ("end_date", r.end_date or ""))
+        }
+        return {
+            **unchanged,
+            "narrative": narrative,
+            "reactions-TOTAL_FORMS": "0",
+            "reactions-INITIAL_FORMS": "0",
+            "reactions-MIN_NUM_FORMS": "0",
+            "reactions-MAX_NUM_FORMS": "50",
+            **TestWebForm.suspect_rows(*suspects),
+        }
+
+    def test_the_page_offers_suspect_rows_numbered_after_the_case_suspects(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = two_suspects(api)
+        client.force_login(nurse)
+        html = client.get(f"/reports/{body['id']}/follow-up/").content.decode()
+        assert "The case names inotuzumab ozogamicin, Combimab and Dexamethasone" in html
+        assert 'id="suspect-template"' in html and 'id="add-suspect"' in html
+        assert 'data-first-number="4"' in html
+        assert '<option value="Combimab">' in html
+        assert "js/suspect_rows.js" in html
+        # Concomitant drugs are not suspects: paracetamol is not named among them.
+        assert "Dexamethasone as suspects" in html
+
+    def test_a_suspect_added_on_the_form_judges_every_reaction_against_its_label(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        assert body["expedited"] is False
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Combimab", "dose": "2 mg", "route": "intravenous", "lot_number": "L9"},
+            {"drug": "Dexamethasone", "therapy_start": "2026-10-02"},
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 302, response.context and [
+            f.errors for f in response.context["suspects"].forms
+        ]
+        report = Report.objects.get(pk=body["id"])
+        assert report.version == 2 and report.expedited
+        fields = ["position", "name", "role", "drug_id", "dose", "route", "lot_number"]
+        assert list(report.other_drugs.values_list(*fields, "added_in_version")) == [
+            (2, "Combimab", "suspect", combimab.pk, "2 mg", "intravenous", "L9", 2),
+            (3, "Dexamethasone", "suspect", None, "", "", "", 2),
+        ]
+        [platelets] = report.reactions.all()
+        assert platelets.listedness == "unlisted"
+        assert dict(
+            SuspectReaction.objects.filter(reaction=platelets).values_list(
+                "drug__slug", "listedness"
+            )
+        ) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        summary = ReportVersion.objects.get(report=report, number=2).summary
+        assert "new suspect drug Combimab" in summary
+        assert "new suspect drug Dexamethasone" in summary
+        assert cohort_count(combimab, []).exposed == 1
+
+    def test_a_drug_the_case_names_already_is_shown_on_its_row_with_what_was_typed(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = two_suspects(api)
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Vincristine", "dose": "1.4 mg/m2"},
+            {"drug": "combimab", "dose": "3 mg"},
+            narrative="Vincristine given on day 8.",
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second = response.context["suspects"].forms
+        assert not first.errors
+        assert "The case names combimab already" in second.errors["drug"][0]
+        html = response.content.decode()
+        assert 'value="1.4 mg/m2"' in html and 'value="3 mg"' in html
+        assert "Vincristine given on day 8." in html
+        assert "Please correct the fields marked below" in html
+        # The rows come after the case's three suspects.
+        assert re.search(r"Suspect drug <span data-row-number>4</span>", html)
+        assert re.search(r"Suspect drug <span data-row-number>5</span>", html)
+        report = Report.objects.get(pk=body["id"])
+        assert report.version == 1
+        assert report.other_drugs.count() == 4
+
+    def test_bad_dates_go_to_their_row_and_field(self, api, client, nurse, inotuzumab, combimab):
+        body = submit(api)
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Combimab", "therapy_start": "2999-01-01"},
+            {"drug": "Cytarabine", "therapy_start": "2026-10-05", "therapy_end": "2026-10-01"},
+            {"drug": "Vincristine", "therapy_start": "not a date"},
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second, third = response.context["suspects"].forms
+        # The form's own check comes first: the service sees the rows once they read.
+        assert third.errors["therapy_start"]
+        assert 'value="not a date"' in response.content.decode()
+        data["suspects-2-therapy_start"] = ""
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second, third = response.context["suspects"].forms
+        assert "future" in first.errors["therapy_start"][0]
+        assert "before it starts" in second.errors["therapy_end"][0]
+        assert not third.errors
+        assert not ReportDrug.objects.exists()
+
+    def test_a_removed_or_blank_row_adds_nothing(self, api, client, nurse, inotuzumab, combimab):
+        body = submit(api)
+        client.force_login(nurse)
+        removed = {"drug": "Combimab", "DELETE": "on"}
+        data = self.follow_up(body["id"], removed, {}, narrative="Seen again.")
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 302
+        assert not ReportDrug.objects.exists()
+        assert Report.objects.get(pk=body["id"]).version == 2
 
 
 def test_a_new_case_queues_detection_for_each_formulary_suspect(
