@@ -12,6 +12,7 @@ from audit.models import AuditEntry
 from reports.models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
 from surveillance.models import DetectionRun, Signal
 from surveillance.selectors import cohort_count, signal_cases
+from surveillance.services import drugs_behind
 
 from .cohort import drug_with_label, worked_scenario
 from .factories import reaction, report_payload
@@ -238,6 +239,49 @@ class TestDetection:
         for drug in (inotuzumab, combimab):
             [counts] = cohort_count(drug, []).terms.values()
             assert counts.cases == 1  # the first report alone
+
+
+class TestDrugsBehind:
+    """The sweep's catch-up (drugs_behind) sees a case under each formulary suspect drug."""
+
+    def test_a_further_suspect_makes_its_drug_behind(
+        self, api, inotuzumab, combimab, django_assert_num_queries
+    ):
+        detect()
+        assert drugs_behind() == []
+        two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        with django_assert_num_queries(3):  # an all-drugs run active, busy drugs, the drugs
+            behind = drugs_behind()
+        assert sorted(behind) == sorted([inotuzumab.pk, combimab.pk])
+        detect(combimab)
+        assert drugs_behind() == [inotuzumab.pk]
+        detect()
+        assert drugs_behind() == []
+
+    def test_a_suspect_added_by_a_follow_up_makes_its_drug_behind(self, api, inotuzumab, combimab):
+        body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        detect()
+        assert drugs_behind() == []
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/",
+            {"new_suspect_drugs": ["Combimab", "Dexamethasone"]},
+            format="json",
+        )
+        assert response.status_code == 200, response.json()
+        assert combimab.pk in drugs_behind()
+
+    def test_a_case_voided_after_the_run_makes_each_suspect_behind(
+        self, api, officer, inotuzumab, combimab
+    ):
+        body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        detect()
+        officer_api = APIClient()
+        officer_api.force_authenticate(officer)
+        response = officer_api.post(
+            f"{URL}{body['id']}/void/", {"reason": "wrong patient"}, format="json"
+        )
+        assert response.status_code == 200
+        assert sorted(drugs_behind()) == sorted([inotuzumab.pk, combimab.pk])
 
 
 class TestFollowUpAndCoding:
