@@ -607,3 +607,69 @@ def test_a_new_case_queues_detection_for_each_formulary_suspect(
         "combimab",
     }
     assert Signal.objects.filter(drug=combimab, term__name="Thrombocytopenia").exists()
+
+
+def test_a_follow_up_adding_a_suspect_queues_detection_for_it(
+    api, settings, inotuzumab, combimab, django_capture_on_commit_callbacks
+):
+    body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+    settings.DETECTION_ON_NEW_REPORTS = True
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/", {"new_suspect_drugs": ["Combimab"]}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    assert set(DetectionRun.objects.values_list("drug__slug", flat=True)) == {
+        "inotuzumab-ozogamicin",
+        "combimab",
+    }
+    assert Signal.objects.filter(drug=combimab, term__name="Thrombocytopenia").exists()
+
+
+class TestDuplicates:
+    """Two cases of one patient that share a suspect drug and a reaction are suspected
+    duplicates, whichever place each case gives the drug."""
+
+    def test_the_first_suspect_of_one_is_a_further_suspect_of_the_other(
+        self, api, inotuzumab, combimab
+    ):
+        first = two_suspects(api, reaction("Thrombocytopenia", onset_date="2026-10-09"))
+        second = submit(api, reaction("Thrombocytopenia", onset_date="2026-10-10"), drug="combimab")
+        assert second["duplicate_status"] == "suspected"
+        assert Report.objects.get(pk=second["id"]).duplicate_of_id == first["id"]
+
+    def test_a_further_suspect_of_the_new_case_is_the_first_of_the_other(
+        self, api, inotuzumab, combimab
+    ):
+        first = submit(api, reaction("Thrombocytopenia", onset_date="2026-10-09"), drug="combimab")
+        second = submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-10"),
+            other_suspect_drugs=["Combimab"],
+        )
+        assert second["duplicate_status"] == "suspected"
+        assert Report.objects.get(pk=second["id"]).duplicate_of_id == first["id"]
+
+    def test_cases_sharing_no_formulary_suspect_are_not_duplicates(self, api, inotuzumab, combimab):
+        submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-09"),
+            drug="combimab",
+            other_suspect_drugs=["Dexamethasone"],
+        )
+        second = submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-10"),
+            other_suspect_drugs=["Dexamethasone"],
+        )
+        assert not second["duplicate_status"]
+
+
+def test_the_coding_queue_names_each_formulary_suspect_of_the_pending_words(
+    api, officer, inotuzumab, combimab
+):
+    two_suspects(api, {"verbatim": "zorblatt fizzing", "grade": 2})
+    officer_api = APIClient()
+    officer_api.force_authenticate(officer)
+    [group] = officer_api.get("/api/v1/coding/").json()
+    assert group["drugs"] == ["Combimab", "inotuzumab ozogamicin"]
