@@ -3,6 +3,7 @@ each formulary suspect's label, and detection counts the case in each suspect's 
 
 import importlib
 import re
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEntry
 from reports.models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
 from surveillance.models import DetectionRun, Signal
-from surveillance.selectors import cohort_count, signal_cases
+from surveillance.selectors import cohort_count, signal_case_timing, signal_cases
 from surveillance.services import drugs_behind
 
 from .cohort import drug_with_label, worked_scenario
@@ -282,6 +283,27 @@ class TestDrugsBehind:
         )
         assert response.status_code == 200
         assert sorted(drugs_behind()) == sorted([inotuzumab.pk, combimab.pk])
+
+
+def test_time_to_onset_counts_from_the_start_of_the_signals_own_drug(
+    api, client, officer, inotuzumab, combimab
+):
+    """The case's first suspect started on 1 October and Combimab on 5 October: a reaction
+    on 9 October came 8 days into the first and 4 days into Combimab."""
+    submit(
+        api,
+        reaction("Haemoptysis", **SERIOUS),
+        other_suspect_drugs=[{"drug": "Combimab", "therapy_start": "2026-10-05"}],
+    )
+    detect()
+    onset = date(2026, 10, 9)
+    first = Signal.objects.get(drug=inotuzumab, term__name="Haemoptysis", kind="unlisted")
+    further = Signal.objects.get(drug=combimab, term__name="Haemoptysis", kind="unlisted")
+    assert signal_case_timing(first) == [(onset, date(2026, 10, 1), 3, True)]
+    assert signal_case_timing(further) == [(onset, date(2026, 10, 5), 3, True)]
+    client.force_login(officer)
+    assert client.get(f"/surveillance/signals/{further.pk}/").context["onset_days"] == [4]
+    assert client.get(f"/surveillance/signals/{first.pk}/").context["onset_days"] == [8]
 
 
 class TestFollowUpAndCoding:
