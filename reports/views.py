@@ -275,7 +275,7 @@ def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_reporter(request)
     report = _visible_report(request, pk)
     reactions = list(report.reactions.all())
-    other_suspects = [d for d in report.other_drugs.all() if d.role != DrugRole.CONCOMITANT]
+    other_suspects = report.further_suspects
     data = request.POST if request.method == "POST" else None
     updates = [ReactionUpdateForm(data, reaction=r) for r in reactions]
     narrative = FollowUpNarrativeForm(data)

@@ -132,3 +132,9 @@ def test_a_nurse_adds_a_suspect_drug_in_a_follow_up(
     assert "Listed for inotuzumab ozogamicin" in text
     assert "Not listed for Combimab" in text
     assert nothing_cut_off(page)
+
+    page.goto(f"{live_server.url}/reports/?drug=combimab")
+    row = page.get_by_role("row", name=report.reference)
+    assert "inotuzumab ozogamicin\nAlso suspected: Combimab" in row.inner_text()
+    assert nothing_cut_off(page)
+    page.screenshot(path=str(SCREENSHOTS / f"report_list_suspects_{width}.png"), full_page=True)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
@@ -695,3 +696,28 @@ def test_the_coding_queue_names_each_formulary_suspect_of_the_pending_words(
     officer_api.force_authenticate(officer)
     [group] = officer_api.get("/api/v1/coding/").json()
     assert group["drugs"] == ["Combimab", "inotuzumab ozogamicin"]
+
+
+def test_the_report_list_and_the_expedited_list_name_every_suspect_in_a_fixed_number_of_queries(
+    api, client, officer, inotuzumab, combimab
+):
+    client.force_login(officer)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url).content.decode()
+        return html, len(captured)
+
+    two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+    _, one_case = queries("/reports/?drug=combimab")
+    _, one_due = queries("/reports/expedited/")
+    for n in (2, 3):
+        two_suspects(api, reaction("Thrombocytopenia", **SERIOUS), patient=f"PT-{n}")
+    submit(api, reaction("Haemoptysis", **SERIOUS), patient="PT-9")
+    html, three_cases = queries("/reports/?drug=combimab")
+    assert html.count("Also suspected: Combimab, Dexamethasone</div>") == 3
+    assert "paracetamol" not in html
+    due, three_due = queries("/reports/expedited/")
+    assert due.count("Also suspected: Combimab, Dexamethasone</div>") == 3
+    assert due.count("Also suspected") == 3  # the case with one suspect names it alone
+    assert (three_cases, three_due) == (one_case, one_due)
