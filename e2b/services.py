@@ -327,11 +327,11 @@ def _drug_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _drug_input(drug: IcsrDrug, name: str = "") -> DrugInput:
+def _drug_input(drug: IcsrDrug) -> DrugInput:
     """A drug of the ICSR as the report keeps it, with its role beside the suspects (G.k.1
     = 2, 3 or 4) and what the ICSR says of its use, cut to the report's lengths."""
     return DrugInput(
-        drug=(name or drug.name)[:200],
+        drug=drug.name[:200],
         dose=drug.dose[:100],
         route=_route(drug.route),
         therapy_start=drug.start,
@@ -376,7 +376,7 @@ def _case_drugs(
             repeats.append(_repeat_line(drug))
             continue
         seen |= keys
-        given = _drug_input(drug, found.name if found is not None else "")
+        given = _drug_input(drug)
         if suspect:
             further.append(given)
         else:
@@ -687,5 +687,5 @@ def _new_suspects(icsr: Icsr, report: Report) -> list[DrugInput]:
         if keys & named:
             continue
         named |= keys
-        added.append(_drug_input(drug, found.name if found is not None else ""))
+        added.append(_drug_input(drug))
     return added

@@ -333,3 +333,20 @@ def test_a_premarket_study_report_imports_and_says_so(officer, nurse):
         new_drugs=True,
     )
     assert "report from a study" in result.report.narrative
+
+
+def test_a_later_version_naming_a_new_suspect_adds_it_as_a_follow_up(officer, nurse):
+    body = (FDA / "FAERS2022Scenario1.xml").read_bytes()
+    [first] = icsr_import(data=body, actor=officer, site="St Elsewhere", new_drugs=True)
+    later = _with_c15(body, b"20230101").replace(b"<name>Drug B</name>", b"<name>Drug E</name>")
+    [second] = icsr_import(data=later, actor=officer, site="St Elsewhere")
+    report = Report.objects.get(pk=first.report.pk)
+    assert (second.action, report.version) == ("follow_up", 2)
+    drugs = [(d.name, d.role, d.added_in_version) for d in report.other_drugs.order_by("position")]
+    # Drug E is outside the formulary: kept by name, beside the suspects already named.
+    assert drugs == [
+        ("Drug B", "suspect", 1),
+        ("Drug C", "concomitant", 1),
+        ("Drug E", "suspect", 2),
+    ]
+    assert "new suspect drug Drug E" in report.versions.get(number=2).summary
