@@ -395,34 +395,6 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
     return report
 
 
-@transaction.atomic
-def report_suspects_rejudge(*, report: Report, reason: str) -> Report:
-    """Judge a report's reactions again against every formulary suspect of the case, after
-    suspect drugs were written to it outside a follow-up (moved from where an earlier
-    version of the product kept them). A reaction that becomes unlisted for one of them
-    makes a serious case due 15 days from the day it was received."""
-    report = Report.objects.select_for_update().select_related("drug", "patient").get(pk=report.pk)
-    reactions = list(report.reactions.select_related("term"))
-    before = {r.pk: r.listedness for r in reactions}
-    _rejudge(report, reactions, suspect_others(report), timezone.localdate(report.received_at))
-    report.save(update_fields=["expedited", "expedited_due", "updated_at"])
-    audit_record(
-        actor=None,
-        action="report.suspects_judged",
-        target=report,
-        comment=reason,
-        changes={
-            "reactions": [
-                {"reaction": r.pk, "listedness": [before[r.pk], r.listedness]}
-                for r in reactions
-                if before[r.pk] != r.listedness
-            ],
-            "expedited_due": str(report.expedited_due) if report.expedited else None,
-        },
-    )
-    return report
-
-
 def _rejudge(
     report: Report, reactions: list[Reaction], others: list[ReportDrug], today: date
 ) -> None:
