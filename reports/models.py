@@ -207,9 +207,9 @@ class Report(models.Model):
 
     @property
     def further_suspects(self) -> list["ReportDrug"]:
-        """The case's suspect (and interacting) drugs after the first, in the case's order;
-        read from the report's drugs as already loaded, when they are."""
-        return [d for d in self.other_drugs.all() if d.role != DrugRole.CONCOMITANT]
+        """The drugs the case suspects after the first (ReportDrug.suspected), in the case's
+        order; read from the report's drugs as already loaded, when they are."""
+        return [d for d in self.other_drugs.all() if d.suspected]
 
 
 class Reaction(models.Model):

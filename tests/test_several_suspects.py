@@ -721,3 +721,15 @@ def test_the_report_list_and_the_expedited_list_name_every_suspect_in_a_fixed_nu
     assert due.count("Also suspected: Combimab, Dexamethasone</div>") == 3
     assert due.count("Also suspected") == 3  # the case with one suspect names it alone
     assert (three_cases, three_due) == (one_case, one_due)
+
+
+def test_a_drug_not_given_is_not_named_among_the_suspects_of_the_lists(
+    api, client, officer, inotuzumab, combimab
+):
+    body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+    ReportDrug.objects.create(report_id=body["id"], position=6, role="not_given", name="Placebo")
+    ReportDrug.objects.create(report_id=body["id"], position=7, role="interacting", name="Azole")
+    client.force_login(officer)
+    for url in ("/reports/", "/reports/expedited/"):
+        html = client.get(url).content.decode()
+        assert "Also suspected: Combimab, Dexamethasone, Azole</div>" in html
