@@ -229,7 +229,8 @@ class TermIndex:
         self.meaning_keys = {word_key(w) for w in self.lexicon.changes_meaning}
         # Known words for typo correction, the lexicon's first: a tie goes to them.
         lexicon_words = sorted(self.lexicon.vocabulary())
-        self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
+        lexicon_set = set(lexicon_words)
+        self.spelling = lexicon_words + [w for w in self.vocabulary if w not in lexicon_set]
         self.known = set(self.spelling)
         self._completions = sorted(self.known)
         self.known_keys = {word_key(w) for w in self.spelling}
