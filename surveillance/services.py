@@ -18,9 +18,9 @@ from core.db import statement_timeout
 from reference.models import Drug
 from reports.choices import DrugRole
 from reports.models import Report, ReportDrug
+from spontaneous.baseline import baselines_current
 
 from .choices import RunStatus, Trigger
-from .disproportionality_baseline import baseline_current
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
@@ -206,9 +206,10 @@ def run_start(run: DetectionRun) -> list[DrugRun]:
             )
     run.refresh_from_db()
     if claimed:
-        # Counted and fitted once per import, here, rather than by each drug's worker.
+        # Counted and fitted once per import of each source, here, rather than by each
+        # drug's worker.
         with statement_timeout(settings.DETECTION_STATEMENT_TIMEOUT):
-            baseline_current()
+            baselines_current()
     return list(run.parts.filter(status=RunStatus.QUEUED))
 
 
