@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -102,17 +103,6 @@ class Quarter:
                     digest.update(chunk)
             digest.update(b"\0")
         return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Demo:
-    """A DEMO row: one version of a case."""
-
-    primaryid: str
-    case_key: str  # caseid; legacy: "L" + case, a key space of its own
-    version: int
-    fda_dt: date | None
-    sex: str  # as written: "F", "M", "" ...
 
 
 def _members(path: Path) -> list[Member]:
@@ -218,23 +208,6 @@ def _header(member: Member) -> list[str]:
     return names
 
 
-class _Counted(io.RawIOBase):
-    """A byte stream that counts what was read from it, for a progress bar."""
-
-    def __init__(self, inner: IO[bytes]) -> None:
-        self.inner = inner
-        self.done = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: "bytearray | memoryview") -> int:  # type: ignore[override]
-        data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self.done += len(data)
-        return len(data)
-
-
 @dataclass
 class TableStats:
     """What reading one table met."""
@@ -244,58 +217,94 @@ class TableStats:
     joined: int = 0
 
 
+CHUNK = 1 << 22  # characters decoded at a time
+
+
+def table_batches(
+    quarter: Quarter,
+    table: str,
+    stats: TableStats | None = None,
+    progress: Progress | None = None,
+) -> Iterator[list[tuple[str, ...]]]:
+    """The rows of a table in batches, each row the values of its layout's columns (COLUMNS)
+    in that order, as written. A record split over lines by a line break inside a field is
+    joined again; a line with too few fields that the next line does not complete is skipped
+    and counted as malformed. The file is read a few megabytes at a time."""
+    member = quarter.tables[table]
+    header = quarter.headers[table]
+    wanted = [header.index(c) for c in COLUMNS[quarter.layout][table]]
+    pick = itemgetter(*wanted)
+    width = len(header)
+    stats = stats if stats is not None else TableStats()
+    step = f"reading {table}"
+    done = 0
+    try:
+        with member.open() as raw:
+            # Universal newlines: CRLF and LF lines alike; latin-1 decodes any byte.
+            text = io.TextIOWrapper(raw, encoding="latin-1", newline=None)
+            done += len(text.readline())  # the header
+            rest = ""
+            pending: list[str] = []
+            while True:
+                chunk = text.read(CHUNK)
+                done += len(chunk)
+                lines = (rest + chunk).split("\n")
+                rest = lines.pop() if chunk else ""
+                batch: list[tuple[str, ...]] = []
+                for line in lines:
+                    fields = line.split("$")
+                    if len(fields) >= width and not pending:
+                        batch.append(pick(fields))
+                        continue
+                    fields, pending = _mend(fields, pending, width, stats)
+                    if fields:
+                        batch.append(pick(fields))
+                stats.rows += len(batch)
+                if batch:
+                    yield batch
+                if progress is not None:
+                    progress(step, len(chunk), member.size)
+                if not chunk:
+                    break
+            if pending:
+                stats.malformed += 1
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, RuntimeError) as exc:
+        raise FaersError(f"cannot read {member.name} of {quarter.path}: {exc}") from exc
+    if progress is not None and done < member.size:
+        progress(step, member.size - done, member.size)  # CRLF counted as one character
+
+
+def _mend(
+    fields: list[str], pending: list[str], width: int, stats: TableStats
+) -> tuple[list[str], list[str]]:
+    """A line that is not a whole record: joined to the short line before it, or kept to be
+    joined to the next. Returns (a whole record or [], what is pending)."""
+    if pending:
+        joined = [*pending[:-1], pending[-1] + "\n" + fields[0], *fields[1:]]
+        if len(joined) <= width:
+            fields = joined
+            stats.joined += 1
+        else:
+            stats.malformed += 1  # the short line was truncated; this one stands alone
+    if len(fields) >= width:
+        return fields, []
+    if len(fields) == 1 and not fields[0].strip():
+        return [], []
+    if _pieces(fields) < MAX_PIECES:
+        return [], fields
+    stats.malformed += 1
+    return [], []
+
+
 def table_rows(
     quarter: Quarter,
     table: str,
     stats: TableStats | None = None,
     progress: Progress | None = None,
-) -> Iterator[list[str]]:
-    """The rows of a table, each the values of its layout's columns (COLUMNS) in that order,
-    surrounding spaces removed. A record split over lines by a line break inside a field is
-    joined again; a line with too few fields that the next line does not complete is skipped
-    and counted as malformed."""
-    member = quarter.tables[table]
-    header = quarter.headers[table]
-    wanted = [header.index(c) for c in COLUMNS[quarter.layout][table]]
-    width = len(header)
-    stats = stats if stats is not None else TableStats()
-    step = f"reading {table}"
-    try:
-        with member.open() as raw:
-            counted = _Counted(raw)
-            stream = io.BufferedReader(counted, buffer_size=1 << 20)
-            stream.readline()  # the header
-            pending: list[str] = []
-            reported = 0
-            for number, line in enumerate(stream, start=1):
-                fields = _decode(line).split("$")
-                if pending:
-                    joined = [*pending[:-1], pending[-1] + "\n" + fields[0], *fields[1:]]
-                    if len(joined) <= width:
-                        fields = joined
-                        stats.joined += 1
-                    else:
-                        stats.malformed += 1
-                    pending = []
-                if len(fields) < width:
-                    if len(fields) == 1 and not fields[0].strip():
-                        continue
-                    if _pieces(fields) < MAX_PIECES:
-                        pending = fields
-                    else:
-                        stats.malformed += 1
-                    continue
-                stats.rows += 1
-                yield [fields[i].strip() for i in wanted]
-                if progress is not None and number % 50_000 == 0:
-                    progress(step, counted.done - reported, member.size)
-                    reported = counted.done
-            if pending:
-                stats.malformed += 1
-            if progress is not None:
-                progress(step, counted.done - reported, member.size)
-    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, RuntimeError) as exc:
-        raise FaersError(f"cannot read {member.name} of {quarter.path}: {exc}") from exc
+) -> Iterator[tuple[str, ...]]:
+    """The rows of a table one by one (see table_batches)."""
+    for batch in table_batches(quarter, table, stats, progress):
+        yield from batch
 
 
 def _pieces(fields: list[str]) -> int:
@@ -317,24 +326,12 @@ def deleted_cases(quarter: Quarter) -> set[str]:
     return cases
 
 
-def _date(text: str) -> date | None:
+def fda_date(text: str) -> date | None:
+    """A FAERS date (yyyymmdd); None when partial or not a date."""
+    text = text.strip()
     if len(text) != 8 or not text.isdigit():
         return None
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         return None
-
-
-def demo_row(layout: str, values: list[str]) -> Demo | None:
-    """A DEMO row's case version, or None when it names no case."""
-    primaryid, case, version, fda_dt, sex = values
-    if not primaryid or not case:
-        return None
-    return Demo(
-        primaryid=primaryid,
-        case_key=case if layout == CURRENT else f"L{case}",
-        version=int(version) if version.isdigit() else 0,
-        fda_dt=_date(fda_dt),
-        sex=sex,
-    )

@@ -17,7 +17,7 @@ from datetime import date
 
 from reference.normalize import name_key
 
-from .faers import Progress, Quarter, TableStats, deleted_cases, demo_row, table_rows
+from .faers import CURRENT, Progress, Quarter, TableStats, deleted_cases, fda_date, table_batches
 from .names import product_key
 
 DEFAULT_ROLES = ("PS", "SS")
@@ -108,70 +108,83 @@ def quarter_read(
 ) -> QuarterData:
     """Read a quarter's cases, keeping the best version of each case it carries."""
     roles = tuple(roles)
+    wanted_roles = frozenset(roles)
     data = QuarterData(quarter=quarter, roles=roles)
     counts = data.counts
+    cases = data.cases
     by_primaryid: dict[str, CaseVersion] = {}
     stats = {t: TableStats() for t in ("DEMO", "DRUG", "REAC", "OUTC")}
+    legacy = quarter.layout != CURRENT
+    dates: dict[str, date | None] = {}
 
-    read = duplicates = 0
-    for values in table_rows(quarter, "DEMO", stats["DEMO"], progress):
-        row = demo_row(quarter.layout, values)
-        if row is None:
-            continue
-        read += 1
-        case = CaseVersion(
-            primaryid=row.primaryid,
-            version=row.version,
-            fda_dt=row.fda_dt,
-            sex=SEXES.get(row.sex.upper(), "unknown"),
-        )
-        other = data.cases.get(row.case_key)
-        if other is not None:
-            duplicates += 1
-            if other.rank() >= case.rank():
+    duplicates = 0
+    for batch in table_batches(quarter, "DEMO", stats["DEMO"], progress):
+        for primaryid, case_id, version, fda_dt, sex in batch:
+            primaryid, case_id = primaryid.strip(), case_id.strip()
+            if not primaryid or not case_id:
                 continue
-            del by_primaryid[other.primaryid]
-        data.cases[row.case_key] = case
-        by_primaryid[row.primaryid] = case
-    counts["read"] = read
+            day = dates.get(fda_dt, date.max)
+            if day is date.max:
+                day = dates[fda_dt] = fda_date(fda_dt)
+            case = CaseVersion(
+                primaryid=primaryid,
+                version=int(version) if version.isdigit() else 0,
+                fda_dt=day,
+                sex=SEXES.get(sex.strip().upper(), "unknown"),
+            )
+            key = f"L{case_id}" if legacy else case_id
+            other = cases.get(key)
+            if other is not None:
+                duplicates += 1
+                if other.rank() >= case.rank():
+                    continue
+                del by_primaryid[other.primaryid]
+            cases[key] = case
+            by_primaryid[primaryid] = case
+    counts["read"] = len(cases) + duplicates
     counts["duplicates"] = duplicates
 
-    for primaryid, code in table_rows(quarter, "OUTC", stats["OUTC"], progress):
-        found = by_primaryid.get(primaryid)
-        code = code.upper()
-        if found is not None and code and code not in found.outcomes:
-            found.outcomes.append(code)
+    for batch in table_batches(quarter, "OUTC", stats["OUTC"], progress):
+        for primaryid, code in batch:
+            found = by_primaryid.get(primaryid)
+            if found is not None:
+                code = code.strip().upper()
+                if code and code not in found.outcomes:
+                    found.outcomes.append(code)
 
     products = _Names(product_key)
+    product_of = products.by_text
     suspects = 0
-    legacy = quarter.layout != "current"
-    for values in table_rows(quarter, "DRUG", stats["DRUG"], progress):
-        primaryid, role = values[0], values[1].upper()
-        if role not in roles:
-            continue
-        found = by_primaryid.get(primaryid)
-        if found is None:
-            continue
-        drugname = values[2]
-        ingredient = "" if legacy else values[3]
-        index = products.index(ingredient) if ingredient else None
-        if index is None:
-            index = products.index(drugname)
-        if index is None:
-            continue
-        suspects += 1
-        if index not in found.products:
-            found.products.append(index)
+    for batch in table_batches(quarter, "DRUG", stats["DRUG"], progress):
+        for values in batch:
+            role = values[1]
+            if role not in wanted_roles and role.strip().upper() not in wanted_roles:
+                continue
+            found = by_primaryid.get(values[0])
+            if found is None:
+                continue
+            # The active ingredient where FAERS gives one, else the drug name as reported.
+            name = values[2] if legacy or not values[3] else values[3]
+            index = product_of[name] if name in product_of else products.index(name)
+            if index is None and name is not values[2]:
+                index = products.index(values[2])
+            if index is None:
+                continue
+            suspects += 1
+            if index not in found.products:
+                found.products.append(index)
     counts["suspect_rows"] = suspects
 
     events = _Names(name_key)
-    for primaryid, pt in table_rows(quarter, "REAC", stats["REAC"], progress):
-        found = by_primaryid.get(primaryid)
-        if found is None:
-            continue
-        index = events.index(pt)
-        if index is not None and index not in found.events:
-            found.events.append(index)
+    event_of = events.by_text
+    for batch in table_batches(quarter, "REAC", stats["REAC"], progress):
+        for primaryid, pt in batch:
+            found = by_primaryid.get(primaryid)
+            if found is None:
+                continue
+            index = event_of[pt] if pt in event_of else events.index(pt)
+            if index is not None and index not in found.events:
+                found.events.append(index)
 
     data.products = products.items
     data.events = events.items
