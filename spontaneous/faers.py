@@ -49,6 +49,8 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
 # pieces than this and the line is counted as malformed instead.
 MAX_PIECES = 5
 
+# Told (step, done so far, total or None) as a long step advances: bytes read of a table,
+# reports or pairs written.
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -263,7 +265,7 @@ def table_batches(
                 if batch:
                     yield batch
                 if progress is not None:
-                    progress(step, len(chunk), member.size)
+                    progress(step, min(done, member.size), member.size)
                 if not chunk:
                     break
             if pending:
@@ -271,7 +273,7 @@ def table_batches(
     except (OSError, zipfile.BadZipFile, EOFError, zlib.error, RuntimeError) as exc:
         raise FaersError(f"cannot read {member.name} of {quarter.path}: {exc}") from exc
     if progress is not None and done < member.size:
-        progress(step, member.size - done, member.size)  # CRLF counted as one character
+        progress(step, member.size, member.size)  # CRLF was counted as one character
 
 
 def _mend(

@@ -14,8 +14,9 @@ the active moiety and drops, conservatively, what does not:
   Esters and different molecules stay apart ("FLUTICASONE PROPIONATE", "ISOSORBIDE
   MONONITRATE", "HALOPERIDOL DECANOATE").
 
-Ingredients of a combination are keyed alone, then sorted and joined with "+", so the order
-they are written in does not matter. No Django import: the benchmark uses it alone.
+Ingredients of a combination (separated by backslashes, "+" or a slash between names) are
+keyed alone, then sorted and joined with "+", so the order they are written in does not
+matter. No Django import: the benchmark uses it alone.
 """
 
 import re
@@ -89,11 +90,13 @@ _STRENGTH = re.compile(
 )
 # A WHO drug dictionary code some reporters append in slashes ("COMPAZINE /00013302/").
 _DRUG_CODE = re.compile(r"/\s*\d{5,}\s*/")
-_INGREDIENTS = re.compile(r"\\")
+# Ingredients of a combination: FAERS separates them with backslashes; reporters also write
+# "+" or a slash between names ("TRIMETHOPRIM/SULFAMETHOXAZOLE", not "70/30").
+_INGREDIENTS = re.compile(r"\\|\+|(?<=[^\W\d_])\s*/\s*(?=[^\W\d_])")
 
 
 def _ingredient_key(text: str) -> str:
-    words = normalize(_STRENGTH.sub(" ", text)).split()
+    words = normalize(text).split()
     moiety_seen = False
     kept: list[str] = []
     for word in words:
@@ -110,7 +113,7 @@ def _ingredient_key(text: str) -> str:
 def product_key(text: str) -> str:
     """The key a product name is stored and matched under; empty when it has no letter or
     digit. Applied alike to reported names and to the formulary's names and brands."""
-    text = _DRUG_CODE.sub(" ", text)
+    text = _STRENGTH.sub(" ", _DRUG_CODE.sub(" ", text))
     keys = {_ingredient_key(part) for part in _INGREDIENTS.split(text)}
     keys.discard("")
     return "+".join(sorted(keys))

@@ -31,6 +31,8 @@ from spontaneous.names import product_key
         ("co-trimoxazole", "COTRIMOXAZOLE"),
         ("AMOXICILLIN\\CLAVULANATE POTASSIUM", "CLAVULANATE POTASSIUM\\AMOXICILLIN"),
         ("GEMCITABINE\\GEMCITABINE HYDROCHLORIDE", "gemcitabine"),
+        ("TRIMETHOPRIM/SULFAMETHOXAZOLE", "SULFAMETHOXAZOLE\\TRIMETHOPRIM"),
+        ("Sulfamethoxazole + trimethoprim", "SULFAMETHOXAZOLE\\TRIMETHOPRIM"),
         ("Œstradiol", "estradiol"),
     ],
 )
