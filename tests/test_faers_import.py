@@ -109,9 +109,7 @@ def test_a_brand_name_links_a_product(tmp_path):
 
 def cases_v1_v2() -> tuple[list[Case], list[Case]]:
     older = [Case(100, version=1, events=["Nausea"], drugs=[("PS", "A", "ALPHA")])]
-    newer = [
-        Case(100, version=2, fda_dt="20170801", events=["Rash"], drugs=[("PS", "B", "BETA")])
-    ]
+    newer = [Case(100, version=2, fda_dt="20170801", events=["Rash"], drugs=[("PS", "B", "BETA")])]
     return older, newer
 
 
@@ -139,7 +137,7 @@ def test_a_tie_in_version_goes_to_the_later_fda_date(tmp_path):
     run(quarter_write(tmp_path / "early.zip", early, quarter="17Q2"))
     assert case("7").fda_dt == date(2017, 9, 20)
     assert pairs_of("7") == {("a", "Rash")}
-    run(quarter_write(tmp_path / "later.zip", early[:0] + [_later(early[0])], quarter="17Q4"))
+    run(quarter_write(tmp_path / "later.zip", [_later(early[0])], quarter="17Q4"))
     assert case("7").fda_dt == date(2017, 12, 1)
     assert pairs_of("7") == {("a", "Headache")}
 
