@@ -12,6 +12,7 @@ its events (MedDRA preferred terms by name), each pair once, and its outcome cod
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -20,6 +21,7 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from accounts.models import User
+from core.db import statement_timeout
 from reference.choices import NameKind
 from reference.models import Drug, TermName
 from reference.normalize import name_key
@@ -38,6 +40,8 @@ FAERS_NAME = "FAERS"
 BATCH = 5000
 SQLITE_BATCH = 500  # ids in one IN (...) list
 COPY_CHUNK = 100_000
+# Rows (cases and pairs) from which PostgreSQL writes with foreign keys set aside.
+FOREIGN_KEYS_ASIDE_FROM = 200_000
 # A case's columns as written: by field name, in the order _case_row gives them.
 CASE_NAMES = ("case_key", "batch", "sex", "version", "fda_dt", "outcomes", "serious", "deleted_by")
 CASE_FIELDS = tuple(f"{n}_id" if n in ("batch", "deleted_by") else n for n in CASE_NAMES)
@@ -254,7 +258,10 @@ def faers_import(
     if previous is not None:
         return FaersImportResult(batch=previous, unchanged=True)
     data = quarter_read(quarter, roles=roles, progress=progress)
-    return _quarter_write(data, sha256=sha256, imported_by=imported_by, progress=progress)
+    # A quarter's statements (a COPY of millions of pairs) outlast the limit sized for web
+    # requests; the import is bounded by its own size instead.
+    with statement_timeout(0):
+        return _quarter_write(data, sha256=sha256, imported_by=imported_by, progress=progress)
 
 
 @transaction.atomic
@@ -310,30 +317,31 @@ def _quarter_write(
             removed.append(found.id)
 
     total = len(new) + len(recorded) + len(replace)
-    step = "writing reports"
-    rows = [_case_row(key, case, batch.pk, None) for key, case in new]
-    rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
-    new_ids = store.insert_cases(source.pk, rows)
-    if progress is not None:
-        progress(step, len(rows), total)
-    store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
-    store.mark_deleted(removed, batch.pk)
-    store.delete_pairs([pk for pk, _ in replace] + removed)
-    if progress is not None:
-        progress(step, total, total)
+    pair_total = sum(len(c.products) * len(c.events) for _, c in (*new, *replace))
+    with store.bulk(total + pair_total, progress):
+        step = "writing reports"
+        rows = [_case_row(key, case, batch.pk, None) for key, case in new]
+        rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
+        new_ids = store.insert_cases(source.pk, rows)
+        if progress is not None:
+            progress(step, len(rows), total)
+        store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
+        store.mark_deleted(removed, batch.pk)
+        store.delete_pairs([pk for pk, _ in replace] + removed)
+        if progress is not None:
+            progress(step, total, total)
 
-    kept = [(pk, case) for pk, (_, case) in zip(new_ids, new, strict=False)] + replace
-    pair_total = sum(len(case.products) * len(case.events) for _, case in kept)
+        kept = [(pk, case) for pk, (_, case) in zip(new_ids, new, strict=False)] + replace
 
-    def pairs() -> Iterator[tuple[int, int, int]]:
-        for pk, case in kept:
-            events = [event_ids[e] for e in case.events]
-            for p in case.products:
-                product = product_ids[p]
-                for event in events:
-                    yield pk, product, event
+        def pairs() -> Iterator[tuple[int, int, int]]:
+            for pk, case in kept:
+                events = [event_ids[e] for e in case.events]
+                for p in case.products:
+                    product = product_ids[p]
+                    for event in events:
+                        yield pk, product, event
 
-    store.insert_pairs(pairs(), pair_total, progress)
+        store.insert_pairs(pairs(), pair_total, progress)
     linked = links_refresh(source, progress=progress)
 
     summary = {
@@ -472,6 +480,11 @@ class _Existing:
 class _Store:
     """Bulk reads and writes of cases and pairs through the ORM, in batches (SQLite)."""
 
+    @contextmanager
+    def bulk(self, rows: int, progress: Progress | None) -> Iterator[None]:
+        """Around the writing of this many rows."""
+        yield
+
     def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
         found: dict[str, _Existing] = {}
         for start in range(0, len(keys), SQLITE_BATCH):
@@ -535,6 +548,37 @@ class _PostgresStore(_Store):
         self.cases = CaseReport._meta.db_table
         self.pairs = CaseReportPair._meta.db_table
         self.column = {f: _column(CaseReport, f) for f in ("source", *CASE_NAMES)}
+
+    @contextmanager
+    def bulk(self, rows: int, progress: Progress | None) -> Iterator[None]:
+        """A quarter's rows are written with the foreign keys of the cases and pairs set
+        aside and put back after, each checked once over the whole table in one join
+        (PostgreSQL's advice for populating a database) instead of once a row. The tables
+        are locked meanwhile; a smaller write keeps them."""
+        if rows < FOREIGN_KEYS_ASIDE_FROM:
+            yield
+            return
+        tables = [self.cases, self.pairs]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+                "ORDER BY conrelid::regclass::text, conname",
+                [tables],
+            )
+            keys = cursor.fetchall()
+            # Checks already queued in this transaction (the import's own record) run now:
+            # a table with checks pending cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, name, _ in keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        yield
+        with connection.cursor() as cursor:
+            for done, (table, name, definition) in enumerate(keys, start=1):
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                if progress is not None:
+                    progress("checking references", done, len(keys))
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
         with connection.cursor() as cursor:
