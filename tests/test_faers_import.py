@@ -336,7 +336,7 @@ def foreign_keys() -> list[tuple[str, str, str]]:
             "ORDER BY 1, 2",
             [[CaseReport._meta.db_table, CaseReportPair._meta.db_table]],
         )
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def test_a_large_write_on_postgresql_puts_every_foreign_key_back(monkeypatch, tmp_path):
