@@ -22,11 +22,11 @@ from django.db import connection, models, transaction
 
 from accounts.models import User
 from core.db import statement_timeout
-from reference.choices import NameKind
-from reference.models import Drug, TermName
+from reference.models import Drug
 from reference.normalize import name_key
 
 from .faers import CURRENT, Progress, Quarter, TableStats, deleted_cases, fda_date, table_batches
+from .links import term_keys
 from .models import CaseReport, CaseReportPair, Event, ImportKind, Product, ReportImport, Source
 from .names import product_key
 
@@ -45,13 +45,6 @@ FOREIGN_KEYS_ASIDE_FROM = 200_000
 # A case's columns as written: by field name, in the order _case_row gives them.
 CASE_NAMES = ("case_key", "batch", "sex", "version", "fda_dt", "outcomes", "serious", "deleted_by")
 CASE_FIELDS = tuple(f"{n}_id" if n in ("batch", "deleted_by") else n for n in CASE_NAMES)
-# Which way of naming a term links an event first (lay phrases never do).
-KIND_ORDER: dict[str, int] = {
-    NameKind.NAME.value: 0,
-    NameKind.SYNONYM.value: 1,
-    NameKind.MEDDRA.value: 2,
-    NameKind.LEARNED.value: 3,
-}
 
 
 @dataclass(slots=True)
@@ -422,10 +415,11 @@ def _intern(
 
 
 def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
-    """Link every product of the source to the formulary drug of its name or a brand name,
-    and every event to the term of its name, synonym or MedDRA name (not a lay phrase, not
-    a group); unlink what no longer matches. Returns how many products and events are
-    linked. Read in bulk and compared in memory; only the changed rows are written."""
+    """Link every product of the source to the formulary drug whose name or a brand name has
+    the product's key (spontaneous.names.product_key, salts and strengths aside), and every
+    event to its term (spontaneous.links.term_keys); unlink what no longer matches. Returns
+    how many products and events are linked. Names are read once and compared in memory;
+    only the links that changed are written."""
     drug_of: dict[str, int] = {}
     drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
     for pk, name, _ in drugs:
@@ -435,18 +429,10 @@ def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[
             if isinstance(brand, str):
                 drug_of.setdefault(product_key(brand), pk)
     drug_of.pop("", None)
-    term_of: dict[str, int] = {}
-    names = (
-        TermName.objects.exclude(kind=NameKind.LAY)
-        .filter(term__is_group=False)
-        .values_list("key", "term_id", "kind")
-    )
-    for key, term_id, _ in sorted(names, key=lambda n: (KIND_ORDER.get(n[2], 9), n[1])):
-        term_of.setdefault(key, term_id)
     counts = []
     links: tuple[tuple[Any, str, dict[str, int]], ...] = (
         (Product, "drug_id", drug_of),
-        (Event, "term_id", term_of),
+        (Event, "term_id", term_keys()),
     )
     for model, column, wanted in links:
         changed: list[Any] = []
@@ -459,7 +445,7 @@ def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[
         model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
         counts.append(linked)
         if progress is not None:
-            progress("linking", len(counts), 2)
+            progress("linking", len(counts), len(links))
     return counts[0], counts[1]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
+from rest_framework.test import APIClient
 
 from reference.models import Drug, Term, TermName
 from reference.revision import reference_revision
@@ -17,6 +18,7 @@ from spontaneous.models import CaseReport, CaseReportPair, Event, Product, Repor
 
 from .conftest import DATA
 from .faers_quarters import Case, quarter_write
+from .formulary_snapshot import formulary_snapshot
 
 SAMPLES = DATA / "faers"
 CURRENT_SAMPLE = SAMPLES / "faers_ascii_2017q2.zip"
@@ -53,10 +55,16 @@ def case(case_key: str) -> CaseReport:
     return CaseReport.objects.get(source__slug="faers", case_key=case_key)
 
 
-def test_both_samples_import_and_leave_the_formulary_alone():
-    before = formulary()
+def test_both_samples_import_and_leave_the_formulary_alone(officer):
+    """The rows of the formulary and terminology, and what users see of them (drug list,
+    term search, formulary pages, detection fan-out), are the same after both samples."""
+    client = APIClient()
+    client.force_login(officer)
+    Drug.objects.create(slug="risperidone", name="Risperidone", brand_names=["Risperdal"])
+    names = ("Risperdal", "TAVOR", "Abnormal weight gain", "Gynaecomastia", "DIARRHOEA")
+    before = formulary(), formulary_snapshot(client, names)
     out = run(CURRENT_SAMPLE, LEGACY_SAMPLE)
-    assert formulary() == before
+    assert (formulary(), formulary_snapshot(client, names)) == before
     lines = out.strip().splitlines()
     # Oldest quarter first.
     assert lines[0].startswith("2004Q1 (legacy layout, aers_ascii_2004q1.zip): read 100 reports")
