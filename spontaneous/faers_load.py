@@ -311,20 +311,26 @@ def _quarter_write(
 
     total = len(new) + len(recorded) + len(replace)
     pair_total = sum(len(c.products) * len(c.events) for _, c in (*new, *replace))
+    written = 0
+
+    def advance(count: int) -> None:
+        nonlocal written
+        written += count
+        if progress is not None:
+            progress("writing reports", written, total)
+
     with store.bulk(total + pair_total, progress):
-        step = "writing reports"
         rows = [_case_row(key, case, batch.pk, None) for key, case in new]
         rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
-        new_ids = store.insert_cases(source.pk, rows)
-        if progress is not None:
-            progress(step, len(rows), total)
+        new_ids = store.insert_cases(source.pk, rows, advance)
         store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
         store.mark_deleted(removed, batch.pk)
         store.delete_pairs([pk for pk, _ in replace] + removed)
-        if progress is not None:
-            progress(step, total, total)
+        advance(len(replace))
 
-        kept = [(pk, case) for pk, (_, case) in zip(new_ids, new, strict=False)] + replace
+        # The ids of the new cases come first, before those of the deletions recorded.
+        kept = [(pk, case) for pk, (_, case) in zip(new_ids[: len(new)], new, strict=True)]
+        kept += replace
 
         def pairs() -> Iterator[tuple[int, int, int]]:
             for pk, case in kept:
@@ -480,7 +486,10 @@ class _Store:
             found.update((key, _Existing(pk, v, day, gone)) for key, pk, v, day, gone in rows)
         return found
 
-    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+    def insert_cases(
+        self, source_id: int, rows: list[tuple[Any, ...]], advance: Callable[[int], None]
+    ) -> list[int]:
+        """New cases from rows in _case_row's order; their ids in the same order."""
         ids: list[int] = []
         for start in range(0, len(rows), BATCH):
             made = CaseReport.objects.bulk_create(
@@ -490,6 +499,7 @@ class _Store:
                 ]
             )
             ids += [m.pk for m in made]
+            advance(len(made))
         return ids
 
     def update_cases(self, rows: list[tuple[Any, ...]]) -> None:
@@ -585,7 +595,9 @@ class _PostgresStore(_Store):
             cursor.execute("DROP TABLE faers_keys")
         return found
 
-    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+    def insert_cases(
+        self, source_id: int, rows: list[tuple[Any, ...]], advance: Callable[[int], None]
+    ) -> list[int]:
         if not rows:
             return []
         with connection.cursor() as cursor:
@@ -598,8 +610,11 @@ class _PostgresStore(_Store):
             columns = ", ".join(self.column[f] for f in ("source", *CASE_NAMES))
             raw = cursor.connection.cursor()
             with raw.copy(f"COPY {self.cases} (id, {columns}) FROM STDIN") as copy:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, source_id, *row))
+                for start in range(0, len(rows), COPY_CHUNK):
+                    chunk = rows[start : start + COPY_CHUNK]
+                    for pk, row in zip(ids[start : start + COPY_CHUNK], chunk, strict=True):
+                        copy.write_row((pk, source_id, *row))
+                    advance(len(chunk))
         return ids
 
     def update_cases(self, rows: list[tuple[Any, ...]]) -> None:
