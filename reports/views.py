@@ -137,10 +137,21 @@ def report_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "formset": formset,
             "suspects": suspects,
-            "drug_names": drug_list().values_list("name", flat=True),
+            **_drug_lookup(),
         },
         status=200,
     )
+
+
+def _drug_lookup() -> dict[str, Any]:
+    """The formulary's names suggested in the suspect rows, and the drug (its slug) each name,
+    brand or slug stands for: the listedness hints judge a reaction against every suspect."""
+    drugs = list(drug_list())
+    slugs: dict[str, str] = {}
+    for drug in drugs:
+        for name in [drug.slug, drug.name, *drug.brand_names]:
+            slugs.setdefault(" ".join(name.split()).casefold(), drug.slug)
+    return {"drug_names": [drug.name for drug in drugs], "drug_slugs": slugs}
 
 
 def _suspect_rows(request: HttpRequest) -> Any:
@@ -317,7 +328,8 @@ def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
             "suspects": suspects,
             "case_suspects": [report.drug.name, *(d.name for d in other_suspects)],
             "first_number": len(other_suspects) + 2,
-            "drug_names": drug_list().values_list("name", flat=True),
+            "other_suspect_slugs": " ".join(d.drug.slug for d in other_suspects if d.drug),
+            **_drug_lookup(),
         },
     )
 

@@ -45,6 +45,21 @@ def test_a_nurse_files_a_case_with_two_suspect_drugs_and_reads_listedness_for_ea
 
     reaction = page.locator("[data-reaction-row]:visible").nth(0)
     pick(reaction, "Thrombocyt", "Thrombocytopenia")
+    # Judged at once against each formulary suspect's label: unlisted for Combimab.
+    hint = reaction.locator(".listedness-hint.unlisted")
+    hint.wait_for()
+    assert "is listed for inotuzumab ozogamicin" in hint.inner_text()
+    assert "is not listed for Combimab" in hint.inner_text()
+    # Without Combimab the reaction is listed again.
+    suspect.get_by_role("button", name="Remove this drug").click()
+    reaction.locator(".listedness-hint.listed").wait_for()
+    page.get_by_role("button", name="Add a suspect drug").click()
+    suspect = page.locator("[data-suspect-row]:visible").nth(1)
+    suspect.get_by_label("Suspect drug").fill("Combimab")
+    suspect.get_by_label("Suspect drug").dispatch_event("change")
+    reaction.locator(".listedness-hint.unlisted").wait_for()
+    suspect.get_by_label("Dose").fill("2 mg")
+    suspect.get_by_label("Route").select_option("intravenous")
     reaction.get_by_label("Onset").fill("2026-10-08")
     reaction.get_by_label("CTCAE grade").select_option("3")
     reaction.get_by_label("Requires or prolongs hospitalisation").check()
