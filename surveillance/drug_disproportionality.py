@@ -135,12 +135,12 @@ def drug_source_table(
         else []
     )
     listing = LabelListing.current(drug)
+    # The table's events come with their terms (product_table reads them in its query).
     term_ids = {row.event.term_id for row in table if row.event.term_id is not None}
-    terms = Term.objects.in_bulk(term_ids) if term_ids else {}
     signals = hospital_signals(drug, term_ids) if term_ids else {}
     rows = []
     for row in table:
-        term = terms.get(row.event.term_id) if row.event.term_id is not None else None
+        term = row.event.term
         rows.append(
             DrugEventRow(
                 stats=row,

@@ -60,10 +60,10 @@ def test_an_officer_reads_the_drug_in_spontaneous_reports(
         "Event", "Cases", "Expected", "EBGM", "PRR", "ROR", "IC025", "On", "Hospital",
     ]  # fmt: skip
     assert table.locator("tbody tr").count() == 50
-    assert "(1–50 of 63)" in page.locator("nav.pager").inner_text()
+    assert "(1\N{EN DASH}50 of 63)" in page.locator("nav.pager").inner_text()
     retinal = table.locator("tbody tr", has_text="Retinal haemorrhage")
     assert "Not listed" in retinal.inner_text()
-    assert retinal.get_by_role("link", name="Unlisted").get_attribute("href") == (
+    assert retinal.get_by_role("link", name="Not on the label").get_attribute("href") == (
         f"/surveillance/signals/{signal.pk}/"
     )
     # The page fits; a table wider than the window scrolls inside its own box.

@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 from reference.models import Term
 from spontaneous.models import CaseReport, Product, Source
 from spontaneous.tables import product_table
+from surveillance import views as surveillance_views
+from surveillance.api.disproportionality import DisproportionalityPagination
 from surveillance.choices import Kind, ReviewStatus
 from surveillance.models import Signal
 
@@ -193,7 +195,7 @@ def test_min_count_keeps_events_reported_that_many_times_or_more(officer_api, re
 def test_serious_counts_serious_cases_only(officer_api, regional):
     # The CSV carries no outcomes; FAERS does. Make R1-R4 and two of the others serious.
     CaseReport.objects.filter(
-        source=regional, source_id__in=["R1", "R2", "R3", "R4", "R30", "R40"]
+        source=regional, case_key__in=["R1", "R2", "R3", "R4", "R30", "R40"]
     ).update(serious=True)
     body = officer_api.get(URL, {"source": regional.slug, "serious": "true"}).json()
     rows = by_event(body)
@@ -267,8 +269,8 @@ def test_an_unknown_drug_or_page_is_404(officer_api, regional):
     assert officer_api.get(URL, {"page": 9}).status_code == 404
 
 
-def test_the_table_pages_like_other_lists(officer_api, regional, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+def test_the_table_pages_like_other_lists(officer_api, regional, monkeypatch):
+    monkeypatch.setattr(DisproportionalityPagination, "page_size", 2)
     first = officer_api.get(URL, {"source": regional.slug}).json()
     assert (first["count"], len(first["results"])) == (3, 2)
     assert first["previous"] is None and "page=2" in first["next"]
@@ -371,11 +373,18 @@ def test_the_page_shows_the_table_with_rounded_figures(officer_web, regional, in
     )
 
 
-def test_the_page_keeps_its_filters_in_the_csv_link_and_the_pager(officer_web, regional):
+def test_the_page_keeps_its_filters_in_the_csv_link_and_the_pager(
+    officer_web, regional, monkeypatch
+):
+    monkeypatch.setattr(surveillance_views, "TABLE_ROWS_PER_PAGE", 1)
+    CaseReport.objects.filter(source=regional, case_key__in=["R1", "R2"]).update(serious=True)
     response = officer_web.get(PAGE, {"source": regional.slug, "serious": "on", "min_count": "2"})
     html = unescape(response.content.decode())
     assert f'href="{URL}?source={regional.slug}&serious=true&min_count=2&format=csv"' in html
     assert response.context["form"]["serious"].value() is True
+    # Retinal haemorrhage and Thrombocytopenia, each in R1 and R2: two pages of one.
+    assert response.context["page"].paginator.count == 2
+    assert f'href="?source={regional.slug}&serious=on&min_count=2&page=2"' in html
 
 
 def test_bad_filters_redisplay_the_form_with_what_was_typed(officer_web, regional):

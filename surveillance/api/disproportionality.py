@@ -57,7 +57,7 @@ MOST_COUNT = 1_000_000_000
 
 
 class DisproportionalityQuerySerializer(serializers.Serializer[object]):
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]
         required=False,
         allow_blank=True,
         max_length=60,
