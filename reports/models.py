@@ -360,6 +360,12 @@ class ReportDrug(models.Model):
     def is_suspect(self) -> bool:
         return self.role == DrugRole.SUSPECT
 
+    @property
+    def suspected(self) -> bool:
+        """Whether the case suspects the drug: a suspect, or a drug suspected of interacting
+        (listed with the suspects, as ICSRs list them, though judged only as a suspect)."""
+        return self.role in (DrugRole.SUSPECT, DrugRole.INTERACTING)
+
 
 class SuspectReaction(models.Model):
     """A reaction as one formulary suspect drug of its case sees it: the listedness against

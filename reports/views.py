@@ -13,7 +13,7 @@ from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 from reference.selectors import drug_list
 
-from .choices import Coding, DrugRole, Route, Source
+from .choices import Coding, Route, Source
 from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
@@ -200,7 +200,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reactions = list(report.reactions.all())
     pending = [r for r in reactions if r.coding == Coding.PENDING]
     others = list(report.other_drugs.all())
-    other_suspects = [d for d in others if d.role != DrugRole.CONCOMITANT]
+    other_suspects = [d for d in others if d.suspected]
     return render(
         request,
         "reports/report_detail.html",
@@ -208,7 +208,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "report": report,
             "reactions": reactions,
             "other_suspects": other_suspects,
-            "concomitants": [d for d in others if d.role == DrugRole.CONCOMITANT],
+            "concomitants": [d for d in others if not d.suspected],
             "several_suspects": any(d.drug_id is not None for d in other_suspects),
             "pending": pending,
             "pending_serious": any(r.serious for r in pending),
