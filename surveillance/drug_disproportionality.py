@@ -99,10 +99,10 @@ class DrugSourceTable:
             )
         names = ", ".join(p.name for p in self.products)
         scope = "serious cases" if self.serious else "cases"
+        least = f" reported {self.min_count} times or more" if self.min_count > 1 else ""
         if not self.rows:
-            least = f" reported {self.min_count} times or more" if self.min_count > 1 else ""
             return f"No event{least} in the {scope} of {names} in {self.source.name}."
-        return f"Events in the {scope} of {names} in {self.source.name}, highest EB05 first."
+        return f"Events{least} in the {scope} of {names} in {self.source.name}, highest EB05 first."
 
 
 def hospital_signals(drug: Drug, term_ids: set[int]) -> dict[int, Signal]:

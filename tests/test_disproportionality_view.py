@@ -183,8 +183,9 @@ def test_a_met_signal_is_shown_before_one_no_longer_met(officer_api, regional, i
 
 
 def test_min_count_keeps_events_reported_that_many_times_or_more(officer_api, regional):
-    rows = by_event(officer_api.get(URL, {"source": regional.slug, "min_count": 13}).json())
-    assert set(rows) == {"Retinal haemorrhage", "Thrombocytopenia"}
+    body = officer_api.get(URL, {"source": regional.slug, "min_count": 13}).json()
+    assert set(by_event(body)) == {"Retinal haemorrhage", "Thrombocytopenia"}
+    assert body["note"].startswith("Events reported 13 times or more in the cases of")
     rows = by_event(officer_api.get(URL, {"source": regional.slug, "min_count": 14}).json())
     assert set(rows) == {"Thrombocytopenia"}
     body = officer_api.get(URL, {"source": regional.slug, "min_count": 16}).json()
