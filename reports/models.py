@@ -205,6 +205,12 @@ class Report(models.Model):
         Its reactions carry a copy (Reaction.counted) that the report services keep in step."""
         return not self.is_void and self.duplicate_status != DuplicateStatus.CONFIRMED
 
+    @property
+    def further_suspects(self) -> list["ReportDrug"]:
+        """The drugs the case suspects after the first (ReportDrug.suspected), in the case's
+        order; read from the report's drugs as already loaded, when they are."""
+        return [d for d in self.other_drugs.all() if d.suspected]
+
 
 class Reaction(models.Model):
     """A reaction of a report, coded to a term, with its listedness decided at intake."""

@@ -43,6 +43,7 @@ from .selectors import (
     SIGNAL_SORTS,
     drug_overview,
     run_list,
+    signal_case_timing,
     signal_cases,
     signal_dashboard,
     signal_detail,
@@ -519,9 +520,7 @@ def _signal_charts(signal: Signal) -> dict[str, Any]:
             if signal.expected_pct is not None
             else "",
         )
-    cases = list(
-        signal_cases(signal).values_list("onset_date", "report__therapy_start", "grade", "serious")
-    )
+    cases = signal_case_timing(signal)
     onset_days = sorted((onset - start).days for onset, start, _, _ in cases if onset and start)
     onsets = onset_bins(onset_days)
     grades = Counter(grade for _, _, grade, _ in cases)
