@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from reports.models import Exposure, Report
 from reports.services.reports import version_save
-from spontaneous.models import ImportRun
+from spontaneous.models import ImportRun, Source
 from surveillance.models import DetectionRun, Signal
 from surveillance.services import run_create, run_execute
 
@@ -22,6 +22,7 @@ OFFICER_ONLY_PREFIXES = (
     "detection-runs",
     "drug-overview",
     "api:signal",
+    "api:drug-disproportionality",
     "coding-queue",
     "api:coding",
     "expedited-due",
@@ -49,6 +50,7 @@ KNOWN = {
     "signal-csv",
     "signal-cases-csv",
     "drug-overview",
+    "drug-overview-disproportionality",
     "spontaneous-sources",
     "spontaneous-run-progress",
     "login",
@@ -61,6 +63,7 @@ KNOWN = {
     "api:term-search",
     "api:term-criteria",
     "api:drug-listedness",
+    "api:drug-disproportionality",
     "api:report-e2b",
     "api:icsr",
     "report-e2b-download",
@@ -110,6 +113,7 @@ def named_patterns(resolver=None, namespace=""):
 def world(inotuzumab, nurse, officer):
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
+    Source.objects.create(slug="faers", name="FAERS")  # the one source: the table's default
     ImportRun.objects.create(files=["faers_ascii_2017q2.zip"], folder="faers/gone")
     # The scenario writes its reports directly; the first one gets the version filing saves.
     first = Report.objects.order_by("pk")[0]
