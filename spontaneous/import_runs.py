@@ -29,6 +29,7 @@ from accounts.models import User
 
 from .faers import FaersError, Quarter, quarter_open
 from .faers_load import faers_import
+from .import_words import quarter_words
 from .models import ImportRun, ImportRunStatus
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def import_run_request(
             try:
                 quarter_open(path)
             except FaersError as exc:
-                raise ImportRefused(Path(upload.name or stored).name, str(exc)) from exc
+                name = Path(upload.name or stored).name
+                raise ImportRefused(name, _said(str(exc), path, name)) from exc
         return ImportRun.objects.create(
             files=[Path(n).name for n in names],
             folder=str(folder),
@@ -199,6 +201,13 @@ def _end(run: ImportRun, status: str, error: str = "") -> None:
         logger.warning("import run progress not removed from the cache", exc_info=True)
 
 
+def _said(text: str, path: Path, name: str) -> str:
+    """The importer's words about a stored file, naming it as the officer uploaded it (no
+    server path), without saying its name twice."""
+    text = text.replace(str(path), name)
+    return text.removeprefix(f"{name}: ")
+
+
 def _failure_words(exc: BaseException) -> str:
     if isinstance(exc, FaersError):
         return str(exc)
@@ -227,7 +236,9 @@ def import_run_execute(run_id: int) -> ImportRun:
             try:
                 quarters.append((quarter_open(path), name))
             except FaersError as exc:
-                raise FaersError(f"{name}: nothing imported: {exc}") from exc
+                raise FaersError(
+                    f"{name}: nothing imported: {_said(str(exc), path, name)}"
+                ) from exc
     except Exception as exc:
         _end(run, ImportRunStatus.FAILED, _failure_words(exc))
         return ImportRun.objects.get(pk=run_id)
@@ -249,7 +260,8 @@ def import_run_execute(run_id: int) -> ImportRun:
             _end(
                 run,
                 ImportRunStatus.FAILED,
-                f"{name} ({quarter.label}): nothing imported from this file: {_failure_words(exc)}",
+                f"{name} ({quarter.label}): nothing imported from this file: "
+                + _said(_failure_words(exc), quarter.path, name),
             )
             return ImportRun.objects.get(pk=run_id)
         results.append(
@@ -258,6 +270,7 @@ def import_run_execute(run_id: int) -> ImportRun:
                 "quarter": quarter.label,
                 "import": result.batch.pk,
                 "unchanged": result.unchanged,
+                "said": quarter_words(name, quarter.label, result.batch, result.unchanged),
             }
         )
         run.imports.add(result.batch)

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-
 from .import_runs import RunProgress, run_progress
-from .models import ImportKind, ImportRun, ImportRunStatus, ReportImport
+from .import_words import day_time
+from .models import ImportRun, ImportRunStatus
 
 STATE_WORDS = {
     ImportRunStatus.QUEUED: "Queued",
@@ -30,15 +29,11 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def _day_time(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def timing_words(run: ImportRun, now: datetime) -> str:
     if run.started_at is None:
         waiting = ", waiting for a worker" if run.status == ImportRunStatus.QUEUED else ""
-        return f"requested {_day_time(run.created_at)}{waiting}"
-    started = f"started {_day_time(run.started_at)}"
+        return f"requested {day_time(run.created_at)}{waiting}"
+    started = f"started {day_time(run.started_at)}"
     if run.finished_at is None:
         return f"{started}, running for {_duration((now - run.started_at).total_seconds())}"
     return f"{started}, took {_duration((run.finished_at - run.started_at).total_seconds())}"
@@ -71,34 +66,10 @@ def progress_words(run: ImportRun, progress: RunProgress | None) -> str:
     return f"{run.files_done} of {files} {noun} imported"
 
 
-def summary_words(batch: ReportImport) -> str:
-    """What an import read and did: read / kept / superseded / deleted for FAERS."""
-    s: dict[str, Any] = batch.summary or {}
-    if batch.kind == ImportKind.FAERS and "read" in s:
-        text = (
-            f"read {s['read']:,}, kept {s['kept']:,}, superseded {s.get('superseded', 0):,}, "
-            f"deleted {s.get('deleted', 0):,}"
-        )
-        return text
-    return f"{batch.rows:,} rows, {batch.reports:,} reports"
-
-
 def result_words(run: ImportRun) -> list[str]:
-    """A sentence per file the run imported, or found imported before."""
-    batches = {b.pk: b for b in run.imports.all()}
-    said = []
-    for result in run.results:
-        batch = batches.get(result.get("import"))
-        name = f"{result.get('quarter', '')} ({result.get('file', '')})"
-        if batch is None:
-            said.append(f"{name}: imported")
-        elif result.get("unchanged"):
-            said.append(
-                f"{name} was already imported on {_day_time(batch.imported_at)}: nothing changed"
-            )
-        else:
-            said.append(f"{name}: {summary_words(batch)}")
-    return said
+    """A sentence per file the run imported, or found imported before, as recorded when
+    each ended: the page reads no import while another may hold its table."""
+    return [str(result.get("said", "")) for result in run.results]
 
 
 @dataclass(frozen=True)

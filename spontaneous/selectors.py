@@ -1,11 +1,35 @@
 """Reads for the spontaneous sources page: each source with its counts, its imports, and
 the FAERS imports started from the page."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from .models import CaseReport, Event, ImportRun, Product, ReportImport, Source
+
+T = TypeVar("T")
+# How long a page waits for the tables a FAERS import holds before saying so instead.
+LOCK_WAIT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def unless_import_holds_the_tables(read: Callable[[], T]) -> T | None:
+    """What ``read`` returns, or None when it would wait on the tables a FAERS import holds:
+    on PostgreSQL a large quarter is written with the spontaneous tables locked until it
+    commits, and a page should say so rather than hang."""
+    if connection.vendor != "postgresql":
+        return read()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
+            return read()
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return None
+        raise
 
 
 @dataclass(frozen=True)
@@ -78,9 +102,6 @@ def import_list() -> QuerySet[ReportImport]:
 
 
 def import_run_list() -> QuerySet[ImportRun]:
-    """The FAERS imports started from the page, newest first, with what they imported."""
-    return (
-        ImportRun.objects.select_related("requested_by")
-        .prefetch_related("imports")
-        .order_by("-created_at", "-id")
-    )
+    """The FAERS imports started from the page, newest first. Reads no table a FAERS
+    import locks, so the page can follow one."""
+    return ImportRun.objects.select_related("requested_by").order_by("-created_at", "-id")

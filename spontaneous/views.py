@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,9 +14,16 @@ from accounts.choices import Role
 
 from .forms import FaersUploadForm
 from .import_runs import ImportRefused, import_run_request, import_runs_sweep_stale
-from .models import ImportRun, ImportRunStatus
-from .run_words import result_words, run_row, summary_words
-from .selectors import import_list, import_run_list, source_overviews
+from .import_words import summary_words
+from .models import ImportRun, ImportRunStatus, ReportImport
+from .run_words import result_words, run_row
+from .selectors import (
+    SourceOverview,
+    import_list,
+    import_run_list,
+    source_overviews,
+    unless_import_holds_the_tables,
+)
 from .tasks import import_run_dispatch
 
 IMPORTS_PER_PAGE = 25
@@ -54,7 +61,14 @@ def sources_page(request: HttpRequest) -> HttpResponse:
 
     import_runs_sweep_stale()
     now = timezone.now()
-    page = Paginator(import_list(), IMPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page")
+
+    def sources_and_imports() -> tuple[list[SourceOverview], Page[ReportImport]]:
+        page = Paginator(import_list(), IMPORTS_PER_PAGE).get_page(page_number)
+        page.object_list = list(page.object_list)
+        return source_overviews(), page
+
+    read = unless_import_holds_the_tables(sources_and_imports)
     runs = list(import_run_list()[:RUNS_SHOWN])
     highlight = request.GET.get("run", "")
     if highlight.isdigit() and all(str(r.pk) != highlight for r in runs):
@@ -64,9 +78,10 @@ def sources_page(request: HttpRequest) -> HttpResponse:
         request,
         "spontaneous/sources.html",
         {
-            "sources": source_overviews(),
-            "page": page,
-            "imports": [(batch, summary_words(batch)) for batch in page],
+            "busy": read is None,
+            "sources": read[0] if read else [],
+            "page": read[1] if read else None,
+            "imports": [(batch, summary_words(batch)) for batch in read[1]] if read else [],
             "rows": rows,
             "active": any(row.active for row in rows),
             "form": form,

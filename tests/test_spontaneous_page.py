@@ -190,8 +190,11 @@ def test_a_zip_that_is_no_faers_quarter_is_refused_with_the_importers_words(
     assert response.status_code == 400
     errors = response.context["form"].errors["quarters"]
     assert len(errors) == 1
-    assert errors[0].startswith("faers_ascii_2099q1.zip: nothing imported: ")
-    assert len(errors[0]) > len("faers_ascii_2099q1.zip: nothing imported: ") + 10
+    assert errors[0] == (
+        "faers_ascii_2099q1.zip: nothing imported: no FAERS tables found (DEMOyyQq.txt, "
+        "DRUGyyQq.txt, REACyyQq.txt, OUTCyyQq.txt)"
+    )
+    assert str(uploads) not in errors[0]
     assert not ImportRun.objects.exists()
     assert files_left(uploads) == []
 
@@ -253,6 +256,28 @@ def test_a_quarter_that_fails_is_not_kept_the_ones_before_stay_and_the_run_says_
     assert "Failed" in row and "1 of 2 files imported" in row
     assert "2017Q1 (q1.zip): read 1, kept 1" in row
     assert "q2.zip (2017Q2): nothing imported from this file: DRUG17Q2.txt: line 2" in row
+
+
+def test_a_damaged_zip_imports_nothing_and_the_run_gives_the_importers_reason(
+    web, uploads, tmp_path, django_capture_on_commit_callbacks
+):
+    """The zip's directory is intact, so the upload is accepted; its data is not."""
+    data = bytearray(SAMPLE.read_bytes())
+    for i in range(3000, 3200):
+        data[i] ^= 0x55
+    damaged = tmp_path / "faers_ascii_2017q2.zip"
+    damaged.write_bytes(bytes(data))
+    post(web, django_capture_on_commit_callbacks, upload(damaged))
+    run = ImportRun.objects.get()
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "faers_ascii_2017q2.zip (2017Q2): nothing imported from this file: cannot read "
+        "ascii/DEMO17Q2.txt of faers_ascii_2017q2.zip: "
+    )
+    assert str(uploads) not in run.error  # no server path shown
+    assert not ReportImport.objects.exists() and not CaseReport.objects.exists()
+    assert not Source.objects.filter(products__isnull=False).exists()
+    assert files_left(uploads) == []
 
 
 def test_a_run_whose_files_are_gone_fails_clearly(officer, uploads):

@@ -114,3 +114,40 @@ def test_a_worker_imports_an_uploaded_quarter_and_the_page_follows_it(worker, of
     assert not uploaded.exists() and run.files_deleted_at is not None
     page = web.get("/spontaneous/").content.decode()
     assert "1 of 1 file imported" in page and "Uploaded files deleted." in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_an_import_holds_the_tables_the_page_and_its_progress_still_answer(officer):
+    """A quarter at real size is written with the spontaneous tables locked (PostgreSQL):
+    the page says so within seconds, and the import's progress is still read."""
+    need_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
+    import psycopg
+
+    run = ImportRun.objects.create(
+        files=["faers_ascii_2017q2.zip"], folder="faers/x", status="running", started_at=None
+    )
+    db = connection.settings_dict
+    web = Client()
+    web.force_login(officer)
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+    ) as importer:
+        importer.execute(
+            "LOCK TABLE spontaneous_source, spontaneous_reportimport, spontaneous_product, "
+            "spontaneous_event, spontaneous_casereport IN ACCESS EXCLUSIVE MODE"
+        )
+        started = time.monotonic()
+        response = web.get("/spontaneous/")
+        assert time.monotonic() - started < 10
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert "A FAERS import is writing to the sources' tables" in text
+        assert f'id="run-{run.pk}"' in text
+        answer = web.get(f"/spontaneous/runs/{run.pk}/progress/").json()
+        assert answer["status"] == "running"
+    text = web.get("/spontaneous/").content.decode()
+    assert "A FAERS import is writing" not in text and "No source yet" in text
