@@ -120,12 +120,15 @@ def import_run_request(
 
 def import_run_claim(run_id: int) -> bool:
     """Whether this worker takes the run: it was queued and nobody else took it."""
-    return (
+    taken = (
         ImportRun.objects.filter(pk=run_id, status=ImportRunStatus.QUEUED).update(
             status=ImportRunStatus.RUNNING, started_at=timezone.now()
         )
         == 1
     )
+    if taken:
+        _progress_forget(run_id)  # a cache that outlived the database may know the id
+    return taken
 
 
 class _ProgressToCache:
@@ -195,8 +198,12 @@ def _end(run: ImportRun, status: str, error: str = "") -> None:
         status=status, error=error, finished_at=timezone.now(), step="", done=0, total=None
     )
     _files_delete(run)
+    _progress_forget(run.pk)
+
+
+def _progress_forget(run_id: int) -> None:
     try:
-        cache.delete(PROGRESS_KEY.format(run.pk))
+        cache.delete(PROGRESS_KEY.format(run_id))
     except Exception:
         logger.warning("import run progress not removed from the cache", exc_info=True)
 

@@ -282,7 +282,9 @@ def test_a_damaged_zip_imports_nothing_and_the_run_gives_the_importers_reason(
 
 def test_a_run_whose_files_are_gone_fails_clearly(officer, uploads):
     run = ImportRun.objects.create(files=["faers_ascii_2017q2.zip"], folder="faers/gone")
+    cache.set(PROGRESS_KEY.format(run.pk), {"step": "linking", "done": 1, "total": 2})
     assert import_run_claim(run.pk)
+    assert cache.get(PROGRESS_KEY.format(run.pk)) is None  # another run's, long gone
     assert not import_run_claim(run.pk)  # a second delivery of the task takes nothing
     run = import_run_execute(run.pk)
     assert run.status == "failed"
@@ -298,6 +300,7 @@ def test_the_progress_endpoint_says_where_a_running_import_has_got_to(web, nurse
         started_at=timezone.now() - timedelta(seconds=75),
         files_done=1,
     )
+    cache.delete(PROGRESS_KEY.format(run.pk))  # Redis outlives the test database
     url = f"/spontaneous/runs/{run.pk}/progress/"
     answer = web.get(url).json()
     # The worker has written nothing yet: what the run's row knows.
