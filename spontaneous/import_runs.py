@@ -195,7 +195,7 @@ def _files_delete(run: ImportRun) -> None:
 
 def _end(run: ImportRun, status: str, error: str = "") -> None:
     ImportRun.objects.filter(pk=run.pk).update(
-        status=status, error=error, finished_at=timezone.now(), step="", done=0, total=None
+        status=status, error=error, finished_at=timezone.now()
     )
     _files_delete(run)
     _progress_forget(run.pk)

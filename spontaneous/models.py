@@ -250,7 +250,7 @@ class ImportRun(models.Model):
     worker: the files while they wait, where the import has got to, and what it imported.
     While the import runs its progress is in the cache (a quarter is written in one
     transaction, which no other connection sees until it ends); the run's own row says
-    where it stands between quarters and how it ended."""
+    how many files are done and how it ended."""
 
     files = models.JSONField(default=list, help_text="The names of the files, as uploaded.")
     folder = models.CharField(
@@ -267,10 +267,9 @@ class ImportRun(models.Model):
         default=ImportRunStatus.QUEUED,
         db_index=True,
     )
-    files_done = models.PositiveSmallIntegerField(default=0)
-    step = models.CharField(max_length=100, blank=True)
-    done = models.PositiveBigIntegerField(default=0)
-    total = models.PositiveBigIntegerField(null=True, blank=True)
+    files_done = models.PositiveSmallIntegerField(
+        default=0, help_text="Files imported (or found imported before) so far."
+    )
     results = models.JSONField(
         default=list,
         blank=True,

@@ -59,10 +59,12 @@ class Migration(migrations.Migration):
                         max_length=10,
                     ),
                 ),
-                ("files_done", models.PositiveSmallIntegerField(default=0)),
-                ("step", models.CharField(blank=True, max_length=100)),
-                ("done", models.PositiveBigIntegerField(default=0)),
-                ("total", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "files_done",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="Files imported (or found imported before) so far."
+                    ),
+                ),
                 (
                     "results",
                     models.JSONField(
