@@ -1,11 +1,14 @@
-"""Spontaneous reports across many drugs, imported from other databases, for the
-disproportionality methods (PRR, ROR, IC and MGPS; docs/pharmacovigilance.md,
-"Disproportionality across spontaneous reports").
+"""Spontaneous reports across many products, imported from other databases (a CSV named at
+import, FAERS), for the disproportionality methods (PRR, ROR, IC and MGPS;
+docs/pharmacovigilance.md, "Disproportionality across spontaneous reports").
 
-A report is kept as its drug-event pairs. Imports are all or nothing and are the only writer,
-so the database changes one import at a time: its disproportionality baseline (the counts and
-the MGPS prior fitted to them) is computed once per import and shared by every detection run
-until the next.
+A source's products and events live here, apart from the formulary and the terminology:
+each is kept as the source names it and linked to a formulary drug or a term where one
+matches, so an import never adds a drug to the nurses' list or a term to the terminology.
+A report is kept as its product-event pairs. Imports are all or nothing and are the only
+writer, so a source changes one import at a time: its disproportionality baseline (the
+counts and the MGPS prior fitted to them) is computed once per import and shared by every
+detection run until the next.
 """
 
 from django.conf import settings
@@ -16,19 +19,42 @@ from reference.models import Drug, Term
 from reports.choices import Sex
 
 
-class ReportImport(models.Model):
-    """One file of spontaneous reports, imported whole."""
+class ImportKind(models.TextChoices):
+    CSV = "csv", "CSV of report, drug and event"
+    FAERS = "faers", "FAERS quarterly extract"
 
-    source = models.CharField(
-        max_length=100, help_text="The database the reports come from; report ids are its own."
-    )
+
+class Source(models.Model):
+    """A database of spontaneous reports: FAERS, or one named at a CSV import. Report ids,
+    products and events are its own."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportImport(models.Model):
+    """One file (or FAERS quarter) of spontaneous reports, imported whole."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="imports")
+    kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.CSV)
     file_name = models.CharField(max_length=300)
     sha256 = models.CharField(max_length=64, unique=True)
     rows = models.PositiveIntegerField()
     reports = models.PositiveIntegerField()
     pairs = models.PositiveIntegerField()
-    drugs_created = models.PositiveIntegerField(default=0)
-    terms_created = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the import read and did (FAERS: quarter, layout, read, kept, "
+        "superseded, deleted).",
+    )
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -41,70 +67,155 @@ class ReportImport(models.Model):
         return f"{self.file_name} ({self.reports} reports from {self.source})"
 
 
-class CaseReport(models.Model):
-    """A spontaneous report, by the id its source database gave it."""
+class Product(models.Model):
+    """A product as a spontaneous source names it; linked to a formulary drug where one
+    matches by name or brand name."""
 
-    batch = models.ForeignKey(ReportImport, on_delete=models.PROTECT, related_name="case_reports")
-    source = models.CharField(max_length=100)
-    source_id = models.CharField(max_length=64)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(max_length=300, help_text="As first reported.")
+    key = models.CharField(
+        max_length=300,
+        help_text="What makes two reported names one product of the source: for a CSV, the "
+        "name in any case and spacing; for FAERS, the normalised name.",
+    )
+    drug = models.ForeignKey(
+        Drug,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="spontaneous_products",
+        help_text="The formulary drug of this name, refreshed at each import of the source.",
+    )
+
+    class Meta:
+        ordering = ["source", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="spontaneous_product_unique"),
+        ]
+        indexes = [models.Index(fields=["drug"], name="spontaneous_product_drug")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source})"
+
+
+class Event(models.Model):
+    """An event as a source names it (a MedDRA preferred term by name in FAERS); linked to
+    a term of the terminology where one matches by name or synonym."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    name = models.CharField(max_length=300, help_text="As first reported.")
+    key = models.CharField(max_length=300, help_text="The name's spelling-insensitive key.")
+    term = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="spontaneous_events",
+        help_text="The term of this name, refreshed at each import of the source.",
+    )
+
+    class Meta:
+        ordering = ["source", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="spontaneous_event_unique"),
+        ]
+        indexes = [models.Index(fields=["term"], name="spontaneous_event_term")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source})"
+
+
+class CaseReport(models.Model):
+    """A spontaneous report (a FAERS case), by the id its source gave it."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="case_reports")
+    case_key = models.CharField(
+        max_length=64,
+        help_text="The case's key in its source (FAERS: the caseid; a legacy AERS case: L "
+        "and its case number, a key space of its own).",
+    )
+    batch = models.ForeignKey(
+        ReportImport,
+        on_delete=models.PROTECT,
+        related_name="case_reports",
+        help_text="The import of the version kept.",
+    )
     sex = models.CharField(
         max_length=10,
         choices=Sex.choices,
         default=Sex.UNKNOWN,
         help_text="As the product records a patient's sex; the import reads other spellings.",
     )
+    version = models.PositiveIntegerField(
+        default=0, help_text="The source's version of the case (FAERS caseversion)."
+    )
+    fda_dt = models.DateField(
+        "FDA date", null=True, blank=True, help_text="When FDA received this version."
+    )
+    outcomes = models.CharField(
+        max_length=40, blank=True, help_text="The case's outcome codes, space-separated (DE HO)."
+    )
+    serious = models.BooleanField(default=False, help_text="Whether any outcome is recorded.")
+    deleted_by = models.ForeignKey(
+        ReportImport,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The import whose DELETE list removed the case: its pairs are gone.",
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "source_id"], name="case_report_unique"),
+            models.UniqueConstraint(fields=["source", "case_key"], name="case_report_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.source_id}"
+        return f"{self.source} {self.case_key}"
 
 
 class CaseReportPair(models.Model):
-    """A drug and an event reported together in one report (once per report)."""
+    """A product and an event reported together in one report (once per report)."""
 
     report = models.ForeignKey(CaseReport, on_delete=models.PROTECT, related_name="pairs")
-    batch = models.ForeignKey(
-        ReportImport, on_delete=models.PROTECT, related_name="+", help_text="Its report's import."
-    )
-    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+")
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["report", "drug", "term"], name="case_pair_unique"),
+            models.UniqueConstraint(fields=["report", "product", "event"], name="case_pair_unique"),
         ]
         indexes = [
-            # The pairs of a drug and the marginal counts are index-only scans.
-            models.Index(fields=["drug", "term", "report"], name="case_pair_drug_term"),
-            models.Index(fields=["term", "report"], name="case_pair_term"),
+            # The pairs of a product and the marginal counts are index-only scans.
+            models.Index(fields=["product", "event", "report"], name="case_pair_product_event"),
+            models.Index(fields=["event", "report"], name="case_pair_event"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.report_id}: {self.drug_id} / {self.term_id}"
+        return f"{self.report_id}: {self.product_id} / {self.event_id}"
 
 
 class DisproportionalityBaseline(models.Model):
-    """What every drug's pairs are compared with, as of one import: the counts of unique
-    spontaneous reports (overall, per drug, per term, and per stratum when stratified) and the
-    MGPS prior fitted to all the database's drug-event pairs. Computed by surveillance."""
+    """What every product's pairs in a source are compared with, as of one import: the
+    counts of unique reports (overall, per event, and per stratum when stratified) and the
+    MGPS prior fitted to all the source's product-event pairs. Computed by surveillance.
+    Reports per product are not stored (hundreds of thousands at FAERS scale): they are
+    counted for the products asked."""
 
-    revision = models.PositiveIntegerField(help_text="The last import the counts include.")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="baselines")
+    revision = models.PositiveIntegerField(help_text="The source's last import the counts include.")
     method = models.CharField(
-        max_length=40,
+        max_length=60,
         default="",
-        help_text="The settings it was computed with: the truncation N* and the strata.",
+        help_text="The settings it was computed with: the truncation N*, the strata, and "
+        "whether serious cases only.",
     )
     n_reports = models.PositiveIntegerField()
     pairs = models.PositiveIntegerField()
-    drug_reports = models.JSONField(default=dict, help_text="Reports per drug id.")
-    term_reports = models.JSONField(default=dict, help_text="Reports per term id.")
+    event_reports = models.JSONField(default=dict, help_text="Reports per event id.")
     strata = models.JSONField(
         default=dict,
-        help_text="When stratified: per stratum, its reports and its reports per drug and term.",
+        help_text="When stratified: per stratum, its reports and its reports per event.",
     )
     prior = models.JSONField(
         default=dict,
@@ -113,12 +224,15 @@ class DisproportionalityBaseline(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-revision"]
+        ordering = ["source", "-revision"]
         constraints = [
             models.UniqueConstraint(
-                fields=["revision", "method"], name="disproportionality_baseline_unique"
+                fields=["source", "revision", "method"], name="disproportionality_baseline_unique"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Disproportionality baseline at import {self.revision}: {self.n_reports} reports"
+        return (
+            f"Disproportionality baseline of {self.source} at import {self.revision}: "
+            f"{self.n_reports} reports"
+        )

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reference.models import Drug, Label, Term
+from spontaneous.models import Source
 
 from .choices import Kind, Priority, RecommendedAction, ReviewStatus, RunStatus, Trigger
 
@@ -152,13 +153,22 @@ class SignalFigures:
 class Signal(SignalFigures, models.Model):
     """A possible new risk, or a new aspect of a known one, for one drug and one term or group.
 
-    Its identity is (drug, term, kind): every run re-evaluates it, none duplicates it,
-    and its review status survives every run.
+    Its identity is (drug, term, kind), and for a disproportionality signal the source of
+    spontaneous reports it was found in: every run re-evaluates it, none duplicates it, and
+    its review status survives every run.
     """
 
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="signals")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="signals")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signals",
+        help_text="Disproportionality: the database of spontaneous reports it was found in.",
+    )
     priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.MEDIUM)
     met = models.BooleanField(default=True, help_text="Whether the rule is met at the last run.")
     status = models.CharField(
@@ -212,7 +222,16 @@ class Signal(SignalFigures, models.Model):
     class Meta:
         ordering = ["-first_detected_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["drug", "term", "kind"], name="signal_identity"),
+            models.UniqueConstraint(
+                fields=["drug", "term", "kind"],
+                condition=Q(source__isnull=True),
+                name="signal_identity",
+            ),
+            models.UniqueConstraint(
+                fields=["drug", "term", "kind", "source"],
+                condition=Q(source__isnull=False),
+                name="signal_identity_in_source",
+            ),
         ]
         indexes = [models.Index(fields=["status", "priority"])]
 
