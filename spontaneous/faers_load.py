@@ -11,19 +11,43 @@ by its active ingredient where FAERS gives one, else by the reported drug name) 
 its events (MedDRA preferred terms by name), each pair once, and its outcome codes.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
+from typing import Any
 
+from django.db import connection, models, transaction
+
+from accounts.models import User
+from reference.choices import NameKind
+from reference.models import Drug, TermName
 from reference.normalize import name_key
 
 from .faers import CURRENT, Progress, Quarter, TableStats, deleted_cases, fda_date, table_batches
+from .models import CaseReport, CaseReportPair, Event, ImportKind, Product, ReportImport, Source
 from .names import product_key
 
 DEFAULT_ROLES = ("PS", "SS")
 ROLES = ("PS", "SS", "C", "I")
 SEXES = {"F": "female", "M": "male"}
 MAX_NAME = 300
+MAX_OUTCOMES = 40
+FAERS_SLUG = "faers"
+FAERS_NAME = "FAERS"
+BATCH = 5000
+SQLITE_BATCH = 500  # ids in one IN (...) list
+COPY_CHUNK = 100_000
+# A case's columns as written: by field name, in the order _case_row gives them.
+CASE_NAMES = ("case_key", "batch", "sex", "version", "fda_dt", "outcomes", "serious", "deleted_by")
+CASE_FIELDS = tuple(f"{n}_id" if n in ("batch", "deleted_by") else n for n in CASE_NAMES)
+# Which way of naming a term links an event first (lay phrases never do).
+KIND_ORDER: dict[str, int] = {
+    NameKind.NAME.value: 0,
+    NameKind.SYNONYM.value: 1,
+    NameKind.MEDDRA.value: 2,
+    NameKind.LEARNED.value: 3,
+}
 
 
 @dataclass(slots=True)
@@ -193,3 +217,406 @@ def quarter_read(
         counts[f"{table.lower()}_rows"] = stat.rows
     counts["malformed"] = sum(s.malformed for s in stats.values())
     return data
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FaersImportResult:
+    """One quarter's import: its record (counts in ``batch.summary``), or the earlier record
+    of the same file when it was imported before and nothing changed."""
+
+    batch: ReportImport
+    unchanged: bool = False
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self.batch.summary)
+
+
+def faers_source() -> Source:
+    source, _ = Source.objects.get_or_create(slug=FAERS_SLUG, defaults={"name": FAERS_NAME})
+    return source
+
+
+def faers_import(
+    *,
+    quarter: Quarter,
+    roles: Iterable[str] = DEFAULT_ROLES,
+    imported_by: User | None = None,
+    progress: Progress | None = None,
+) -> FaersImportResult:
+    """Import one quarter into the FAERS source, all or nothing, de-duplicated against every
+    quarter loaded before (see the module's rules). A file imported before changes nothing."""
+    sha256 = quarter.sha256
+    previous = ReportImport.objects.filter(sha256=sha256).first()
+    if previous is not None:
+        return FaersImportResult(batch=previous, unchanged=True)
+    data = quarter_read(quarter, roles=roles, progress=progress)
+    return _quarter_write(data, sha256=sha256, imported_by=imported_by, progress=progress)
+
+
+@transaction.atomic
+def _quarter_write(
+    data: QuarterData, *, sha256: str, imported_by: User | None, progress: Progress | None
+) -> FaersImportResult:
+    source = faers_source()
+    # One import of a source at a time: the second waits, then finds what the first wrote.
+    Source.objects.select_for_update().filter(pk=source.pk).get()
+    previous = ReportImport.objects.filter(sha256=sha256).first()
+    if previous is not None:
+        return FaersImportResult(batch=previous, unchanged=True)
+    quarter = data.quarter
+    counts = data.counts
+    batch = ReportImport.objects.create(
+        source=source,
+        kind=ImportKind.FAERS,
+        file_name=quarter.path.name[:300],
+        sha256=sha256,
+        rows=sum(counts[f"{t}_rows"] for t in ("demo", "drug", "reac", "outc")),
+        reports=0,
+        pairs=0,
+        imported_by=imported_by,
+    )
+    store: _Store = _PostgresStore() if connection.vendor == "postgresql" else _Store()
+
+    product_ids, products_created = _intern(Product, source, data.products)
+    event_ids, events_created = _intern(Event, source, data.events, recase=True)
+
+    existing = store.existing(source.pk, [*data.cases, *(data.deleted - data.cases.keys())])
+    new: list[tuple[str, CaseVersion]] = []
+    replace: list[tuple[int, CaseVersion]] = []
+    older = deleted_before = 0
+    for key, case in data.cases.items():
+        if key in data.deleted:
+            continue
+        found = existing.get(key)
+        if found is None:
+            new.append((key, case))
+        elif found.deleted_by_id is not None:
+            deleted_before += 1
+        elif (case.version, case.fda_dt or date.min) > (found.version, found.fda_dt or date.min):
+            replace.append((found.id, case))
+        else:
+            older += 1
+    removed: list[int] = []  # loaded cases the DELETE list names
+    recorded: list[tuple[str, CaseVersion | None]] = []  # named before being loaded
+    for key in sorted(data.deleted):
+        found = existing.get(key)
+        if found is None:
+            recorded.append((key, data.cases.get(key)))
+        elif found.deleted_by_id is None:
+            removed.append(found.id)
+
+    total = len(new) + len(recorded) + len(replace)
+    step = "writing reports"
+    rows = [_case_row(key, case, batch.pk, None) for key, case in new]
+    rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
+    new_ids = store.insert_cases(source.pk, rows)
+    if progress is not None:
+        progress(step, len(rows), total)
+    store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
+    store.mark_deleted(removed, batch.pk)
+    store.delete_pairs([pk for pk, _ in replace] + removed)
+    if progress is not None:
+        progress(step, total, total)
+
+    kept = [(pk, case) for pk, (_, case) in zip(new_ids, new, strict=False)] + replace
+    pair_total = sum(len(case.products) * len(case.events) for _, case in kept)
+
+    def pairs() -> Iterator[tuple[int, int, int]]:
+        for pk, case in kept:
+            events = [event_ids[e] for e in case.events]
+            for p in case.products:
+                product = product_ids[p]
+                for event in events:
+                    yield pk, product, event
+
+    store.insert_pairs(pairs(), pair_total, progress)
+    linked = links_refresh(source, progress=progress)
+
+    summary = {
+        "quarter": quarter.label,
+        "layout": quarter.layout,
+        "roles": list(data.roles),
+        "read": counts["read"],
+        "duplicates": counts["duplicates"],
+        "kept": len(kept),
+        "new": len(new),
+        "superseded": len(replace),
+        "older": older,
+        "deleted": len(removed) + sum(1 for _, case in recorded if case is not None),
+        "deleted_ahead": sum(1 for _, case in recorded if case is None),
+        "deleted_before": deleted_before,
+        "deleted_listed": len(data.deleted),
+        "pairs": pair_total,
+        "products_created": products_created,
+        "events_created": events_created,
+        "products_linked": linked[0],
+        "events_linked": linked[1],
+        **{k: counts[k] for k in ("demo_rows", "drug_rows", "reac_rows", "outc_rows")},
+        "suspect_rows": counts["suspect_rows"],
+        "malformed": counts["malformed"],
+    }
+    ReportImport.objects.filter(pk=batch.pk).update(
+        reports=len(kept), pairs=pair_total, summary=summary
+    )
+    batch.refresh_from_db()
+    return FaersImportResult(batch=batch)
+
+
+def _case_row(
+    key: str, case: CaseVersion | None, batch_id: int, deleted_by_id: int | None
+) -> tuple[Any, ...]:
+    """(case key, batch, sex, version, fda_dt, outcomes, serious, deleted_by) of a case."""
+    if case is None:
+        return (key, batch_id, "unknown", 0, None, "", False, deleted_by_id)
+    outcomes = " ".join(case.outcomes)[:MAX_OUTCOMES]
+    return (
+        key,
+        batch_id,
+        case.sex,
+        case.version,
+        case.fda_dt,
+        outcomes,
+        bool(outcomes),
+        deleted_by_id,
+    )
+
+
+def _intern(
+    model: Any, source: Source, items: list[tuple[str, str]], *, recase: bool = False
+) -> tuple[list[int], int]:
+    """The ids of a quarter's products (or events, by ``model``) in its order, creating those
+    the source does not have yet; and how many were created. With ``recase``, a name stored
+    in capitals (legacy AERS writes events so) takes the quarter's mixed-case spelling."""
+    known: dict[str, int] = {}
+    shouting: dict[str, int] = {}
+    for key, pk, name in model.objects.filter(source=source).values_list("key", "pk", "name"):
+        known[key] = pk
+        if recase and name.isupper():
+            shouting[key] = pk
+    missing = [(key, name) for key, name in items if key not in known]
+    for start in range(0, len(missing), BATCH):
+        made = model.objects.bulk_create(
+            [model(source=source, key=k, name=n) for k, n in missing[start : start + BATCH]]
+        )
+        known.update((m.key, m.pk) for m in made)
+    if shouting:
+        renamed = [
+            model(pk=shouting[key], name=name)
+            for key, name in items
+            if key in shouting and not name.isupper()
+        ]
+        model.objects.bulk_update(renamed, ["name"], batch_size=BATCH)
+    return [known[key] for key, _ in items], len(missing)
+
+
+def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
+    """Link every product of the source to the formulary drug of its name or a brand name,
+    and every event to the term of its name, synonym or MedDRA name (not a lay phrase, not
+    a group); unlink what no longer matches. Returns how many products and events are
+    linked. Read in bulk and compared in memory; only the changed rows are written."""
+    drug_of: dict[str, int] = {}
+    drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
+    for pk, name, _ in drugs:
+        drug_of.setdefault(product_key(name), pk)
+    for pk, _, brands in drugs:
+        for brand in brands or []:
+            if isinstance(brand, str):
+                drug_of.setdefault(product_key(brand), pk)
+    drug_of.pop("", None)
+    term_of: dict[str, int] = {}
+    names = (
+        TermName.objects.exclude(kind=NameKind.LAY)
+        .filter(term__is_group=False)
+        .values_list("key", "term_id", "kind")
+    )
+    for key, term_id, _ in sorted(names, key=lambda n: (KIND_ORDER.get(n[2], 9), n[1])):
+        term_of.setdefault(key, term_id)
+    counts = []
+    links: tuple[tuple[Any, str, dict[str, int]], ...] = (
+        (Product, "drug_id", drug_of),
+        (Event, "term_id", term_of),
+    )
+    for model, column, wanted in links:
+        changed: list[Any] = []
+        linked = 0
+        for pk, key, have in model.objects.filter(source=source).values_list("pk", "key", column):
+            want = wanted.get(key)
+            linked += want is not None
+            if want != have:
+                changed.append(model(pk=pk, **{column: want}))
+        model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
+        counts.append(linked)
+        if progress is not None:
+            progress("linking", len(counts), 2)
+    return counts[0], counts[1]
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    id: int
+    version: int
+    fda_dt: date | None
+    deleted_by_id: int | None
+
+
+class _Store:
+    """Bulk reads and writes of cases and pairs through the ORM, in batches (SQLite)."""
+
+    def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
+        found: dict[str, _Existing] = {}
+        for start in range(0, len(keys), SQLITE_BATCH):
+            rows = CaseReport.objects.filter(
+                source_id=source_id, case_key__in=keys[start : start + SQLITE_BATCH]
+            ).values_list("case_key", "pk", "version", "fda_dt", "deleted_by_id")
+            found.update((key, _Existing(pk, v, day, gone)) for key, pk, v, day, gone in rows)
+        return found
+
+    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+        ids: list[int] = []
+        for start in range(0, len(rows), BATCH):
+            made = CaseReport.objects.bulk_create(
+                [
+                    CaseReport(source_id=source_id, **dict(zip(CASE_FIELDS, row, strict=True)))
+                    for row in rows[start : start + BATCH]
+                ]
+            )
+            ids += [m.pk for m in made]
+        return ids
+
+    def update_cases(self, rows: list[tuple[Any, ...]]) -> None:
+        """Rows of (id, batch, sex, version, fda_dt, outcomes, serious)."""
+        reports = [
+            CaseReport(pk=row[0], **dict(zip(CASE_FIELDS[1:-1], row[1:7], strict=True)))
+            for row in rows
+        ]
+        CaseReport.objects.bulk_update(reports, list(CASE_NAMES[1:-1]), batch_size=BATCH)
+
+    def mark_deleted(self, ids: list[int], batch_id: int) -> None:
+        for start in range(0, len(ids), SQLITE_BATCH):
+            CaseReport.objects.filter(pk__in=ids[start : start + SQLITE_BATCH]).update(
+                deleted_by_id=batch_id
+            )
+
+    def delete_pairs(self, report_ids: list[int]) -> None:
+        for start in range(0, len(report_ids), SQLITE_BATCH):
+            CaseReportPair.objects.filter(
+                report_id__in=report_ids[start : start + SQLITE_BATCH]
+            )._raw_delete(CaseReportPair.objects.db)
+
+    def insert_pairs(
+        self, pairs: Iterator[tuple[int, int, int]], total: int, progress: Progress | None
+    ) -> None:
+        done = 0
+        while chunk := list(islice(pairs, BATCH)):
+            CaseReportPair.objects.bulk_create(
+                [CaseReportPair(report_id=r, product_id=p, event_id=e) for r, p, e in chunk]
+            )
+            done += len(chunk)
+            if progress is not None:
+                progress("writing pairs", done, total)
+        if progress is not None and not done:
+            progress("writing pairs", 0, total)
+
+
+class _PostgresStore(_Store):
+    """The same through COPY and set-based statements (PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.cases = CaseReport._meta.db_table
+        self.pairs = CaseReportPair._meta.db_table
+        self.column = {f: _column(CaseReport, f) for f in ("source", *CASE_NAMES)}
+
+    def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE faers_keys (key text) ON COMMIT DROP")
+            with cursor.connection.cursor().copy("COPY faers_keys (key) FROM STDIN") as copy:
+                for key in keys:
+                    copy.write_row((key,))
+            c = self.column
+            cursor.execute(
+                f"SELECT r.{c['case_key']}, r.id, r.{c['version']}, r.{c['fda_dt']}, "  # noqa: S608
+                f"r.{c['deleted_by']} FROM {self.cases} r JOIN faers_keys k "
+                f"ON r.{c['case_key']} = k.key WHERE r.{c['source']} = %s",
+                [source_id],
+            )
+            found = {
+                key: _Existing(pk, v, day, gone) for key, pk, v, day, gone in cursor.fetchall()
+            }
+            cursor.execute("DROP TABLE faers_keys")
+        return found
+
+    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+        if not rows:
+            return []
+        with connection.cursor() as cursor:
+            # Ids drawn from the table's own sequence, so the pairs can name them at once.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [self.cases, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            columns = ", ".join(self.column[f] for f in ("source", *CASE_NAMES))
+            raw = cursor.connection.cursor()
+            with raw.copy(f"COPY {self.cases} (id, {columns}) FROM STDIN") as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, source_id, *row))
+        return ids
+
+    def update_cases(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        c = self.column
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE faers_cases (id bigint, batch bigint, sex text, "
+                "version integer, fda_dt date, outcomes text, serious boolean) ON COMMIT DROP"
+            )
+            raw = cursor.connection.cursor()
+            with raw.copy("COPY faers_cases FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row[:7])
+            cursor.execute(
+                f"UPDATE {self.cases} r SET {c['batch']} = s.batch, {c['sex']} = s.sex, "  # noqa: S608
+                f"{c['version']} = s.version, {c['fda_dt']} = s.fda_dt, "
+                f"{c['outcomes']} = s.outcomes, {c['serious']} = s.serious "
+                "FROM faers_cases s WHERE r.id = s.id"
+            )
+            cursor.execute("DROP TABLE faers_cases")
+
+    def mark_deleted(self, ids: list[int], batch_id: int) -> None:
+        if ids:
+            CaseReport.objects.filter(pk__in=ids).update(deleted_by_id=batch_id)
+
+    def delete_pairs(self, report_ids: list[int]) -> None:
+        if report_ids:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {self.pairs} WHERE report_id = ANY(%s)",  # noqa: S608
+                    [report_ids],
+                )
+
+    def insert_pairs(
+        self, pairs: Iterator[tuple[int, int, int]], total: int, progress: Progress | None
+    ) -> None:
+        done = 0
+        columns = ", ".join(_column(CaseReportPair, f) for f in ("report", "product", "event"))
+        with connection.cursor() as cursor:
+            raw = cursor.connection.cursor()
+            with raw.copy(f"COPY {self.pairs} ({columns}) FROM STDIN") as copy:
+                while chunk := list(islice(pairs, COPY_CHUNK)):
+                    copy.write("".join(f"{r}\t{p}\t{e}\n" for r, p, e in chunk).encode())
+                    done += len(chunk)
+                    if progress is not None:
+                        progress("writing pairs", done, total)
+        if progress is not None and not done:
+            progress("writing pairs", 0, total)
