@@ -805,6 +805,30 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process so far (user and system); not the database server's."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu_seconds() -> float:
+    """CPU seconds so far of the PostgreSQL backend serving this process's connection, from
+    /proc (the server on this machine); nan where it cannot be read. With the process's own
+    CPU, what a step costs whatever else the machine is doing."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def django_setup() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -830,18 +854,55 @@ def profiled(call: Any, profile: Path | None) -> Any:
     return result
 
 
+class StepClock:
+    """Told each step of an import as it advances (the service's progress callback): when
+    each step was first and last heard of, so the time between steps is seen as well."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.steps: list[list[Any]] = []  # [step, first heard, last heard]
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if not self.steps or self.steps[-1][0] != step:
+            self.steps.append([step, now, now])
+        self.steps[-1][2] = now
+
+    def segments(self, ended: float) -> list[tuple[str, float]]:
+        """(what, seconds) in order: each step, and the gaps before, between and after."""
+        out: list[tuple[str, float]] = []
+        last = self.started
+        for step, first, final in self.steps:
+            if first - last > 0.05:
+                out.append((f"before {step}", first - last))
+            out.append((step, final - first))
+            last = final
+        out.append(("after the last step (commit included)", ended - last))
+        return out
+
+
 def child_import(path: str, profile: Path | None) -> dict[str, Any]:
-    """import_faers on one quarter, as an officer would run it."""
-    import io
-
+    """The product's FAERS import service (what import_faers runs) on one quarter, timed step
+    by step through its progress callback."""
     django_setup()
-    from django.core.management import call_command
+    from spontaneous.faers import quarter_open
+    from spontaneous.faers_load import faers_import
 
-    out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
-    profiled(lambda: call_command("import_faers", path, stdout=out, stderr=err), profile)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_mb": peak_mb(), "output": out.getvalue()[-3000:]}
+    server = backend_cpu_seconds()
+    cpu = cpu_seconds()
+    clock = StepClock()
+    result = profiled(
+        lambda: faers_import(quarter=quarter_open(Path(path)), progress=clock), profile
+    )
+    ended = time.perf_counter()
+    return {
+        "seconds": ended - clock.started,
+        "cpu": cpu_seconds() - cpu,
+        "server_cpu": backend_cpu_seconds() - server,
+        "peak_mb": peak_mb(),
+        "steps": clock.segments(ended),
+        "summary": result.summary,
+    }
 
 
 def child_statistics(table: Path, profile: Path | None) -> dict[str, Any]:
@@ -853,9 +914,13 @@ def child_statistics(table: Path, profile: Path | None) -> dict[str, Any]:
     from spontaneous.models import CaseReport, CaseReportPair, Source
 
     source = Source.objects.get(slug="faers")
+    server = backend_cpu_seconds()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     stats = profiled(lambda: source_statistics(source), profile)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
+    server = backend_cpu_seconds() - server
     peak = peak_mb()
     a, b, c, d = (np.asarray(getattr(stats, cell), dtype=np.int64) for cell in "abcd")
     products = np.asarray(stats.product_ids, dtype=np.int64)
@@ -876,6 +941,8 @@ def child_statistics(table: Path, profile: Path | None) -> dict[str, Any]:
     live = CaseReport.objects.filter(source=source, deleted_by__isnull=True)
     return {
         "seconds": seconds,
+        "cpu": cpu,
+        "server_cpu": server,
         "peak_mb": peak,
         "n_reports": int(stats.n_reports),
         "pairs": int(a.size),
@@ -1007,12 +1074,23 @@ def run(args: argparse.Namespace, manifest: dict[str, Any]) -> bool:
             )
             break
         print(
-            f"  import {long}: {result['seconds']:7.1f} s, peak {result['peak_mb']:6.0f} MB "
+            f"  import {long}: {result['seconds']:7.1f} s (CPU: the process "
+            f"{result['cpu']:.1f} s, its PostgreSQL backend {result['server_cpu']:.1f} s), "
+            f"peak {result['peak_mb']:6.0f} MB "
             f"({expected['reports'] / result['seconds']:,.0f} reports/s)",
             flush=True,
         )
-        for line in result["output"].strip().splitlines()[-4:]:
-            print(f"      | {line}")
+        steps = ", ".join(f"{what} {seconds:.1f}" for what, seconds in result["steps"])
+        print(f"      steps (s): {steps}")
+        summary = result["summary"]
+        print(
+            "      "
+            + ", ".join(
+                f"{key} {summary[key]:,}"
+                for key in ("read", "kept", "new", "superseded", "deleted", "pairs")
+                if key in summary
+            )
+        )
         if n not in checkpoints:
             continue
         table = folder / f"counts-{n}q.npz"
@@ -1026,7 +1104,8 @@ def run(args: argparse.Namespace, manifest: dict[str, Any]) -> bool:
             continue
         kept = expected["kept_after"]
         print(
-            f"  statistics over {n} quarter(s): {stats['seconds']:7.1f} s, peak "
+            f"  statistics over {n} quarter(s): {stats['seconds']:7.1f} s (CPU: the process "
+            f"{stats['cpu']:.1f} s, PostgreSQL {stats['server_cpu']:.1f} s), peak "
             f"{stats['peak_mb']:6.0f} MB; {stats['n_reports']:,} reports, {stats['pairs']:,} "
             f"pairs ({stats['pair_rows']:,} pair rows), EB05 >= 2: {stats['eb05_2']:,}; "
             f"cases kept {stats['live_cases']:,} (de-duplication should keep {kept:,}: "
