@@ -126,7 +126,7 @@ def build_table(args: argparse.Namespace) -> dict[str, Any]:
     """Generate the reports and count the 2x2 tables once; later runs read the cache."""
     import numpy as np
 
-    from surveillance.disproportionality import pair_counts
+    from spontaneous.disproportionality import pair_counts
 
     path = table_path(args)
     if path.exists():
@@ -215,7 +215,7 @@ def measured(call: Any, repeat: int) -> tuple[float, dict[str, float], Any]:
 def run_ours(task: str, table: Any, repeat: int) -> tuple[float, dict[str, float], dict[str, Any]]:
     import numpy as np
 
-    from surveillance import disproportionality as dp
+    from spontaneous import disproportionality as dp
 
     a, b, c, d = (table[name] for name in "abcd")
     if task == "mgps":

@@ -11,5 +11,5 @@ class ReportImportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(DisproportionalityBaseline)
 class DisproportionalityBaselineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["revision", "n_reports", "pairs", "computed_at"]
+    list_display = ["source", "revision", "method", "n_reports", "pairs", "computed_at"]
     readonly_fields = [f.name for f in DisproportionalityBaseline._meta.fields]

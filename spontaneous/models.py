@@ -76,7 +76,7 @@ class Product(models.Model):
     key = models.CharField(
         max_length=300,
         help_text="What makes two reported names one product of the source: for a CSV, the "
-        "name in any case and spacing; for FAERS, the normalised name.",
+        "name in any case; for FAERS, the normalised name.",
     )
     drug = models.ForeignKey(
         Drug,

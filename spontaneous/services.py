@@ -1,22 +1,23 @@
-"""Importing spontaneous reports: a CSV of (report id, drug, event[, sex]) rows, coded to the
-product's drugs and terms, all or nothing."""
+"""Importing spontaneous reports: a CSV of (report id, drug, event[, sex]) rows, all or
+nothing, into a source of its own. Drugs and events are kept as the source names them
+(products and events of the source), never added to the formulary or the terminology; each
+is linked to the formulary drug or term it names, refreshed for the whole source at each
+import."""
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import User
-from reference.choices import NameKind, TermSource
-from reference.models import Drug, Term, TermName
 from reference.normalize import keyless_message, name_key
-from reference.revision import reference_revision_bump
-from reference.selectors import DrugNames, term_code, term_suggest
 from reports.choices import Sex
 
-from .models import CaseReport, CaseReportPair, ReportImport
+from .links import LinkCounts, source_links_refresh
+from .models import CaseReport, CaseReportPair, Event, ImportKind, Product, ReportImport, Source
 
 # The accepted names of each column (case and spacing ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -40,10 +41,11 @@ SEXES = {
     "not specified": Sex.UNKNOWN,
     "unk": Sex.UNKNOWN,
 }
-NEW_TERM_SOC = "Not yet classified"
-MAX_ID: int = CaseReport._meta.get_field("source_id").max_length or 64
-MAX_SOURCE: int = ReportImport._meta.get_field("source").max_length or 100
+MAX_ID: int = CaseReport._meta.get_field("case_key").max_length or 64
+MAX_SOURCE: int = Source._meta.get_field("name").max_length or 100
+MAX_NAME: int = Product._meta.get_field("name").max_length or 300
 BATCH = 5000
+NamedT = TypeVar("NamedT", Product, Event)
 
 
 class ReportImportError(Exception):
@@ -59,8 +61,32 @@ class ReportImportError(Exception):
 class ReportImportResult:
     batch: ReportImport
     unchanged: bool = False
-    new_drugs: list[str] = field(default_factory=list)
-    new_terms: list[str] = field(default_factory=list)
+    new_products: int = 0
+    new_events: int = 0
+    links: LinkCounts | None = None
+
+
+def product_key(name: str) -> str:
+    """What makes two names one product of a CSV source: case aside, as the source wrote
+    it ("5 HOUR ENERGY" and "5-HOUR ENERGY", or names that differ in inner spacing, stay
+    two products, as the published figures of such databases count them)."""
+    return name.strip().casefold()
+
+
+def source_get_or_create(name: str) -> Source:
+    """The source of this name (case aside), created with a slug of its own if new."""
+    name = " ".join(name.split())
+    found = Source.objects.filter(name__iexact=name).first()
+    if found is not None:
+        return found
+    taken = set(Source.objects.values_list("slug", flat=True))
+    base = slugify(name)[:60].strip("-") or "source"
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        suffix = f"-{number}"
+        slug = base[: 60 - len(suffix)] + suffix
+    return Source.objects.create(name=name, slug=slug)
 
 
 def file_digest(chunks: Iterable[bytes]) -> tuple[str, int]:
@@ -91,10 +117,6 @@ def columns_find(fieldnames: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def _sentence_case(name: str) -> str:
-    return name[:1].upper() + name[1:].lower() if name.isupper() else name
-
-
 @transaction.atomic
 def reports_import(
     *,
@@ -103,18 +125,16 @@ def reports_import(
     source: str,
     file_name: str,
     sha256: str,
-    new_drugs: bool = False,
-    new_terms: bool = False,
     imported_by: User | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReportImportResult:
-    """Code every row and write the reports, or write nothing and raise ReportImportError
+    """Read every row and write the reports, or write nothing and raise ReportImportError
     naming every bad row (line numbers count the header as line 1).
 
-    Drugs are found by name, slug or brand name, events by the terminology's names,
-    synonyms and spelling variants. Names that code to nothing are errors, unless
-    ``new_drugs`` / ``new_terms`` add them to the product (new terms under
-    "Not yet classified", for the terminology's curators).
+    Each drug name is a product of the source and each event an event of it (names that
+    differ in case are one; events also in spacing, spelling and punctuation); a name
+    met for the first time is added to the source. Then the source's products and events
+    are linked to the drugs and terms they name.
     """
     previous = ReportImport.objects.filter(sha256=sha256).first()
     if previous is not None:
@@ -140,7 +160,8 @@ def reports_import(
         if any("\x00" in cell for cell in row):
             problems.append(f"line {line_no}: a cell holds a NUL character")
             continue
-        report_id, drug, event = (" ".join(row[at[c]].split()) for c in ("report", "drug", "event"))
+        report_id, event = (" ".join(row[at[c]].split()) for c in ("report", "event"))
+        drug = row[at["drug"]].strip()
         missing = [
             c for c, v in (("report id", report_id), ("drug", drug), ("event", event)) if not v
         ]
@@ -165,14 +186,18 @@ def reports_import(
     if not records and not problems:
         problems.append("the file holds no report")
 
-    drugs, created_drugs = _code_drugs(records, new_drugs, problems)
-    terms, created_terms = _code_terms(records, new_terms, problems)
-    _already_imported(source, sex_of, problems)
+    products = _names(records, 2, product_key, "drug name", problems)
+    events = _names(records, 3, name_key, "event", problems)
+    found = Source.objects.filter(name__iexact=source).first()
+    if found is not None:
+        _already_imported(found, sex_of, problems)
     if problems:
         raise ReportImportError(problems)
 
+    the_source = found or source_get_or_create(source)
     batch = ReportImport.objects.create(
-        source=source,
+        source=the_source,
+        kind=ImportKind.CSV,
         file_name=file_name[:300],
         sha256=sha256,
         rows=len(records),
@@ -180,21 +205,19 @@ def reports_import(
         pairs=0,
         imported_by=imported_by,
     )
-    drug_ids = {name: d.pk for name, d in drugs.items()}
-    drug_ids.update(_create_drugs(created_drugs))
-    term_ids = {name: t.pk for name, t in terms.items()}
-    term_ids.update(_create_terms(created_terms))
+    product_ids, new_products = _ids(Product, the_source, products)
+    event_ids, new_events = _ids(Event, the_source, events)
 
     report_ids: dict[str, int] = {}
     new_reports = [
-        CaseReport(batch=batch, source=source, source_id=rid, sex=sex)
+        CaseReport(batch=batch, source=the_source, case_key=rid, sex=sex)
         for rid, (sex, _) in sex_of.items()
     ]
     for start in range(0, len(new_reports), BATCH):
         made = CaseReport.objects.bulk_create(new_reports[start : start + BATCH])
-        report_ids.update((r.source_id, r.pk) for r in made)
+        report_ids.update((r.case_key, r.pk) for r in made)
     pairs = {
-        (report_ids[rid], drug_ids[drug.casefold()], term_ids[event.casefold()])
+        (report_ids[rid], product_ids[product_key(drug)], event_ids[name_key(event)])
         for _, rid, drug, event, _ in records
     }
     written = 0
@@ -202,149 +225,78 @@ def reports_import(
     for start in range(0, len(ordered), BATCH):
         chunk = ordered[start : start + BATCH]
         CaseReportPair.objects.bulk_create(
-            [CaseReportPair(report_id=r, batch=batch, drug_id=d, term_id=t) for r, d, t in chunk]
+            [CaseReportPair(report_id=r, product_id=p, event_id=e) for r, p, e in chunk]
         )
         written += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    ReportImport.objects.filter(pk=batch.pk).update(
-        pairs=written,
-        drugs_created=len(created_drugs),
-        terms_created=len(set(created_terms.values())),
-    )
-    batch.refresh_from_db()
+    ReportImport.objects.filter(pk=batch.pk).update(pairs=written)
+    batch.pairs = written
     return ReportImportResult(
         batch=batch,
-        new_drugs=sorted(created_drugs.values()),
-        new_terms=sorted(set(created_terms.values())),
+        new_products=new_products,
+        new_events=new_events,
+        links=source_links_refresh(the_source),
     )
-
-
-def _lines(records: list[tuple[int, str, str, str, str]], index: int) -> dict[str, list[int]]:
-    """The lines on which each distinct name (case folded) of a column appears."""
-    lines: dict[str, list[int]] = {}
-    for record in records:
-        lines.setdefault(str(record[index]).casefold(), []).append(record[0])
-    return lines
 
 
 def _line_list(lines: list[int]) -> str:
     return f"line {lines[0]}" if len(lines) == 1 else f"lines {', '.join(map(str, lines))}"
 
 
-def _code_drugs(
-    records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
-) -> tuple[dict[str, Drug], dict[str, str]]:
-    """The drug of each name; names to create (folded name -> name as written).
+def _names(
+    records: list[tuple[int, str, str, str, str]],
+    index: int,
+    key_of: Callable[[str], str],
+    what: str,
+    problems: list[str],
+) -> dict[str, str]:
+    """The distinct names of a column by key, each as first written; a name without a
+    letter or digit, or too long, is a problem."""
+    names: dict[str, str] = {}
+    bad: dict[str, list[int]] = {}
+    for record in records:
+        name = str(record[index])
+        key = key_of(name)
+        if not name_key(name) or len(name) > MAX_NAME:
+            bad.setdefault(name, []).append(record[0])
+        else:
+            names.setdefault(key, name)
+    for name, lines in bad.items():
+        if not name_key(name):
+            problems.append(f"{_line_list(lines)}: {what} {keyless_message(name)}")
+        else:
+            problems.append(f"{_line_list(lines)}: the {what} is longer than {MAX_NAME} characters")
+    return names
 
-    Names that differ only in punctuation ("5 HOUR ENERGY", "5-HOUR ENERGY") stay
-    separate products, as in their source: the second gets a numbered slug.
-    """
-    found: dict[str, Drug] = {}
-    to_create: dict[str, str] = {}
-    spelling = {r[2].casefold(): r[2] for r in records}
-    known = DrugNames(Drug.objects.all())
-    max_name: int = Drug._meta.get_field("name").max_length or 200
-    for folded, lines in _lines(records, 2).items():
-        name = spelling[folded]
-        match = known.find(name)
-        if match is not None:
-            found[folded] = match
-        elif not create:
-            problems.append(
-                f"{_line_list(lines)}: unknown drug {name!r} "
-                "(register it, or import with new drugs allowed)"
+
+def _ids(model: type[NamedT], source: Source, names: dict[str, str]) -> tuple[dict[str, int], int]:
+    """The id of each product or event of the source by key, created when new; and how many
+    were new."""
+    keys = list(names)
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), BATCH):
+        ids.update(
+            model.objects.filter(source=source, key__in=keys[start : start + BATCH]).values_list(
+                "key", "pk"
             )
-        elif not name_key(name):
-            problems.append(f"{_line_list(lines)}: the drug name {name!r} has no letter or digit")
-        elif len(name) > max_name:
-            problems.append(f"{_line_list(lines)}: the drug name is longer than {max_name}")
-        else:
-            to_create[folded] = name
-    return found, to_create
+        )
+    new = [model(source=source, name=names[k], key=k) for k in keys if k not in ids]
+    for start in range(0, len(new), BATCH):
+        made = model.objects.bulk_create(new[start : start + BATCH])
+        ids.update((m.key, m.pk) for m in made)
+    return ids, len(new)
 
 
-def _create_drugs(names: dict[str, str]) -> dict[str, int]:
-    """New drugs for the names no drug has; their ids by folded name. Names that differ
-    only in punctuation get numbered slugs."""
-    taken = set(Drug.objects.values_list("slug", flat=True))
-    new: list[Drug] = []
-    for name in names.values():
-        # A name with no Latin letter (Тошнотин) gets a numbered "drug" slug for its URLs.
-        base = slugify(name)[:90].strip("-") or "drug"
-        slug, number = base, 1
-        while slug in taken:
-            number += 1
-            slug = f"{base}-{number}"
-        taken.add(slug)
-        new.append(Drug(name=" ".join(name.split()), slug=slug))
-    Drug.objects.bulk_create(new)
-    reference_revision_bump()
-    ids = dict(Drug.objects.filter(name__in=[d.name for d in new]).values_list("name", "pk"))
-    return {folded: ids[" ".join(name.split())] for folded, name in names.items()}
-
-
-def _code_terms(
-    records: list[tuple[int, str, str, str, str]], create: bool, problems: list[str]
-) -> tuple[dict[str, Term], dict[str, str]]:
-    """The term of each event (by folded name); events to create (folded name -> the name of
-    the new term). Events that differ only in case, spacing or punctuation ("Foo bar baz",
-    "FOO-BAR-BAZ") are one new term, named as first written."""
-    found: dict[str, Term] = {}
-    to_create: dict[str, str] = {}
-    new_names: dict[str, str] = {}  # key -> name
-    spelling = {r[3].casefold(): r[3] for r in records}
-    max_name = Term._meta.get_field("name").max_length
-    for folded, lines in _lines(records, 3).items():
-        name = spelling[folded]
-        key = name_key(name)
-        if not key:
-            problems.append(f"{_line_list(lines)}: event {keyless_message(name)}")
-            continue
-        terms = term_code(name)
-        if terms:
-            found[folded] = terms[0]
-        elif not create:
-            close = term_suggest(name, limit=3)
-            hint = f"; closest: {', '.join(close)}" if close else ""
-            problems.append(f"{_line_list(lines)}: event {name!r} codes to no term{hint}")
-        elif len(name) > max_name:  # type: ignore[operator]
-            problems.append(f"{_line_list(lines)}: the event name is longer than {max_name}")
-        else:
-            to_create[folded] = new_names.setdefault(key, _sentence_case(name))
-    return found, to_create
-
-
-def _create_terms(names: dict[str, str]) -> dict[str, int]:
-    """New local terms for the events no term names; their ids by folded name."""
-    if not names:
-        return {}
-    existing = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
-    new = [
-        Term(name=name, soc=NEW_TERM_SOC, source=TermSource.LOCAL)
-        for name in dict.fromkeys(names.values())
-        if name.casefold() not in existing
-    ]
-    Term.objects.bulk_create(new)
-    terms = {t.name.casefold(): t for t in Term.objects.filter(name__in=names.values())}
-    TermName.objects.bulk_create(
-        [
-            TermName(term=t, text=t.name, key=name_key(t.name), kind=NameKind.NAME)
-            for t in terms.values()
-        ],
-        ignore_conflicts=True,
-    )
-    reference_revision_bump()
-    return {folded: terms[name.casefold()].pk for folded, name in names.items()}
-
-
-def _already_imported(source: str, sex_of: dict[str, tuple[str, int]], problems: list[str]) -> None:
+def _already_imported(
+    source: Source, sex_of: dict[str, tuple[str, int]], problems: list[str]
+) -> None:
     ids = list(sex_of)
     taken: list[str] = []
     for start in range(0, len(ids), BATCH):
         taken += CaseReport.objects.filter(
-            source=source, source_id__in=ids[start : start + BATCH]
-        ).values_list("source_id", flat=True)
+            source=source, case_key__in=ids[start : start + BATCH]
+        ).values_list("case_key", flat=True)
     for rid in sorted(taken):
         problems.append(
             f"line {sex_of[rid][1]}: report {rid} of {source} was imported before "

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from reference.models import Term
+from spontaneous.models import Source
 
 from .choices import Kind, Priority
 
@@ -69,6 +70,13 @@ class Finding:
     drug_reports: int | None = None
     background_pct: float | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
+    # Disproportionality: the source of spontaneous reports it was found in.
+    source: Source | None = None
+
+    @property
+    def key(self) -> tuple[int, str, int | None]:
+        """The identity of the signal it makes for its drug."""
+        return (self.term.pk, self.kind, self.source.pk if self.source else None)
 
     def numbers(self) -> dict[str, Any]:
         return {name: rounded(getattr(self, name)) for name in FINDING_FIELDS}

@@ -1,127 +1,158 @@
-"""Disproportionality findings: a drug's event pairs in the spontaneous-report database
-against every other drug's, as 2x2 tables of unique reports with PRR, ROR, IC and EBGM."""
+"""Disproportionality findings: a formulary drug's events in each source of spontaneous
+reports against every other product's, as 2x2 tables of unique reports with PRR, ROR, IC
+and EBGM.
 
+The drug is read in a source through the source's products linked to it (usually one);
+each event linked to a term can make a finding for that term, naming the source. Events
+that no term names are in the product's table (spontaneous.tables) but make no finding.
+"""
+
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
 from django.db.models import Count
-from numpy.typing import NDArray
 
 from reference.models import Drug, Term
-from spontaneous.models import CaseReportPair
+from spontaneous.baseline import baseline_current, source_pairs
+from spontaneous.models import DisproportionalityBaseline, Event, Product, Source
+from spontaneous.tables import (
+    baseline_prior,
+    grouped_event_reports,
+    statistics,
+    unit_pairs,
+    unit_reports,
+    unit_strata,
+)
 
-from . import disproportionality as dp
 from .choices import Kind, Priority
-from .disproportionality_baseline import baseline_current, stratified_expected
-from .findings import Finding, disproportionality_rule, min_cases
+from .findings import Finding, disproportionality_rule
 from .wording import disproportionality_summary
+
+# Signal.statistics keeps the names the signal pages and the API have always read.
+STORED_NAMES = {
+    "prr_ci_low": "prr_low",
+    "prr_ci_high": "prr_high",
+    "ror_ci_low": "ror_low",
+    "ror_ci_high": "ror_high",
+}
 
 
 def disproportionality_findings(drug: Drug) -> list[Finding]:
-    """One finding per event reported with the drug, met under the configured rule; high
-    priority when every method finds the pair disproportionate.
+    """One finding per term reported with the drug in each source, met under the configured
+    rule; high priority when every method finds the pair disproportionate."""
+    products: dict[int, list[int]] = defaultdict(list)
+    for source_id, product_id in Product.objects.filter(drug=drug).values_list("source_id", "pk"):
+        products[source_id].append(product_id)
+    findings: list[Finding] = []
+    for source in Source.objects.filter(pk__in=products).order_by("pk"):
+        findings += _source_findings(drug, source, products[source.pk])
+    return findings
 
-    One grouped query for the drug's pairs; the marginal counts and the MGPS prior come
-    from the baseline of the database's last import.
-    """
-    baseline = baseline_current()
-    if baseline is None or str(drug.pk) not in baseline.drug_reports:
+
+def _source_findings(drug: Drug, source: Source, product_ids: list[int]) -> list[Finding]:
+    """The drug's findings in one source: a few grouped queries, whatever its events."""
+    baseline = baseline_current(source)
+    if baseline is None:
         return []
-    rows = list(
-        CaseReportPair.objects.filter(drug=drug, batch_id__lte=baseline.revision)
-        .values("term_id")
-        .annotate(n=Count("report_id"))
-        .order_by()
-        .values_list("term_id", "n")
-    )
-    drug_n = int(baseline.drug_reports[str(drug.pk)])
-    total = baseline.n_reports
-    a = np.array([n for _, n in rows], dtype=np.float64)
-    term_n = np.array([baseline.term_reports[str(t)] for t, _ in rows], dtype=np.float64)
-    b = drug_n - a
-    c = term_n - a
-    d = total - drug_n - c
-    n_min = min_cases()
-    prr = dp.prr(a, b, c, d, min_cases=n_min)
-    ror = dp.ror(a, b, c, d, min_cases=n_min)
-    ic = dp.information_component(a, b, c, d)
-    # MGPS compares with E summed over the strata when the database is stratified (by sex).
-    stratified = (
-        stratified_expected(baseline.strata, [drug.pk] * len(rows), [t for t, _ in rows])
+    pairs = unit_pairs(source, product_ids)
+    by_term: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for event_id, term_id, n in (
+        pairs.filter(event__term__isnull=False)
+        .values("event_id", "event__term_id")
+        .annotate(n=Count("report_id", distinct=True))
+        .order_by("event__term_id", "event_id")
+        .values_list("event_id", "event__term_id", "n")
+    ):
+        by_term[term_id].append((event_id, n))
+    if not by_term:
+        return []
+    term_ids = sorted(by_term)
+    # A term that several of the source's events name ("Pyrexia", "Fever") is one unit:
+    # its reports are counted over all of them.
+    groups: dict[int, list[int]] = defaultdict(list)
+    for event_id, term_id in Event.objects.filter(source=source, term_id__in=term_ids).values_list(
+        "pk", "term_id"
+    ):
+        groups[term_id].append(event_id)
+    several = [t for t in term_ids if len(groups[t]) > 1]
+    a = {t: by_term[t][0][1] for t in term_ids}
+    event_n = {t: baseline.event_reports.get(str(groups[t][0]), 0) for t in term_ids}
+    for term_id in several:
+        a[term_id] = unit_reports(pairs.filter(event_id__in=groups[term_id]))
+    for term_id, n in zip(
+        several, grouped_event_reports(source, [groups[t] for t in several]), strict=True
+    ):
+        event_n[term_id] = n
+    drug_n = unit_reports(pairs)
+    table = statistics(
+        np.array([a[t] for t in term_ids], dtype=np.float64),
+        np.full(len(term_ids), drug_n, dtype=np.float64),
+        np.array([event_n[t] for t in term_ids], dtype=np.float64),
+        baseline.n_reports,
+        baseline_prior(baseline),
+        _stratified_expected(baseline, source, pairs, term_ids, groups)
         if baseline.strata
-        else None
+        else None,
     )
-    if baseline.prior:
-        prior = dp.GpsPrior(**{k: v for k, v in baseline.prior.items() if k != "min_count"})
-        eb = dp.ebgm(a, ic.expected if stratified is None else stratified, prior)
-    else:
-        # No prior could be fitted (too few pairs): no EBGM, and the MGPS rule is never met.
-        nan = np.full(len(a), np.nan)
-        eb = dp.EbgmResult(ebgm=nan, eb05=nan, eb95=nan, qn=nan)
-    rule, eb05_min = disproportionality_rule()
-    met_by = {
-        "mgps": eb.eb05 >= eb05_min,
-        "prr": prr.signal,
-        "ror": ror.signal,
-        "ic": ic.signal,
-    }
-    met = met_by.get(rule, met_by["mgps"])
-    met_by_every_method = met_by["mgps"] & prr.signal & ror.signal & ic.signal
-    statistics: dict[str, NDArray[np.float64] | None] = {
-        "expected": ic.expected,
-        "expected_stratified": stratified,
-        "prr": prr.prr,
-        "prr_low": prr.lower,
-        "prr_high": prr.upper,
-        "chi2_yates": prr.chi2_yates,
-        "ror": ror.ror,
-        "ror_low": ror.lower,
-        "ror_high": ror.upper,
-        "ic": ic.ic,
-        "ic025": ic.ic025,
-        "ic975": ic.ic975,
-        "ebgm": eb.ebgm,
-        "eb05": eb.eb05,
-        "eb95": eb.eb95,
-    }
-    terms = Term.objects.in_bulk([t for t, _ in rows])
+    rule, _ = disproportionality_rule()
+    terms = Term.objects.in_bulk(term_ids)
     findings = []
-    for i, (term_id, _) in enumerate(rows):
-        numbers = {
-            "a": int(a[i]),
-            "b": int(b[i]),
-            "c": int(c[i]),
-            "d": int(d[i]),
-            **{
-                name: None if values is None else _finite(values[i])
-                for name, values in statistics.items()
-            },
-            "rule": rule,
-            # Each method's verdict under its own rule, as the statistics module decided it.
-            "met_by": {method: bool(flags[i]) for method, flags in met_by.items()},
+    for i, term_id in enumerate(term_ids):
+        row = table.row(i)
+        numbers: dict[str, Any] = {
+            STORED_NAMES.get(name, name): value for name, value in row.items() if name != "met_by"
         }
-        observed = 100.0 * a[i] / drug_n
-        others = c[i] + d[i]
-        background = 100.0 * c[i] / others if others else None
+        numbers["rule"] = rule
+        numbers["met_by"] = row["met_by"]
+        met = row["met_by"].get(rule, row["met_by"]["mgps"])
+        observed = 100.0 * row["a"] / drug_n
+        others = row["c"] + row["d"]
+        background = 100.0 * row["c"] / others if others else None
         findings.append(
             Finding(
                 term=terms[term_id],
                 kind=Kind.DISPROPORTIONALITY,
-                met=bool(met[i]),
-                cases=int(a[i]),
+                source=source,
+                met=met,
+                cases=row["a"],
                 exposed=0,
                 drug_reports=drug_n,
-                priority=Priority.HIGH if met_by_every_method[i] else Priority.MEDIUM,
-                observed_pct=float(observed),
+                priority=Priority.HIGH if all(row["met_by"].values()) else Priority.MEDIUM,
+                observed_pct=observed,
                 background_pct=background,
                 statistics=numbers,
-                summary=disproportionality_summary(drug, terms[term_id], numbers, background),
+                summary=disproportionality_summary(
+                    drug, terms[term_id], numbers, background, source=source
+                ),
             )
         )
     return findings
 
 
-def _finite(value: Any) -> float | None:
-    """A statistic for JSON: None where it is undefined (a zero cell) or infinite."""
-    number = float(value)
-    return number if np.isfinite(number) else None
+def _stratified_expected(
+    baseline: DisproportionalityBaseline,
+    source: Source,
+    pairs: Any,
+    term_ids: list[int],
+    groups: dict[int, list[int]],
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """E of each term summed over the strata: the drug's reports in a stratum times the
+    term's, over the stratum's reports."""
+    drug_strata = [s[0] for s in unit_strata(baseline, pairs)]
+    total = np.zeros(len(term_ids))
+    for i, term_id in enumerate(term_ids):
+        events = groups[term_id]
+        if len(events) == 1:
+            per_stratum = [s["events"].get(str(events[0]), 0) for s in baseline.strata.values()]
+        else:
+            per_stratum = [
+                s[0]
+                for s in unit_strata(baseline, source_pairs(source).filter(event_id__in=events))
+            ]
+        for stratum, unit, event in zip(
+            baseline.strata.values(), drug_strata, per_stratum, strict=True
+        ):
+            if stratum["n"]:
+                total[i] += unit * event / stratum["n"]
+    return total

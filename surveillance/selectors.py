@@ -39,7 +39,7 @@ from .wording import Expected, expected_for
 
 
 def signal_list() -> QuerySet[Signal]:
-    return Signal.objects.select_related("drug", "term", "assigned_to")
+    return Signal.objects.select_related("drug", "term", "assigned_to", "source")
 
 
 def signal_detail() -> QuerySet[Signal]:

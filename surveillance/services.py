@@ -16,9 +16,9 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import statement_timeout
 from reference.models import Drug
+from spontaneous.baseline import baselines_current
 
 from .choices import RunStatus, Trigger
-from .disproportionality_baseline import baseline_current
 from .locks import DrugBusy, Lease, drug_lock
 from .models import DetectionRun, DrugRun
 from .notify import signals_notify_pending
@@ -204,9 +204,10 @@ def run_start(run: DetectionRun) -> list[DrugRun]:
             )
     run.refresh_from_db()
     if claimed:
-        # Counted and fitted once per import, here, rather than by each drug's worker.
+        # Counted and fitted once per import of each source, here, rather than by each
+        # drug's worker.
         with statement_timeout(settings.DETECTION_STATEMENT_TIMEOUT):
-            baseline_current()
+            baselines_current()
     return list(run.parts.filter(status=RunStatus.QUEUED))
 
 

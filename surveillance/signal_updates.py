@@ -22,26 +22,33 @@ from .selectors import treated_patients_now
 def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) -> dict[str, int]:
     """Write a drug's findings: new signals, changed numbers, reopened signals.
 
-    A signal keeps its identity (drug, term, kind) and its review status; a run whose
-    numbers are unchanged writes nothing.
+    A signal keeps its identity (drug, term, kind, and the source of a disproportionality
+    signal) and its review status; a run whose numbers are unchanged writes nothing.
     """
     now = timezone.now()
     existing = {
-        (s.term_id, s.kind): s for s in Signal.objects.select_for_update().filter(drug=drug)
+        (s.term_id, s.kind, s.source_id): s
+        for s in Signal.objects.select_for_update().filter(drug=drug)
     }
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str, int | None]] = set()
     created: list[Signal] = []
     changed: list[Signal] = []
     evaluations: list[SignalEvaluation] = []
     reopened = 0
     for finding in findings:
-        key = (finding.term.pk, finding.kind)
+        key = finding.key
         seen.add(key)
         signal = existing.get(key)
         if signal is None:
             if not finding.met:
                 continue
-            signal = Signal(drug=drug, term=finding.term, kind=finding.kind, first_detected_at=now)
+            signal = Signal(
+                drug=drug,
+                term=finding.term,
+                kind=finding.kind,
+                source=finding.source,
+                first_detected_at=now,
+            )
             _copy(signal, finding, now)
             created.append(signal)
             continue
@@ -87,6 +94,7 @@ def findings_apply(*, drug: Drug, findings: list[Finding], run: DetectionRun) ->
                 drug_reports=signal.drug_reports,
                 background_pct=signal.background_pct,
                 band=signal.band,
+                source=signal.source,
             )
             _copy(signal, empty, now)
             signal.q_value = None

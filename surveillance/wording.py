@@ -115,14 +115,16 @@ def _float(value: Decimal | None) -> float | None:
 
 
 def disproportionality_summary(
-    drug: Drug, term: Term, n: dict[str, Any], background: float | None
+    drug: Drug, term: Term, n: dict[str, Any], background: float | None, *, source: Any = None
 ) -> str:
-    """A drug-event pair of the spontaneous reports: its 2x2 share and the four methods."""
+    """A drug-event pair of a source's spontaneous reports: its 2x2 share and the four
+    methods."""
     share = f"{pct(100.0 * n['a'] / (n['a'] + n['b']))}%"
     other = f" against {pct(background)}% of other drugs' reports" if background is not None else ""
+    where = f" in {source}" if source is not None else ""
     return (
-        f"{term.name} in {n['a']} of {n['a'] + n['b']} spontaneous reports with {drug.name} "
-        f"({share}){other}: EBGM {figure(n['ebgm'])} (EB05 {figure(n['eb05'])}), "
+        f"{term.name} in {n['a']} of {n['a'] + n['b']} spontaneous reports with {drug.name}"
+        f"{where} ({share}){other}: EBGM {figure(n['ebgm'])} (EB05 {figure(n['eb05'])}), "
         f"PRR {figure(n['prr'])} (chi-square {figure(n['chi2_yates'])}), "
         f"ROR {figure(n['ror'])} (95% CI {figure(n['ror_low'])}-{figure(n['ror_high'])}), "
         f"IC025 {figure(n['ic025'])}."

@@ -93,7 +93,7 @@ def inotuzumab(db) -> Drug:
 def no_baseline_cached():
     """Each test's spontaneous reports are its own: no disproportionality baseline read by an
     earlier test."""
-    from surveillance.disproportionality_baseline import _baselines
+    from spontaneous.baseline import _baselines
 
     _baselines.clear()
 

@@ -1,5 +1,5 @@
-"""Spontaneous-report files for the tests: writing them, importing them, and a generated
-database with one disproportionate pair."""
+"""Spontaneous-report files for the tests: writing them, importing them, the formulary
+drugs they are read for, and a generated database with one disproportionate pair."""
 
 import csv
 import io
@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
+from django.utils.text import slugify
+
+from reference.models import Drug
 
 
 def write_csv(path: Path, rows: Sequence[tuple[str, ...]], header=("report_id", "drug", "event")):
@@ -76,3 +79,9 @@ def pvda_rows() -> list[tuple[str, ...]]:
     )
     plan += [("Drug_Y", ("Event_3",))] * (total - len(plan))
     return [(f"R{i}", drug, event) for i, (drug, events) in enumerate(plan, 1) for event in events]
+
+
+def formulary(*names: str) -> list[Drug]:
+    """Drugs of the hospital formulary (registered by hand, as a site does), for the
+    spontaneous reports that name them to be read as theirs."""
+    return [Drug.objects.create(name=name, slug=slugify(name)) for name in names]

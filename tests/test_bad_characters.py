@@ -92,7 +92,7 @@ def test_a_nul_in_an_import_reports_cell_names_its_line(tmp_path):
     rows = [("1", "Examplumab", "Nausea"), ("2", "Examplumab", "Head\x00ache")]
     path = write_csv(tmp_path / "nul.csv", rows)
     with pytest.raises(CommandError) as caught:
-        run_import(path, "--new-drugs", "--new-terms")
+        run_import(path)
     assert "line 3: a cell holds a NUL character" in str(caught.value)
     assert not CaseReport.objects.exists()
 
@@ -100,11 +100,11 @@ def test_a_nul_in_an_import_reports_cell_names_its_line(tmp_path):
 def test_an_import_reports_source_longer_than_its_column_is_refused(tmp_path):
     path = write_csv(tmp_path / "s.csv", [("1", "Examplumab", "Nausea")])
     with pytest.raises(CommandError) as caught:
-        run_import(path, "--new-drugs", "--source", "s" * 101)
+        run_import(path, "--source", "s" * 101)
     assert "the source is longer than 100 characters" in str(caught.value)
     assert not CaseReport.objects.exists()
-    run_import(path, "--new-drugs", "--source", "s" * 100)
-    assert CaseReport.objects.get().source == "s" * 100
+    run_import(path, "--source", "s" * 100)
+    assert CaseReport.objects.get().source.name == "s" * 100
 
 
 def test_a_nul_in_an_exposure_upload_names_its_row(client, nurse, inotuzumab):

@@ -6,7 +6,7 @@ from surveillance.services import run_create, run_execute
 
 from .browser import page, sign_in  # noqa: F401
 from .cohort import worked_scenario
-from .spontaneous_data import database_rows, run_import, write_csv
+from .spontaneous_data import database_rows, formulary, run_import, write_csv
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
@@ -92,17 +92,20 @@ def test_an_officer_reads_a_disproportionality_signal(
     officer,
     tmp_path,
 ):
-    run_import(write_csv(tmp_path / "database.csv", database_rows()), "--new-drugs")
+    formulary("Examplumab")
+    run_import(write_csv(tmp_path / "database.csv", database_rows()))
     run_execute(run_create(trigger="manual"))
     sign_in(page, live_server.url, "officer1", "correct-horse-battery")
     page.goto(f"{live_server.url}/surveillance/signals/?kind=disproportionality")
     row = page.locator("table.signals tbody tr").first
     assert "Nausea" in row.inner_text() and "EB05" in row.inner_text()
+    assert "in database" in row.inner_text()
     row.get_by_role("link", name="Nausea").click()
     page.wait_for_url("**/surveillance/signals/*/")
     table = page.locator("table.two-by-two")
     assert table.is_visible()
     assert "a = " in table.inner_text() and "Other drugs" in table.inner_text()
+    assert "Spontaneous reports of database" in table.inner_text()
     methods = page.locator("table.methods").inner_text()
     for method in ("MGPS (EBGM)", "PRR", "ROR", "IC", "the product's rule"):
         assert method in methods

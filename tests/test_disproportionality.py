@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats  # type: ignore[import-untyped, unused-ignore]
 
-from surveillance import disproportionality as dp
-from surveillance.disproportionality import (
+from spontaneous import disproportionality as dp
+from spontaneous.disproportionality import (
     GpsPrior,
     ebgm,
     expected,
@@ -34,7 +34,7 @@ from surveillance.disproportionality import (
     prr,
     ror,
 )
-from surveillance.disproportionality import mgps_fit as fit_module
+from spontaneous.disproportionality import mgps_fit as fit_module
 
 from .conftest import DATA
 from .spontaneous_data import pvda_tables
@@ -403,6 +403,42 @@ def test_caers_posterior_with_the_published_theta(caers):
     assert result.eb05.size == 17_189
 
 
+@pytest.mark.django_db
+def test_caers_figures_from_a_source_of_the_database(tmp_path):
+    """The same published figures from the CAERS sample imported as a source of spontaneous
+    reports: its products, events and reports counted in the database, with no formulary
+    drug or term behind them."""
+    from spontaneous.models import Event, Product, Source
+    from spontaneous.tables import product_table, source_statistics
+
+    from .spontaneous_data import run_import
+
+    path = tmp_path / "caers.csv"
+    with gzip.open(DATA / "caers_openebgm_raw.csv.gz", "rt", encoding="utf-8") as raw:
+        path.write_text(raw.read(), encoding="utf-8")
+    run_import(path)
+    source = Source.objects.get(name="caers")
+    found = source_statistics(source)
+    assert len(found) == 17_189
+    assert found.n_reports == 3_356
+    assert found.prior is not None and found.prior.converged
+    np.testing.assert_allclose(found.prior.theta, CAERS_PRIOR, rtol=1e-5)
+    eb05 = found.statistics.values["eb05"]
+    assert int(np.sum(eb05 >= 2)) == 131
+    for (product, event), (n, published_e, geometric_mean, low, high) in CAERS_PAIRS.items():
+        product_id = Product.objects.get(source=source, name=product).pk
+        event_id = Event.objects.get(source=source, name=event).pk
+        (i,) = np.flatnonzero((found.product_ids == product_id) & (found.event_ids == event_id))
+        assert found.statistics.a[i] == n
+        assert agrees_to_digits(float(found.statistics.values["expected"][i]), f"{published_e:.8f}")
+        assert abs(found.statistics.values["ebgm"][i] - geometric_mean) <= 0.01
+        # The product's own table reads the same pair with the same figures.
+        [row] = [r for r in product_table(source, [product_id]) if r.event.pk == event_id]
+        assert row.a == n and row.eb05 is not None and row.eb95 is not None
+        assert row.eb05 == pytest.approx(float(eb05[i]))
+        assert abs(row.eb05 - low) <= 0.01 and abs(row.eb95 - high) <= 0.01
+
+
 # --- MGPS: the project's own fixture ------------------------------------------------------
 
 
@@ -612,7 +648,7 @@ def test_disproportionality_package_imports_no_django():
     """Every module of the package, not only those its __init__ happens to import."""
     code = (
         "import importlib, pkgutil, sys\n"
-        "import surveillance.disproportionality as package\n"
+        "import spontaneous.disproportionality as package\n"
         "prefix = package.__name__ + '.'\n"
         "names = [m.name for m in pkgutil.iter_modules(package.__path__, prefix)]\n"
         "assert len(names) >= 5, names\n"

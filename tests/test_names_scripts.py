@@ -13,7 +13,7 @@ from reference.normalize import compact, normalize
 from reference.selectors import term_code
 from reference.services import EntryInput, LabelImportError, label_import
 from reports.models import Report
-from spontaneous.models import CaseReportPair
+from spontaneous.models import CaseReportPair, Event, Product
 
 from .factories import reaction, report_payload
 from .spontaneous_data import run_import, write_csv
@@ -21,39 +21,50 @@ from .spontaneous_data import run_import, write_csv
 pytestmark = pytest.mark.django_db
 
 
-def test_events_in_other_scripts_become_terms_of_their_own(tmp_path):
+def test_events_in_other_scripts_are_events_of_their_own(tmp_path):
     path = write_csv(tmp_path / "one.csv", [("1", "Examplumab", "тошнота")])
-    run_import(path, "--new-drugs", "--new-terms")
-    nausea_ru = Term.objects.get(name="тошнота")
-    assert TermName.objects.get(term=nausea_ru).key == "тошнота"
-    rows = [("2", "Examplumab", "головная боль"), ("3", "Examplumab", "吐き気")]
-    run_import(write_csv(tmp_path / "two.csv", rows), "--new-terms")
-    headache_ru, nausea_ja = (term_code(t)[0] for t in ("головная боль", "吐き気"))
-    assert len({nausea_ru, headache_ru, nausea_ja}) == 3
-    assert term_code("ТОШНОТА") == [nausea_ru]
-    assert CaseReportPair.objects.filter(term=nausea_ru).count() == 1
+    run_import(path)
+    nausea_ru = Event.objects.get(name="тошнота")
+    assert nausea_ru.key == "тошнота"
+    rows = [
+        ("2", "Examplumab", "головная боль"),
+        ("3", "Examplumab", "ТОШНОТА"),
+        ("4", "X", "吐き気"),
+    ]
+    run_import(write_csv(tmp_path / "two.csv", rows), "--source", "one")
+    assert sorted(Event.objects.values_list("name", flat=True)) == [
+        "тошнота",
+        "головная боль",
+        "吐き気",
+    ]
+    assert CaseReportPair.objects.filter(event=nausea_ru).count() == 2
+    # They name no term, and the terminology gains none.
+    assert not Event.objects.filter(term__isnull=False).exists()
+    assert term_code("тошнота") == []
 
 
 def test_events_with_no_letter_or_digit_are_refused_with_their_lines(tmp_path):
     first = write_csv(tmp_path / "one.csv", [("1", "Examplumab", "тошнота")])
-    run_import(first, "--new-drugs", "--new-terms")
+    run_import(first)
     rows = [("2", "Examplumab", "?"), ("3", "Examplumab", "..."), ("4", "Examplumab", "---")]
     with pytest.raises(CommandError) as caught:
-        run_import(write_csv(tmp_path / "two.csv", rows), "--new-terms")
+        run_import(write_csv(tmp_path / "two.csv", rows))
     text = str(caught.value)
     for line, event in ((2, "?"), (3, "..."), (4, "---")):
         assert f"line {line}: event {event!r} has no letter or digit" in text
     assert CaseReportPair.objects.count() == 1
 
 
-def test_events_differing_in_case_or_hyphens_are_one_new_term(tmp_path):
+def test_events_differing_in_case_or_hyphens_are_one_event(tmp_path):
     rows = [("1", "Examplumab", "Foo bar baz"), ("2", "Examplumab", "FOO-BAR-BAZ")]
-    out = run_import(write_csv(tmp_path / "one.csv", rows), "--new-drugs", "--new-terms")
-    assert "1 new terms" in out
-    term = Term.objects.get(name="Foo bar baz")
-    assert CaseReportPair.objects.filter(term=term).count() == 2
-    run_import(write_csv(tmp_path / "two.csv", [("3", "Examplumab", "foo bar-baz")]))
-    assert CaseReportPair.objects.filter(term=term).count() == 3
+    out = run_import(write_csv(tmp_path / "one.csv", rows), "--source", "db")
+    assert "1 new events" in out
+    event = Event.objects.get(name="Foo bar baz")
+    assert CaseReportPair.objects.filter(event=event).count() == 2
+    run_import(
+        write_csv(tmp_path / "two.csv", [("3", "Examplumab", "foo bar-baz")]), "--source", "db"
+    )
+    assert CaseReportPair.objects.filter(event=event).count() == 3
 
 
 @pytest.mark.parametrize("term", ["?", "...", "---"])
@@ -123,18 +134,22 @@ def test_the_migration_recomputes_the_keys_of_names_in_other_scripts():
     assert all(n.key == compact(normalize(n.text)) for n in shipped)
 
 
-def test_drugs_named_in_other_scripts_get_numbered_slugs(tmp_path, api):
+def test_products_named_in_other_scripts_are_kept_and_drugs_get_numbered_slugs(tmp_path, api):
     rows = [("1", "Тошнотин", "Nausea"), ("2", "頭痛薬", "Headache"), ("3", "?!", "Nausea")]
     with pytest.raises(CommandError) as caught:
-        run_import(write_csv(tmp_path / "one.csv", rows), "--new-drugs")
-    assert "line 4: the drug name '?!' has no letter or digit" in str(caught.value)
-    run_import(write_csv(tmp_path / "two.csv", rows[:2]), "--new-drugs")
-    slugs = {d.name: d.slug for d in Drug.objects.filter(name__in=["Тошнотин", "頭痛薬"])}
-    assert slugs == {"Тошнотин": "drug", "頭痛薬": "drug-2"}
+        run_import(write_csv(tmp_path / "one.csv", rows))
+    assert "line 4: drug name '?!' has no letter or digit" in str(caught.value)
+    run_import(write_csv(tmp_path / "two.csv", rows[:2]))
+    assert sorted(Product.objects.values_list("name", flat=True)) == ["Тошнотин", "頭痛薬"]
+    assert not Drug.objects.filter(name__in=["Тошнотин", "頭痛薬"]).exists()
     entries = [EntryInput(verbatim="Nausea", section="professional", band="common")]
     label = label_import(drug_name="Головин", entries=entries, source="test").label
-    assert label.drug.slug == "drug-3"
+    assert label.drug.slug == "drug"
+    entries = [EntryInput(verbatim="Headache", section="professional", band="common")]
+    assert (
+        label_import(drug_name="頭痛薬", entries=entries, source="test").label.drug.slug == "drug-2"
+    )
     body = report_payload(reaction("Nausea"), drug="Головин")
     response = api.post("/api/v1/reports/", body, format="json")
     assert response.status_code == 201, response.json()
-    assert api.get("/api/v1/drugs/drug-3/label/").json()["reactions"][0]["term"] == "Nausea"
+    assert api.get("/api/v1/drugs/drug/label/").json()["reactions"][0]["term"] == "Nausea"

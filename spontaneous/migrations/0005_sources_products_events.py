@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("name", models.CharField(help_text="As first reported.", max_length=300)),
-                ("key", models.CharField(help_text="What makes two reported names one product of the source: for a CSV, the name in any case and spacing; for FAERS, the normalised name.", max_length=300)),
+                ("key", models.CharField(help_text="What makes two reported names one product of the source: for a CSV, the name in any case; for FAERS, the normalised name.", max_length=300)),
                 ("drug", models.ForeignKey(blank=True, help_text="The formulary drug of this name, refreshed at each import of the source.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="spontaneous_products", to="reference.drug")),
                 ("source", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="products", to="spontaneous.source")),
             ],

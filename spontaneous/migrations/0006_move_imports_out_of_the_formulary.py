@@ -2,10 +2,10 @@
 added to the formulary and the terminology leaves them.
 
 Every source name becomes a Source; every drug seen in a source's pairs becomes one of its
-products (named as the drug, keyed by the name in any case and spacing), every term an
+products (named as the drug, keyed by the name in any case), every term an
 event (keyed by its spelling-insensitive name); each keeps a link to its drug or term, and
 every pair is re-pointed. Every report and every pair is kept (two drugs whose names
-differ only in case or spacing become one product, so a report that named both with one
+differ only in case become one product, so a report that named both with one
 event keeps that pair once).
 
 A drug that an import created (one reported in a source with no label, no exposure, no
@@ -40,7 +40,7 @@ CHUNK = 500
 
 
 def _product_key(name):
-    return " ".join(name.split()).casefold()[:300]
+    return name.strip().casefold()[:300]
 
 
 def _event_key(name):

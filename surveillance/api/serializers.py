@@ -108,6 +108,14 @@ class SignalSerializer(NumbersSerializer):
     soc = serializers.CharField(source="term.soc")
     is_group = serializers.BooleanField(source="term.is_group")
     kind = serializers.ChoiceField(choices=Kind.choices)
+    # A field named like Field.source, which DRF takes from the declared fields.
+    source = serializers.CharField(  # type: ignore[assignment]
+        source="source.name",
+        allow_null=True,
+        default=None,
+        help_text="Disproportionality signals: the database of spontaneous reports "
+        "(FAERS, or the source named at a CSV import); null for the other kinds.",
+    )
     band = serializers.CharField(allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)
     status = serializers.ChoiceField(choices=ReviewStatus.choices)

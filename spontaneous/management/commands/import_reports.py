@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from tqdm import tqdm
 
-from spontaneous.services import NEW_TERM_SOC, ReportImportError, file_digest, reports_import
+from spontaneous.services import ReportImportError, file_digest, reports_import
 
 SHOWN_PROBLEMS = 200
 
@@ -14,7 +14,9 @@ SHOWN_PROBLEMS = 200
 class Command(BaseCommand):
     help = (
         "Import spontaneous reports from a CSV of report id, drug, event and optional sex "
-        "(one row per drug-event pair of a report), all or nothing."
+        "(one row per drug-event pair of a report), all or nothing, into a source of spontaneous "
+        "reports. Drugs and events are kept as the source names them and linked to the "
+        "formulary drug or term they name; none is added to the formulary or the terminology."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,20 +28,12 @@ class Command(BaseCommand):
             "the file name by default.",
         )
         parser.add_argument(
-            "--new-drugs", action="store_true", help="Register drugs the product does not know."
-        )
-        parser.add_argument(
-            "--new-terms",
-            action="store_true",
-            help="Add events no term names to the terminology, for its curators to classify.",
-        )
-        parser.add_argument(
             "--all-problems", action="store_true", help="List every problem, however many."
         )
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Read and code the whole file, say what it would import, and keep nothing.",
+            help="Read the whole file, say what it would import, and keep nothing.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -69,8 +63,6 @@ class Command(BaseCommand):
                             source=options["source"] or path.stem,
                             file_name=path.name,
                             sha256=digest,
-                            new_drugs=options["new_drugs"],
-                            new_terms=options["new_terms"],
                             progress=written,
                         )
                         if options["check"]:
@@ -78,9 +70,10 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
         except IntegrityError as exc:
-            # Two imports at once both creating one drug, term or report: one of them wins.
+            # Two imports at once both creating one source, product, event or report: one
+            # of them wins.
             raise CommandError(
-                "nothing imported: another import wrote some of the same drugs, terms or "
+                "nothing imported: another import wrote some of the same products, events or "
                 f"reports meanwhile; run this one again ({exc})"
             ) from exc
         except ReportImportError as exc:
@@ -99,15 +92,16 @@ class Command(BaseCommand):
                 f"({batch.reports} reports): nothing changed"
             )
             return
+        links = result.links
         self.stdout.write(
             ("Check only, nothing kept: would import " if options["check"] else "")
             + f"{batch.reports} reports from {batch.source}: {batch.pairs} drug-event pairs "
-            f"({batch.rows} rows); {len(result.new_drugs)} new drugs, "
-            f"{len(result.new_terms)} new terms"
+            f"({batch.rows} rows); {result.new_products} new products, "
+            f"{result.new_events} new events"
         )
-        if result.new_terms:
+        if links is not None:
             self.stdout.write(
-                f"New terms are under {NEW_TERM_SOC!r} for the terminology's curators: "
-                + ", ".join(result.new_terms[:20])
-                + (" ..." if len(result.new_terms) > 20 else "")
+                f"{batch.source} now has {links.products} products "
+                f"({links.products_linked} linked to formulary drugs) and {links.events} "
+                f"events ({links.events_linked} linked to terms)"
             )
