@@ -15,6 +15,7 @@ from reports import coding_views
 from reports import views as report_views
 from reports.api.views import CodingView, ExposureViewSet, ReportViewSet
 from surveillance import views as surveillance_views
+from surveillance.api.disproportionality import DrugDisproportionalityView
 from surveillance.api.views import SignalRunViewSet, SignalViewSet
 
 router = DefaultRouter()
@@ -31,6 +32,11 @@ api_v1 = [
     path("coding/", CodingView.as_view(), name="coding"),
     path("terms/criteria/", term_criteria, name="term-criteria"),
     path("drugs/<slug:slug>/listedness/", drug_listedness, name="drug-listedness"),
+    path(
+        "drugs/<slug:slug>/disproportionality/",
+        DrugDisproportionalityView.as_view(),
+        name="drug-disproportionality",
+    ),
     path("reports/<int:pk>/e2b/", e2b_api.report_e2b, name="report-e2b"),
     path("icsr/", e2b_api.icsr_receive, name="icsr"),
     *router.urls,
@@ -81,6 +87,11 @@ urlpatterns = [
     path("surveillance/signals/<int:pk>/", surveillance_views.signal_page, name="signal-page"),
     path("surveillance/signals.csv", surveillance_views.dashboard_csv, name="signal-csv"),
     path("surveillance/drugs/<slug:slug>/", surveillance_views.drug_page, name="drug-overview"),
+    path(
+        "surveillance/drugs/<slug:slug>/disproportionality/",
+        surveillance_views.drug_disproportionality_page,
+        name="drug-overview-disproportionality",
+    ),
     path(
         "surveillance/signals/<int:pk>/cases.csv",
         surveillance_views.signal_cases_csv,

@@ -6,7 +6,8 @@ from reports.models import Report
 
 class ReceivedCase(models.Model):
     """A case received as an ICSR, keyed by the sender's safety report id (C.1.1): what makes
-    a batch sent twice change nothing, and a later version of the case a follow-up."""
+    a batch sent twice change nothing, and a later version of the case a follow-up. The
+    case's drugs are the report's (its drug and its ReportDrug rows)."""
 
     safety_report_id = models.CharField("C.1.1", max_length=100, unique=True)
     worldwide_id = models.CharField("C.1.8.1", max_length=100, blank=True)
@@ -16,10 +17,6 @@ class ReceivedCase(models.Model):
     latest_information = models.CharField("C.1.5", max_length=30)
     created = models.CharField("C.1.2", max_length=30, blank=True)
     content_hash = models.CharField(max_length=64)
-    # The suspects beyond the report's drug and the other drugs (concomitant, interacting,
-    # not administered), each {"name", "role", "dose", "route"}, as the ICSR names them.
-    other_suspects = models.JSONField(default=list, blank=True)
-    concomitants = models.JSONField(default=list, blank=True)
     nullified = models.BooleanField(default=False)
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -20,8 +20,9 @@ from audit.services import audit_record
 from reference.models import Drug, Term
 from reference.selectors import drug_find
 from reference.services import DrugNameError, drug_get_or_create
-from reports.choices import Causality, Outcome, Source
+from reports.choices import Causality, DrugRole, Outcome, Source
 from reports.inputs import (
+    DrugInput,
     FollowUpInput,
     PatientInput,
     ReactionInput,
@@ -42,6 +43,7 @@ from .builder import (
     serialize,
     term_code,
 )
+from .drugs import ROLES
 from .models import ReceivedCase
 from .reader import Icsr, IcsrDrug, IcsrReaction, read_batch, ts_key
 from .rules import REQUIRED, Problem, check_batch
@@ -76,6 +78,7 @@ ROUTE_WORDS = {
     "po": "oral",
 }
 FROM_A_STUDY = "The ICSR is a report from a study (C.1.3 = 2), not a spontaneous report."
+NAMED_AGAIN = "The ICSR names these drugs again (kept once on the report, as first named):"
 ESTIMATED_GRADES = (
     "CTCAE grades were not given in the ICSR; each was estimated from the reaction's "
     "seriousness and outcome."
@@ -320,17 +323,84 @@ def _suspect_drug(name: str, new_drugs: bool, errors: list[str]) -> Drug | None:
     return None
 
 
-def _drug_row(drug: IcsrDrug) -> dict[str, Any]:
-    return {
-        "name": drug.name,
-        "role": {"1": "suspect", "2": "concomitant", "3": "interacting", "4": "not given"}.get(
-            drug.role, drug.role or "unknown"
-        ),
-        "dose": drug.dose,
-        "route": drug.route,
-        "start": str(drug.start) if drug.start else None,
-        "end": str(drug.end) if drug.end else None,
-    }
+def _drug_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _drug_input(drug: IcsrDrug) -> DrugInput:
+    """A drug of the ICSR as the report keeps it, with its role beside the suspects (G.k.1
+    = 2, 3 or 4) and what the ICSR says of its use, cut to the report's lengths."""
+    return DrugInput(
+        drug=drug.name[:200],
+        dose=drug.dose[:100],
+        route=_route(drug.route),
+        therapy_start=drug.start,
+        therapy_end=drug.end,
+        lot_number=drug.lot_number[:50],
+        role=ROLES.get(drug.role, DrugRole.CONCOMITANT),
+    )
+
+
+def _case_drugs(
+    icsr: Icsr, new_drugs: bool, errors: list[str]
+) -> tuple[Drug | None, IcsrDrug | None, list[DrugInput], list[DrugInput], list[str]]:
+    """The drugs of an ICSR as a report keeps them: the first suspect (G.k.1 = 1), which
+    must be a formulary drug (added with ``new_drugs``); the further suspects, matched to
+    the formulary by name or brand (added with ``new_drugs``, else kept by name); and the
+    other drugs (concomitant, interacting, not given), kept by name. A drug the ICSR names
+    again (another course of it) is kept once, its first mention, and the repeats are
+    returned as lines for the narrative."""
+    suspects = [d for d in icsr.drugs if d.role == codes.ROLE_SUSPECT]
+    if not suspects:
+        errors.append("The case names no suspect drug (G.k.1 = 1).")
+        return None, None, [], [], []
+    first = _suspect_drug(suspects[0].name, new_drugs, errors)
+    if first is None:
+        return None, None, [], [], []
+    seen = {_drug_key(suspects[0].name), _drug_key(first.name)}
+    further: list[DrugInput] = []
+    others: list[DrugInput] = []
+    repeats: list[str] = []
+    for position, drug in enumerate(icsr.drugs, start=1):
+        if drug is suspects[0]:
+            continue
+        if not drug.name.strip():
+            errors.append(f"Drug {position} of the case has no name (G.k.2.2).")
+            continue
+        suspect = drug.role == codes.ROLE_SUSPECT
+        found = drug_find(drug.name) if suspect else None
+        if suspect and found is None and new_drugs:
+            found = _suspect_drug(drug.name, new_drugs, errors)
+        keys = {_drug_key(drug.name)} | ({_drug_key(found.name)} if found is not None else set())
+        if keys & seen:
+            repeats.append(_repeat_line(drug))
+            continue
+        seen |= keys
+        given = _drug_input(drug)
+        if suspect:
+            further.append(given)
+        else:
+            others.append(given)
+    return first, suspects[0], further, others, repeats
+
+
+def _repeat_line(drug: IcsrDrug) -> str:
+    role = {"1": "suspect", "2": "concomitant", "3": "interacting", "4": "not given"}.get(
+        drug.role, "role not given"
+    )
+    use = [
+        part
+        for part in (
+            drug.dose,
+            drug.route,
+            f"from {drug.start or 'start not given'} to {drug.end or 'end not given'}"
+            if drug.start or drug.end
+            else "",
+            f"lot {drug.lot_number}" if drug.lot_number else "",
+        )
+        if part
+    ]
+    return f"- {drug.name} ({role}{'; ' + ', '.join(use) if use else ''})"
 
 
 def _reaction_inputs(
@@ -459,20 +529,17 @@ def _import_one(
             "(C.1.11.1; FDA R0101): there is no earlier version to change."
         )
         return None
-    suspects = [d for d in icsr.drugs if d.role == codes.ROLE_SUSPECT]
-    if not suspects:
-        errors.append("The case names no suspect drug (G.k.1 = 1).")
+    drug, first, further, others, repeats = _case_drugs(icsr, new_drugs, errors)
+    if errors or drug is None or first is None:
         return None
-    drugs = [_suspect_drug(d.name, new_drugs, errors) for d in suspects]
-    if errors or drugs[0] is None:
-        return None
-    first = suspects[0]
     narrative, grades = split_narrative(icsr.narrative)
     if len(grades) != len(icsr.reactions):
         grades = {}
         narrative = f"{narrative}\n\n{ESTIMATED_GRADES}".strip()
     if icsr.report_type == "2":
         narrative = f"{narrative}\n\n{FROM_A_STUDY}".strip()
+    if repeats:
+        narrative = (f"{narrative}\n\n{NAMED_AGAIN}\n" + "\n".join(repeats)).strip()
     age = int(icsr.age) if icsr.age is not None else None
     data = ReportInput(
         patient=PatientInput(
@@ -481,7 +548,7 @@ def _import_one(
             sex={"1": "male", "2": "female"}.get(icsr.sex, "unknown"),
             weight_kg=_weight(icsr.weight_kg),
         ),
-        drug=drugs[0].name,
+        drug=drug.name,
         therapy_start=first.start,
         therapy_end=first.end,
         dose=first.dose[:100],
@@ -491,6 +558,8 @@ def _import_one(
         reporter_qualification=codes.QUALIFICATION_FROM_CODE.get(icsr.qualification, "other_hcp"),
         site=site,
         reactions=_reaction_inputs(icsr, terms, first, grades),
+        other_suspect_drugs=further,
+        concomitant_drugs=others,
     )
     report, _ = report_submit(reporter=actor, data=data, source=Source.IMPORT)
     report = Report.objects.get(pk=report.pk)
@@ -501,8 +570,6 @@ def _import_one(
         latest_information=icsr.latest_information[:30],
         created=icsr.created[:30],
         content_hash=content_hash(icsr),
-        other_suspects=[_drug_row(d) for d in suspects[1:]],
-        concomitants=[_drug_row(d) for d in icsr.drugs if d.role != codes.ROLE_SUSPECT],
     )
     return Imported(report, True, "created", c11)
 
@@ -583,11 +650,17 @@ def _update(
                 ReactionUpdate(match.pk, outcome=reaction.outcome, end_date=reaction.end_date)
             )
     addition = "" if narrative.strip() in report.narrative else narrative.strip()
-    if updates or new or addition:
+    new_suspects = _new_suspects(icsr, report)
+    if updates or new or addition or new_suspects:
         report_follow_up(
             actor=actor,
             report=report,
-            data=FollowUpInput(updates=updates, new_reactions=new, narrative=addition),
+            data=FollowUpInput(
+                updates=updates,
+                new_reactions=new,
+                narrative=addition,
+                new_suspect_drugs=new_suspects,
+            ),
         )
     received.latest_information = icsr.latest_information[:30]
     received.created = icsr.created[:30]
@@ -595,3 +668,24 @@ def _update(
     received.save(update_fields=["latest_information", "created", "content_hash", "updated_at"])
     report.refresh_from_db()
     return Imported(report, False, "follow_up", c11)
+
+
+def _new_suspects(icsr: Icsr, report: Report) -> list[DrugInput]:
+    """The suspect drugs (G.k.1 = 1) a later version of a case names that the report does
+    not: matched to the formulary by name or brand, else kept by name."""
+    named = {_drug_key(report.drug.name)}
+    for other in report.other_drugs.select_related("drug"):
+        named.add(_drug_key(other.name))
+        if other.drug is not None:
+            named.add(_drug_key(other.drug.name))
+    added = []
+    for drug in icsr.drugs:
+        if drug.role != codes.ROLE_SUSPECT or not drug.name.strip():
+            continue
+        found = drug_find(drug.name)
+        keys = {_drug_key(drug.name)} | ({_drug_key(found.name)} if found is not None else set())
+        if keys & named:
+            continue
+        named |= keys
+        added.append(_drug_input(drug))
+    return added

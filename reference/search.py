@@ -13,12 +13,14 @@ rows, so it can be benchmarked and tested alone.
 
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numpy as np
+from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -108,6 +110,23 @@ def _measure_word(word: str) -> bool:
     return _alternatives(word) in _EQUIVALENT_STEMS
 
 
+# Characters counted to tell quickly which names may be a close spelling of a query:
+# each letter, each digit and the space on its own, every other character together.
+_COUNTED = "abcdefghijklmnopqrstuvwxyz0123456789 "
+_CHAR_PLACE = np.full(128, len(_COUNTED), dtype=np.int64)
+_CHAR_PLACE[[ord(c) for c in _COUNTED]] = np.arange(len(_COUNTED))
+
+
+def _letter_counts(texts: Sequence[str]) -> NDArray[np.int64]:
+    """How many times each counted character is in each text, one row a text."""
+    size = len(_COUNTED) + 1
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    places = np.where(codes < 128, _CHAR_PLACE[np.minimum(codes, 127)], size - 1)
+    rows = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+    counts = np.bincount(rows * size + places, minlength=len(texts) * size)
+    return counts.reshape(len(texts), size)
+
+
 @dataclass(frozen=True, slots=True)
 class NameRow:
     term_id: int
@@ -160,6 +179,15 @@ class TermIndex:
         self.by_key: dict[str, list[int]] = {}
         for i, key in enumerate(self.keys):
             self.by_key.setdefault(key, []).append(i)
+        # Every key in one text, one a line, with where each starts: a name containing the
+        # query is found by the string search of that text, not by a loop over the names
+        # (a key is letters and digits, so no match runs from one key into the next).
+        self._keys_text = "\n".join(self.keys)
+        self._key_starts: list[int] = []
+        at = 0
+        for key in self.keys:
+            self._key_starts.append(at)
+            at += len(key) + 1
         # Rows by the stem of each of their words, and every word with its rows.
         self.by_stem: dict[str, set[int]] = {}
         by_word: dict[str, set[int]] = {}
@@ -201,7 +229,8 @@ class TermIndex:
         self.meaning_keys = {word_key(w) for w in self.lexicon.changes_meaning}
         # Known words for typo correction, the lexicon's first: a tie goes to them.
         lexicon_words = sorted(self.lexicon.vocabulary())
-        self.spelling = lexicon_words + [w for w in self.vocabulary if w not in set(lexicon_words)]
+        lexicon_set = set(lexicon_words)
+        self.spelling = lexicon_words + [w for w in self.vocabulary if w not in lexicon_set]
         self.known = set(self.spelling)
         self._completions = sorted(self.known)
         self.known_keys = {word_key(w) for w in self.spelling}
@@ -215,6 +244,10 @@ class TermIndex:
         ]
         self.fuzzy_keys = [self.keys[i] for i in self.fuzzy_rows]
         self.fuzzy_spaced = [self.spaced[i] for i in self.fuzzy_rows]
+        # A name has at most 200 characters, so each count fits a byte.
+        self._fuzzy_letters = np.minimum(_letter_counts(self.fuzzy_spaced), 255).astype(np.uint8)
+        self._fuzzy_lengths = np.array([len(k) for k in self.fuzzy_spaced])
+        self._spelling_of_length: dict[tuple[int, int], list[str]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -415,8 +448,9 @@ class TermIndex:
             return cached
         edits = 2 if len(word) >= TYPO_TWO_EDITS_LENGTH else 1
         found = process.extract(
-            word, self.spelling, scorer=OSA.distance, score_cutoff=edits, limit=None
-        )
+            word, self._spelling_near(len(word), edits), scorer=OSA.distance,
+            score_cutoff=edits, limit=None,
+        )  # fmt: skip
         # A reporter rarely mistypes the first letter: changing it costs one edit more
         # ("yelow" is "yellow", not "below"; "kitchen" is not "itches"). Then the fewest
         # edits, then the lexicon's word. Never a word the coder passes over: a typo would
@@ -435,6 +469,24 @@ class TermIndex:
         if len(self._corrections) < _CORRECTIONS_KEPT:
             self._corrections[word] = corrected_word
         return corrected_word
+
+    def _spelling_near(self, length: int, edits: int) -> list[str]:
+        """The known words, in their order, whose length is within these edits of this
+        length: no other word is that few edits away."""
+        near = self._spelling_of_length.get((length, edits))
+        if near is None:
+            near = [w for w in self.spelling if abs(len(w) - length) <= edits]
+            self._spelling_of_length[(length, edits)] = near
+        return near
+
+    def _partial_candidates(self, spaced: str) -> list[int]:
+        """The places in fuzzy_spaced of the names that may hold a part within
+        PARTIAL_CUTOFF of the query (or the query such a part of them): at that score the
+        shorter of the two shares at least 86% of its characters with the other."""
+        query = np.minimum(_letter_counts([spaced])[0], 255).astype(np.uint8)
+        shared = np.minimum(self._fuzzy_letters, query).sum(axis=1, dtype=np.int64)
+        shorter = np.minimum(self._fuzzy_lengths, len(spaced))
+        return np.flatnonzero(shared >= np.floor(0.86 * shorter)).tolist()
 
     def _complete(self, words: list[str], tries: int = 5) -> list[Coded]:
         """What the words code to with their last word completed to a known word, for the
@@ -477,6 +529,21 @@ class TermIndex:
             if not found:
                 return set()
         return found or set()
+
+    def _rows_containing(self, key: str) -> list[int]:
+        """The rows whose key contains this key, each once, in order."""
+        found: list[int] = []
+        if not key:
+            return found
+        starts = self._key_starts
+        at = self._keys_text.find(key)
+        while at != -1:
+            i = bisect_right(starts, at) - 1
+            found.append(i)
+            if i + 1 == len(starts):
+                break
+            at = self._keys_text.find(key, starts[i + 1])
+        return found
 
     def search(self, text: str, limit: int = 10) -> list[Match]:
         """Best matches, best first: exact names, synonyms and lay phrases; then names
@@ -546,9 +613,9 @@ class TermIndex:
             tier = Tier.PREFIX if self.keys[i].startswith(key) else Tier.WORD_PREFIX
             offer(i, tier, coverage(i))
         if len(key) >= 3:
-            for i, row_key in enumerate(self.keys):
-                if key in row_key and i not in exact and i not in whole and i not in prefixed:
-                    tier = Tier.PREFIX if row_key.startswith(key) else Tier.CONTAINS
+            for i in self._rows_containing(key):
+                if i not in exact and i not in whole and i not in prefixed:
+                    tier = Tier.PREFIX if self.keys[i].startswith(key) else Tier.CONTAINS
                     offer(i, tier, coverage(i))
         if len(best) < limit and len(key) >= 4:
             for _, score, at in process.extract(
@@ -556,15 +623,16 @@ class TermIndex:
             ):
                 offer(self.fuzzy_rows[at], Tier.FUZZY, float(score))
             if len(best) < limit and len(spaced) >= PARTIAL_MIN_LENGTH:
+                places = self._partial_candidates(spaced)
                 for _, score, at in process.extract(
                     spaced,
-                    self.fuzzy_spaced,
+                    [self.fuzzy_spaced[place] for place in places],
                     scorer=fuzz.partial_ratio,
                     score_cutoff=PARTIAL_CUTOFF,
                     limit=limit * 3,
                 ):
-                    if len(self.fuzzy_spaced[at]) >= len(spaced):
-                        offer(self.fuzzy_rows[at], Tier.FUZZY, float(score) - 10.0)
+                    if len(self.fuzzy_spaced[places[at]]) >= len(spaced):
+                        offer(self.fuzzy_rows[places[at]], Tier.FUZZY, float(score) - 10.0)
         keys = self.lexicon.content(corrected)
         # A phrase the coder is not sure of: what its words say in part is offered
         # whatever else filled the list, the lexicon's reading and the names sharing the

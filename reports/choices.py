@@ -91,3 +91,5 @@ class DrugRole(models.TextChoices):
     SUSPECT = "suspect", "Suspect"
     CONCOMITANT = "concomitant", "Concomitant"
     INTERACTING = "interacting", "Interacting"
+    # A drug of a blinded study the patient was not given (a placebo arm's active drug).
+    NOT_ADMINISTERED = "not_given", "Drug not administered"

@@ -226,7 +226,10 @@ class FollowUpNarrativeForm(forms.Form):
 
 
 def follow_up_input(
-    updates: list[ReactionUpdateForm], new_rows: list[ReactionForm], narrative: str
+    updates: list[ReactionUpdateForm],
+    new_rows: list[ReactionForm],
+    narrative: str,
+    new_suspects: list[SuspectDrugForm] | None = None,
 ) -> FollowUpInput:
     return FollowUpInput(
         updates=[
@@ -240,6 +243,7 @@ def follow_up_input(
         ],
         new_reactions=[f.to_input() for f in new_rows],
         narrative=narrative,
+        new_suspect_drugs=[f.to_input() for f in new_suspects or []],
     )
 
 

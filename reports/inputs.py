@@ -44,7 +44,9 @@ class ReactionInput:
 @dataclass
 class DrugInput:
     """A drug of a case beside the first suspect: a further suspect or a concomitant drug,
-    named as the reporter names it (a slug, name or brand of the formulary, or any name)."""
+    named as the reporter names it (a slug, name or brand of the formulary, or any name).
+    ``role`` tells a drug beside the suspects apart: concomitant (the default), interacting
+    or not given (an ICSR's G.k.1 = 3 or 4); suspects take none."""
 
     drug: str = ""
     dose: str = ""
@@ -52,6 +54,7 @@ class DrugInput:
     therapy_start: date | None = None
     therapy_end: date | None = None
     lot_number: str = ""
+    role: str = ""
 
     @classmethod
     def from_cleaned(cls, data: Mapping[str, Any]) -> "DrugInput":

@@ -205,6 +205,12 @@ class Report(models.Model):
         Its reactions carry a copy (Reaction.counted) that the report services keep in step."""
         return not self.is_void and self.duplicate_status != DuplicateStatus.CONFIRMED
 
+    @property
+    def further_suspects(self) -> list["ReportDrug"]:
+        """The drugs the case suspects after the first (ReportDrug.suspected), in the case's
+        order; read from the report's drugs as already loaded, when they are."""
+        return [d for d in self.other_drugs.all() if d.suspected]
+
 
 class Reaction(models.Model):
     """A reaction of a report, coded to a term, with its listedness decided at intake."""
@@ -359,6 +365,12 @@ class ReportDrug(models.Model):
     @property
     def is_suspect(self) -> bool:
         return self.role == DrugRole.SUSPECT
+
+    @property
+    def suspected(self) -> bool:
+        """Whether the case suspects the drug: a suspect, or a drug suspected of interacting
+        (listed with the suspects, as ICSRs list them, though judged only as a suspect)."""
+        return self.role in (DrugRole.SUSPECT, DrugRole.INTERACTING)
 
 
 class SuspectReaction(models.Model):

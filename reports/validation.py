@@ -315,8 +315,19 @@ def check_other_drugs(
             start, end = given.therapy_start, given.therapy_end
             if start and end and end < start:
                 errors.add(f"{path}.therapy_end", "Therapy cannot end before it starts.")
-            found.append(CheckedDrug(given=given, role=role, drug=drug))
+            found.append(CheckedDrug(given=given, role=_role(role, given.role), drug=drug))
     return found
+
+
+def _role(listed_as: str, given: str) -> str:
+    """A suspect stays a suspect; a drug beside the suspects is concomitant unless it was
+    given as interacting or not given."""
+    if listed_as == DrugRole.CONCOMITANT and given in (
+        DrugRole.INTERACTING,
+        DrugRole.NOT_ADMINISTERED,
+    ):
+        return given
+    return listed_as
 
 
 def _drug_key(name: str) -> str:

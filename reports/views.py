@@ -13,7 +13,7 @@ from accounts.choices import Role
 from accounts.models import Site, User, is_officer
 from reference.selectors import drug_list
 
-from .choices import Coding, DrugRole, Route, Source
+from .choices import Coding, Route, Source
 from .filters import ReportFilter
 from .forms import (
     REPORT_FIELDS,
@@ -106,11 +106,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ReportForm(request.POST, user=user)
         formset = ReactionFormSet(request.POST, prefix="reactions")
-        # A form posted without the suspect rows (a page of an earlier release) has none.
-        posted = request.POST.copy()
-        posted.setdefault("suspects-TOTAL_FORMS", "0")
-        posted.setdefault("suspects-INITIAL_FORMS", "0")
-        suspects = SuspectDrugFormSet(posted, prefix="suspects")
+        suspects = _suspect_rows(request)
         if form.is_valid() and formset.is_valid() and suspects.is_valid():
             rows = filled_forms(formset)
             suspect_rows = filled_forms(suspects)
@@ -133,7 +129,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
     else:
         form = ReportForm(user=user, initial={"reporter_qualification": _qualification(user)})
         formset = ReactionFormSet(prefix="reactions")
-        suspects = SuspectDrugFormSet(prefix="suspects")
+        suspects = _suspect_rows(request)
     return render(
         request,
         "reports/report_form.html",
@@ -141,10 +137,32 @@ def report_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "formset": formset,
             "suspects": suspects,
-            "drug_names": drug_list().values_list("name", flat=True),
+            **_drug_lookup(),
         },
         status=200,
     )
+
+
+def _drug_lookup() -> dict[str, Any]:
+    """The formulary's names suggested in the suspect rows, and the drug (its slug) each name,
+    brand or slug stands for: the listedness hints judge a reaction against every suspect."""
+    drugs = list(drug_list())
+    slugs: dict[str, str] = {}
+    for drug in drugs:
+        for name in [drug.slug, drug.name, *drug.brand_names]:
+            slugs.setdefault(" ".join(name.split()).casefold(), drug.slug)
+    return {"drug_names": [drug.name for drug in drugs], "drug_slugs": slugs}
+
+
+def _suspect_rows(request: HttpRequest) -> Any:
+    """The further suspect drug rows of a report or follow-up form, bound when posted. A form
+    posted without them (a page of an earlier release) has none."""
+    if request.method != "POST":
+        return SuspectDrugFormSet(prefix="suspects")
+    posted = request.POST.copy()
+    posted.setdefault("suspects-TOTAL_FORMS", "0")
+    posted.setdefault("suspects-INITIAL_FORMS", "0")
+    return SuspectDrugFormSet(posted, prefix="suspects")
 
 
 def _filed_message(report: Report) -> str:
@@ -200,7 +218,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reactions = list(report.reactions.all())
     pending = [r for r in reactions if r.coding == Coding.PENDING]
     others = list(report.other_drugs.all())
-    other_suspects = [d for d in others if d.role != DrugRole.CONCOMITANT]
+    other_suspects = [d for d in others if d.suspected]
     return render(
         request,
         "reports/report_detail.html",
@@ -208,7 +226,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "report": report,
             "reactions": reactions,
             "other_suspects": other_suspects,
-            "concomitants": [d for d in others if d.role == DrugRole.CONCOMITANT],
+            "concomitants": [d for d in others if not d.suspected],
             "several_suspects": any(d.drug_id is not None for d in other_suspects),
             "pending": pending,
             "pending_serious": any(r.serious for r in pending),
@@ -268,24 +286,34 @@ def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_reporter(request)
     report = _visible_report(request, pk)
     reactions = list(report.reactions.all())
+    other_suspects = report.further_suspects
     data = request.POST if request.method == "POST" else None
     updates = [ReactionUpdateForm(data, reaction=r) for r in reactions]
     narrative = FollowUpNarrativeForm(data)
     formset = ReactionFormSet(data, prefix="reactions")
+    suspects = _suspect_rows(request)
     if data is not None:
         # A follow-up may add no reaction: an untouched first row is not an error.
         formset.min_num = 0
         formset.validate_min = False
-        if all(f.is_valid() for f in updates) and narrative.is_valid() and formset.is_valid():
+        if (
+            all(f.is_valid() for f in updates)
+            and narrative.is_valid()
+            and formset.is_valid()
+            and suspects.is_valid()
+        ):
             rows = filled_forms(formset)
+            suspect_rows = filled_forms(suspects)
             try:
                 report_follow_up(
                     actor=user,
                     report=report,
-                    data=follow_up_input(updates, rows, narrative.cleaned_data["narrative"]),
+                    data=follow_up_input(
+                        updates, rows, narrative.cleaned_data["narrative"], suspect_rows
+                    ),
                 )
             except ReportInvalid as exc:
-                _place_follow_up_errors(exc, updates, rows, narrative)
+                _place_follow_up_errors(exc, updates, rows, narrative, suspect_rows)
             else:
                 messages.success(request, f"Follow-up added to {report.reference}.")
                 return redirect("report-detail", pk=report.pk)
@@ -297,22 +325,35 @@ def report_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
             "updates": updates,
             "narrative": narrative,
             "formset": formset,
+            "suspects": suspects,
+            "case_suspects": [report.drug.name, *(d.name for d in other_suspects)],
+            "first_number": len(other_suspects) + 2,
+            "other_suspect_slugs": " ".join(d.drug.slug for d in other_suspects if d.drug),
+            **_drug_lookup(),
         },
     )
 
 
 def _place_follow_up_errors(
-    exc: ReportInvalid, updates: list[ReactionUpdateForm], rows: list[Any], narrative: Form
+    exc: ReportInvalid,
+    updates: list[ReactionUpdateForm],
+    rows: list[Any],
+    narrative: Form,
+    suspect_rows: list[Any],
 ) -> None:
-    changed = [f for f in updates if f.has_changed()]
+    """Each error beside its field: on the reaction updated, the new reaction or the new
+    suspect drug it is about; what has no row goes on top of the form."""
+    row_lists = {
+        "updates": [f for f in updates if f.has_changed()],
+        "new_reactions": rows,
+        "new_suspect_drugs": suspect_rows,
+    }
     for path, msgs in exc.errors.items():
         parts = path.split(".")
+        listed = row_lists.get(parts[0], [])
         for message in msgs:
-            if parts[0] == "updates" and len(parts) == 3 and int(parts[1]) < len(changed):
-                form = changed[int(parts[1])]
-                form.add_error(parts[2] if parts[2] in form.fields else None, message)
-            elif parts[0] == "new_reactions" and len(parts) == 3 and int(parts[1]) < len(rows):
-                form = rows[int(parts[1])]
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(listed):
+                form = listed[int(parts[1])]
                 form.add_error(parts[2] if parts[2] in form.fields else None, message)
             else:
                 narrative.add_error(None, message)

@@ -173,7 +173,10 @@ def baseline_current(
 
 def baselines_current() -> list[DisproportionalityBaseline]:
     """The current baseline of every source that has reports."""
-    found = (baseline_current(source) for source in Source.objects.filter(imports__isnull=False))
+    found = (
+        baseline_current(source)
+        for source in Source.objects.filter(imports__isnull=False).distinct().order_by("pk")
+    )
     return [b for b in dict.fromkeys(found) if b is not None]
 
 

@@ -2,8 +2,8 @@
 
 A product links to the drug whose name, slug or brand name it is (case aside), else to the
 drug whose name or brand name has the same spelling-insensitive key; an event links to the
-term it names exactly in the terminology (a name, synonym, learned or MedDRA name, or a lay
-phrase that names one term only). Links are refreshed for the whole source after each
+term whose name, synonym, MedDRA or learned name it is (spelling aside): never through a
+lay phrase, never to a group. Links are refreshed for the whole source after each
 import, so a drug registered or a term added since is found: dictionary look-ups over names
 read once, and one bulk update of the links that changed.
 """
@@ -11,9 +11,9 @@ read once, and one bulk update of the links that changed.
 from dataclasses import dataclass
 
 from reference.choices import NameKind
-from reference.models import Drug
+from reference.models import Drug, TermName
 from reference.normalize import name_key
-from reference.selectors import DrugNames, term_index
+from reference.selectors import DrugNames
 
 from .models import Event, Product, Source
 
@@ -46,17 +46,28 @@ class DrugKeys:
         return self.names.find(name) or self.by_key.get(name_key(name) or "\x00")
 
 
-def event_term_id(name: str) -> int | None:
-    """The term an event's name names exactly, or None (unknown, or a lay phrase naming
-    several terms)."""
-    rows = term_index().exact(name)
-    if not rows:
-        return None
-    best = [r for r in rows if r.kind == rows[0].kind]
-    terms = {r.term_id for r in best}
-    if len(terms) > 1 and rows[0].kind == NameKind.LAY:
-        return None
-    return best[0].term_id
+# Which way of naming a term links an event first; lay phrases never do (one may name
+# several terms), and groups are for labels, not for reports.
+KIND_ORDER: dict[str, int] = {
+    NameKind.NAME.value: 0,
+    NameKind.SYNONYM.value: 1,
+    NameKind.MEDDRA.value: 2,
+    NameKind.LEARNED.value: 3,
+}
+
+
+def term_keys() -> dict[str, int]:
+    """The term of each name key: a term's name, synonym, MedDRA or learned name."""
+    names = (
+        TermName.objects.exclude(kind=NameKind.LAY)
+        .filter(term__is_group=False)
+        .values_list("key", "term_id", "kind")
+    )
+    found: dict[str, int] = {}
+    for key, term_id, _ in sorted(names, key=lambda n: (KIND_ORDER.get(n[2], 9), n[1])):
+        found.setdefault(key, term_id)
+    found.pop("", None)
+    return found
 
 
 def source_links_refresh(source: Source) -> LinkCounts:
@@ -71,10 +82,11 @@ def source_links_refresh(source: Source) -> LinkCounts:
             product.drug_id = drug_id
             changed_products.append(product)
     Product.objects.bulk_update(changed_products, ["drug"], batch_size=BATCH)
-    events = list(Event.objects.filter(source=source).only("pk", "name", "term_id"))
+    terms = term_keys()
+    events = list(Event.objects.filter(source=source).only("pk", "key", "term_id"))
     changed_events = []
     for event in events:
-        term_id = event_term_id(event.name)
+        term_id = terms.get(event.key)
         if event.term_id != term_id:
             event.term_id = term_id
             changed_events.append(event)

@@ -11,11 +11,11 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from reference.models import Drug, Term
 from spontaneous.baseline import baseline_current, source_pairs
-from spontaneous.models import DisproportionalityBaseline, Event, Product, Source
+from spontaneous.models import CaseReportPair, DisproportionalityBaseline, Event, Product, Source
 from spontaneous.tables import (
     baseline_prior,
     grouped_event_reports,
@@ -133,7 +133,7 @@ def _source_findings(drug: Drug, source: Source, product_ids: list[int]) -> list
 def _stratified_expected(
     baseline: DisproportionalityBaseline,
     source: Source,
-    pairs: Any,
+    pairs: QuerySet[CaseReportPair],
     term_ids: list[int],
     groups: dict[int, list[int]],
 ) -> np.ndarray[Any, np.dtype[np.float64]]:

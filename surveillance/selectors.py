@@ -19,6 +19,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -28,7 +29,7 @@ from django.utils import timezone
 from core.sorting import SortKey, sort_order
 from reference.listedness import LabelListing, listed_term
 from reference.models import Drug, GroupMembership, Term
-from reports.models import Exposure, Reaction, SuspectReaction
+from reports.models import Exposure, Reaction, ReportDrug, SuspectReaction
 
 from . import stats
 from .charts import MonthFigure, cumulative_by_month, months_between
@@ -74,6 +75,24 @@ def signal_cases(signal: Signal, *, sort: str = "") -> QuerySet[Reaction]:
         .exclude(report__duplicate_status="confirmed")
         .select_related("report__patient", "term")
         .order_by(*sort_order(sort, CASE_SORTS, tiebreak=("report__received_at", "id")))
+    )
+
+
+def signal_case_timing(signal: Signal) -> list[tuple[date | None, date | None, int, bool]]:
+    """Each case of a signal as its time-to-onset chart reads it: onset, the start of the
+    signal's drug (the case's first suspect's therapy start, or that of the further suspect
+    the signal is about), grade and seriousness. One query."""
+    further_start = ReportDrug.objects.filter(
+        report_id=OuterRef("report_id"), drug_id=signal.drug_id
+    ).values("therapy_start")[:1]
+    start = Case(
+        When(report__drug_id=signal.drug_id, then=F("report__therapy_start")),
+        default=Subquery(further_start),
+    )
+    return list(
+        signal_cases(signal)
+        .annotate(drug_start=start)
+        .values_list("onset_date", "drug_start", "grade", "serious")
     )
 
 

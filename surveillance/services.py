@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import statement_timeout
 from reference.models import Drug
+from reports.choices import DrugRole
+from reports.models import Report, ReportDrug
 from spontaneous.baseline import baselines_current
 
 from .choices import RunStatus, Trigger
@@ -403,8 +405,11 @@ def runs_sweep_stale() -> int:
 
 
 def drugs_behind() -> list[int]:
-    """Drugs with reports received since their last successful run started and no run queued
-    or running: detection that new reports could not queue (a broker down) catches up here."""
+    """Drugs with cases received or changed (followed up, coded, voided, judged a duplicate)
+    since their last successful run started and no run queued or running: detection that
+    these reports could not queue (a broker down) catches up here. A case is the business
+    of each of its formulary suspect drugs, the first one and any further one; the drugs
+    are read with one query."""
     last_start = (
         DetectionRun.objects.filter(status=RunStatus.SUCCEEDED)
         .filter(Q(drug=OuterRef("pk")) | Q(drug__isnull=True))
@@ -418,11 +423,32 @@ def drugs_behind() -> list[int]:
             "drug_id", flat=True
         )
     )
-    drugs = Drug.objects.annotate(
-        latest_report=Max("reports__received_at"), last_start=Subquery(last_start)
-    ).filter(latest_report__isnull=False)
-    return [
-        d.pk
-        for d in drugs
-        if d.pk not in busy and (d.last_start is None or d.latest_report > d.last_start)
-    ]
+    as_first = (
+        Report.objects.filter(drug=OuterRef("pk"))
+        .order_by()
+        .values("drug")
+        .annotate(latest=Max("updated_at"))
+        .values("latest")
+    )
+    as_further = (
+        ReportDrug.objects.filter(drug=OuterRef("pk"), role=DrugRole.SUSPECT)
+        .order_by()
+        .values("drug")
+        .annotate(latest=Max("report__updated_at"))
+        .values("latest")
+    )
+    drugs = (
+        Drug.objects.annotate(
+            as_first=Subquery(as_first),
+            as_further=Subquery(as_further),
+            last_start=Subquery(last_start),
+        )
+        .filter(Q(as_first__isnull=False) | Q(as_further__isnull=False))
+        .values_list("pk", "as_first", "as_further", "last_start")
+    )
+    behind = []
+    for drug_id, first, further, started in drugs:
+        latest = max(t for t in (first, further) if t is not None)
+        if drug_id not in busy and (started is None or latest > started):
+            behind.append(drug_id)
+    return behind

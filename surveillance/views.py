@@ -20,6 +20,7 @@ from audit.services import audit_history
 from core.sorting import page_query, sort_headers, sort_read
 from reference.models import Drug
 from reports.services import coding_pending_count
+from spontaneous.models import Source
 
 from .charts import (
     DASH,
@@ -31,6 +32,7 @@ from .charts import (
     percent_words,
 )
 from .choices import ALLOWED_MOVES, Kind, Priority, RecommendedAction, ReviewStatus
+from .drug_disproportionality import drug_source_table, drug_sources
 from .exports import csv_text
 from .filters import SignalFilter
 from .models import Signal
@@ -41,6 +43,7 @@ from .selectors import (
     SIGNAL_SORTS,
     drug_overview,
     run_list,
+    signal_case_timing,
     signal_cases,
     signal_dashboard,
     signal_detail,
@@ -229,6 +232,7 @@ SIGNAL_COLUMNS = [
     "drug",
     "term",
     "kind",
+    "source",
     "priority",
     "met",
     "status",
@@ -263,6 +267,7 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
             s.drug.name,
             s.term.name,
             s.kind,
+            s.source.name if s.source else "",
             s.priority,
             s.met,
             s.status,
@@ -350,7 +355,77 @@ def drug_page(request: HttpRequest, slug: str) -> HttpResponse:
             "entries": entries,
             "unlisted": unlisted,
             "treated": treated_patients(drug.pk),
+            "spontaneous": drug_sources(drug),
             "chart": mark_safe(chart),  # noqa: S308 - built by surveillance.charts, text escaped
+        },
+    )
+
+
+class DisproportionalityFilters(forms.Form):
+    source = forms.ChoiceField(label="Source of spontaneous reports")
+    serious = forms.BooleanField(label="Serious cases only", required=False)
+    min_count = forms.IntegerField(
+        label="At least this many cases",
+        required=False,
+        min_value=1,
+        max_value=1_000_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 6}),
+    )
+
+    def __init__(self, data: QueryDict, sources: list[Source]) -> None:
+        super().__init__(data)
+        field = self.fields["source"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s.slug, s.name) for s in sources]
+
+    def api_query(self) -> str:
+        """The same table's address parameters for the API (its CSV download)."""
+        query = QueryDict(mutable=True)
+        query["source"] = self.cleaned_data["source"]
+        if self.cleaned_data["serious"]:
+            query["serious"] = "true"
+        if self.cleaned_data["min_count"]:
+            query["min_count"] = str(self.cleaned_data["min_count"])
+        query["format"] = "csv"
+        return query.urlencode()
+
+
+TABLE_ROWS_PER_PAGE = 50
+
+
+def drug_disproportionality_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The drug read against a source of spontaneous reports: every event reported with its
+    products there, strongest first, beside the label and the hospital's own signals."""
+    _officer(request)
+    drug = get_object_or_404(Drug, slug=slug)
+    sources = [s.source for s in drug_sources(drug)]
+    data = request.GET.copy()
+    if sources and not data.get("source"):
+        # A source where the drug has products, when there is one (drug_sources's order).
+        data["source"] = sources[0].slug
+    form = DisproportionalityFilters(data, sources)
+    table = page = None
+    csv_url = ""
+    if sources and form.is_valid():
+        table = drug_source_table(
+            drug=drug,
+            source=next(s for s in sources if s.slug == form.cleaned_data["source"]),
+            serious=form.cleaned_data["serious"],
+            min_count=form.cleaned_data["min_count"] or 1,
+        )
+        page = Paginator(table.rows, TABLE_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+        csv_url = reverse("api:drug-disproportionality", args=[drug.slug]) + "?" + form.api_query()
+    return render(
+        request,
+        "surveillance/drug_disproportionality.html",
+        {
+            "drug": drug,
+            "sources": sources,
+            "form": form,
+            "table": table,
+            "page": page,
+            "query": page_query(data),
+            "csv_url": csv_url,
         },
     )
 
@@ -445,9 +520,7 @@ def _signal_charts(signal: Signal) -> dict[str, Any]:
             if signal.expected_pct is not None
             else "",
         )
-    cases = list(
-        signal_cases(signal).values_list("onset_date", "report__therapy_start", "grade", "serious")
-    )
+    cases = signal_case_timing(signal)
     onset_days = sorted((onset - start).days for onset, start, _, _ in cases if onset and start)
     onsets = onset_bins(onset_days)
     grades = Counter(grade for _, _, grade, _ in cases)

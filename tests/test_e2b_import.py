@@ -7,11 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from e2b.drugs import report_drugs
 from e2b.models import ReceivedCase
 from e2b.reader import read_batch
 from e2b.services import ImportRefused, icsr_export, icsr_import
 from reference.models import Drug, Term
-from reports.models import Report
+from reports.models import Report, SuspectReaction
 
 from .cohort import Case, CohortBuilder
 from .conftest import DATA
@@ -66,9 +67,17 @@ def test_scenario_1_keeps_both_suspects_the_concomitant_and_the_words(officer, n
     assert report.patient.age == 48
     assert report.patient.sex == "male"
     assert report.reporter_qualification == "physician"
-    received = ReceivedCase.objects.get(report=report)
-    assert [d["name"] for d in received.other_suspects] == ["Drug B"]
-    assert [(d["name"], d["role"]) for d in received.concomitants] == [("Drug C", "concomitant")]
+    drugs = list(report.other_drugs.order_by("position"))
+    # --new-drugs adds both suspects to the formulary; the concomitant is kept by name.
+    assert [(d.position, d.name, d.role) for d in drugs] == [
+        (2, "Drug B", "suspect"),
+        (3, "Drug C", "concomitant"),
+    ]
+    assert drugs[0].drug == Drug.objects.get(name="Drug B") and drugs[1].drug is None
+    # Each reaction is seen from each formulary suspect.
+    assert set(
+        SuspectReaction.objects.filter(reaction__report=report).values_list("drug__name", flat=True)
+    ) == {"Drug A", "Drug B"}
     reactions = list(report.reactions.order_by("id"))
     # No term carries these MedDRA codes: the reporter's words wait for an officer.
     assert [r.verbatim for r in reactions] == ["THROMBOSE VEINEUSE PROFONDE", "COLITE ISCHEMIQUE"]
@@ -110,10 +119,45 @@ def test_an_unknown_suspect_drug_is_a_400_naming_it_with_the_closest(api, nurse,
     assert response.status_code == 400
     messages = " ".join(response.json()["cases"]["US-APHARMA-8744554B"])
     assert "Unknown suspect drug 'Drug A'" in messages
-    assert "Unknown suspect drug 'Drug B'" in messages
     assert "inotuzumab ozogamicin" in messages
     assert not Report.objects.exists()
     assert not Drug.objects.filter(name="Drug A").exists()
+
+
+def test_a_further_suspect_outside_the_formulary_is_kept_by_name(api, nurse):
+    # The case is filed under its first suspect, which must be a formulary drug; a further
+    # suspect the formulary lacks is kept as named, as the report form and API keep it.
+    Drug.objects.create(slug="drug-a", name="Drug A")
+    response = post(api, (FDA / "FAERS2022Scenario1.xml").read_bytes())
+    assert response.status_code == 201, response.json()
+    report = Report.objects.get(pk=response.json()["reports"][0]["id"])
+    assert [(d.name, d.role, d.drug_id) for d in report.other_drugs.order_by("position")] == [
+        ("Drug B", "suspect", None),
+        ("Drug C", "concomitant", None),
+    ]
+    assert not Drug.objects.filter(name="Drug B").exists()
+    detail = api.get(f"/api/v1/reports/{report.pk}/").json()
+    assert [(d["name"], d["drug"]) for d in detail["other_suspect_drugs"]] == [("Drug B", None)]
+    assert [d["name"] for d in detail["concomitant_drugs"]] == ["Drug C"]
+
+
+def test_an_interacting_drug_is_kept_with_its_role_and_written_back_as_such(officer, nurse):
+    [result] = icsr_import(
+        data=(FDA / "FAERS2022Scenario6.xml").read_bytes(),
+        actor=officer,
+        site="St Elsewhere",
+        new_drugs=True,
+    )
+    report = result.report
+    assert report.dose.startswith("unstructured dosing")
+    assert (report.therapy_start, report.lot_number) == (date(2009, 1, 1), "4577BN2")
+    [other] = report.other_drugs.all()
+    assert (other.name, other.role, other.drug) == ("Drug B", "interacting", None)
+    # Interacting drugs are not judged as suspects: one row per reaction, the first suspect's.
+    assert {row.drug.name for row in SuspectReaction.objects.filter(reaction__report=report)} <= {
+        "Drug A"
+    }
+    assert [(d.role, d.name) for d in report_drugs(report)] == [("1", "Drug A"), ("3", "Drug B")]
 
 
 def test_the_api_files_a_batch_at_the_nurses_site_and_a_retry_changes_nothing(api, nurse):
@@ -289,3 +333,20 @@ def test_a_premarket_study_report_imports_and_says_so(officer, nurse):
         new_drugs=True,
     )
     assert "report from a study" in result.report.narrative
+
+
+def test_a_later_version_naming_a_new_suspect_adds_it_as_a_follow_up(officer, nurse):
+    body = (FDA / "FAERS2022Scenario1.xml").read_bytes()
+    [first] = icsr_import(data=body, actor=officer, site="St Elsewhere", new_drugs=True)
+    later = _with_c15(body, b"20230101").replace(b"<name>Drug B</name>", b"<name>Drug E</name>")
+    [second] = icsr_import(data=later, actor=officer, site="St Elsewhere")
+    report = Report.objects.get(pk=first.report.pk)
+    assert (second.action, report.version) == ("follow_up", 2)
+    drugs = [(d.name, d.role, d.added_in_version) for d in report.other_drugs.order_by("position")]
+    # Drug E is outside the formulary: kept by name, beside the suspects already named.
+    assert drugs == [
+        ("Drug B", "suspect", 1),
+        ("Drug C", "concomitant", 1),
+        ("Drug E", "suspect", 2),
+    ]
+    assert "new suspect drug Drug E" in report.versions.get(number=2).summary

@@ -5,6 +5,7 @@ WSGI application: generated requests, valid and invalid, never get a 5xx, and ev
 (status code, content type, headers, body) is one the schema documents.
 """
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth.models import AnonymousUser
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.urls import resolve
@@ -89,6 +91,7 @@ KNOWN_BY_PATH = {
     "/api/v1/drugs/{slug}/": "drug",
     "/api/v1/drugs/{slug}/label/": "drug",
     "/api/v1/drugs/{slug}/listedness/": "drug",
+    "/api/v1/drugs/{slug}/disproportionality/": "drug",
 }
 
 
@@ -159,6 +162,8 @@ STEERED_BODIES = {
     ("POST", "/api/v1/signal-runs/"): steered_run,
 }
 STEERED_TERMS = {"/api/v1/drugs/{slug}/listedness/", "/api/v1/terms/criteria/"}
+SOURCE = "regional-database"
+STEERED_SOURCES = {"/api/v1/drugs/{slug}/disproportionality/"}
 
 
 @schema.hook
@@ -170,6 +175,9 @@ def before_generate_body(context: Any, strategy: Any) -> Any:
 
 @schema.hook
 def before_generate_query(context: Any, strategy: Any) -> Any:
+    if context.operation.path in STEERED_SOURCES:
+        steered = strategy.map(lambda q: {**q, "source": SOURCE} if isinstance(q, dict) else q)
+        return st.one_of(steered, strategy)
     if context.operation.path not in STEERED_TERMS:
         return strategy
     steered = strategy.map(lambda q: {**q, "term": TERM} if isinstance(q, dict) else q)
@@ -217,7 +225,7 @@ def before_add_examples(context: Any, examples: list[Any]) -> None:
 
 
 @pytest.fixture
-def world(inotuzumab, nurse, other_site_nurse, officer) -> Iterator[dict[str, str]]:
+def world(inotuzumab, nurse, other_site_nurse, officer, tmp_path) -> Iterator[dict[str, str]]:
     """Reports of two sites, exposures, a detection run with its signals; and the tokens."""
     cohort = CohortBuilder(inotuzumab, nurse, nurse.site)
     cohort.register(20)
@@ -232,6 +240,17 @@ def world(inotuzumab, nurse, other_site_nurse, officer) -> Iterator[dict[str, st
     other.force_authenticate(other_site_nurse)
     response = other.post("/api/v1/reports/", report_payload(reaction("Nausea")), format="json")
     assert response.status_code == 201, response.json()
+    # A source of spontaneous reports where the drug is reported, for its table.
+    spontaneous = tmp_path / "regional.csv"
+    spontaneous.write_text(
+        "report_id,drug,event\n"
+        + "".join(f"S{i},Inotuzumab ozogamicin,Retinal haemorrhage\n" for i in range(4))
+        + "".join(f"T{i},Comparol,Nausea\n" for i in range(8)),
+        encoding="utf-8",
+    )
+    call_command(
+        "import_reports", str(spontaneous), "--source", "Regional database", stdout=io.StringIO()
+    )
     KNOWN.update(
         report=list(Report.objects.order_by("pk").values_list("pk", flat=True)[:20]),
         exposure=list(Exposure.objects.order_by("pk").values_list("pk", flat=True)[:20]),

@@ -2,15 +2,19 @@
 each formulary suspect's label, and detection counts the case in each suspect's cohort."""
 
 import importlib
+import re
+from datetime import date
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from reports.models import Exposure, Reaction, Report, ReportDrug, ReportVersion, SuspectReaction
 from surveillance.models import DetectionRun, Signal
-from surveillance.selectors import cohort_count, signal_cases
+from surveillance.selectors import cohort_count, signal_case_timing, signal_cases
+from surveillance.services import drugs_behind
 
 from .cohort import drug_with_label, worked_scenario
 from .factories import reaction, report_payload
@@ -239,6 +243,70 @@ class TestDetection:
             assert counts.cases == 1  # the first report alone
 
 
+class TestDrugsBehind:
+    """The sweep's catch-up (drugs_behind) sees a case under each formulary suspect drug."""
+
+    def test_a_further_suspect_makes_its_drug_behind(
+        self, api, inotuzumab, combimab, django_assert_num_queries
+    ):
+        detect()
+        assert drugs_behind() == []
+        two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        with django_assert_num_queries(3):  # an all-drugs run active, busy drugs, the drugs
+            behind = drugs_behind()
+        assert sorted(behind) == sorted([inotuzumab.pk, combimab.pk])
+        detect(combimab)
+        assert drugs_behind() == [inotuzumab.pk]
+        detect()
+        assert drugs_behind() == []
+
+    def test_a_suspect_added_by_a_follow_up_makes_its_drug_behind(self, api, inotuzumab, combimab):
+        body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        detect()
+        assert drugs_behind() == []
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/",
+            {"new_suspect_drugs": ["Combimab", "Dexamethasone"]},
+            format="json",
+        )
+        assert response.status_code == 200, response.json()
+        assert combimab.pk in drugs_behind()
+
+    def test_a_case_voided_after_the_run_makes_each_suspect_behind(
+        self, api, officer, inotuzumab, combimab
+    ):
+        body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+        detect()
+        officer_api = APIClient()
+        officer_api.force_authenticate(officer)
+        response = officer_api.post(
+            f"{URL}{body['id']}/void/", {"reason": "wrong patient"}, format="json"
+        )
+        assert response.status_code == 200
+        assert sorted(drugs_behind()) == sorted([inotuzumab.pk, combimab.pk])
+
+
+def test_time_to_onset_counts_from_the_start_of_the_signals_own_drug(
+    api, client, officer, inotuzumab, combimab
+):
+    """The case's first suspect started on 1 October and Combimab on 5 October: a reaction
+    on 9 October came 8 days into the first and 4 days into Combimab."""
+    submit(
+        api,
+        reaction("Haemoptysis", **SERIOUS),
+        other_suspect_drugs=[{"drug": "Combimab", "therapy_start": "2026-10-05"}],
+    )
+    detect()
+    onset = date(2026, 10, 9)
+    first = Signal.objects.get(drug=inotuzumab, term__name="Haemoptysis", kind="unlisted")
+    further = Signal.objects.get(drug=combimab, term__name="Haemoptysis", kind="unlisted")
+    assert signal_case_timing(first) == [(onset, date(2026, 10, 1), 3, True)]
+    assert signal_case_timing(further) == [(onset, date(2026, 10, 5), 3, True)]
+    client.force_login(officer)
+    assert client.get(f"/surveillance/signals/{further.pk}/").context["onset_days"] == [4]
+    assert client.get(f"/surveillance/signals/{first.pk}/").context["onset_days"] == [8]
+
+
 class TestFollowUpAndCoding:
     def test_a_follow_up_keeps_the_drugs_and_judges_new_reactions_against_each(
         self, api, inotuzumab, combimab
@@ -420,6 +488,137 @@ class TestWebForm:
         assert "paracetamol (concomitant)" in version
 
 
+class TestWebFollowUp:
+    """The follow-up form adds further suspect drugs with the rows of the report form."""
+
+    @staticmethod
+    def follow_up(report_id, *suspects, narrative=""):
+        """The form as the page posts it: the reactions already reported left as they are."""
+        unchanged = {
+            f"r{r.pk}-{name}": value
+            for r in Reaction.objects.filter(report_id=report_id)
+            for name, value in (("outcome", r.outcome), ("end_date", r.end_date or ""))
+        }
+        return {
+            **unchanged,
+            "narrative": narrative,
+            "reactions-TOTAL_FORMS": "0",
+            "reactions-INITIAL_FORMS": "0",
+            "reactions-MIN_NUM_FORMS": "0",
+            "reactions-MAX_NUM_FORMS": "50",
+            **TestWebForm.suspect_rows(*suspects),
+        }
+
+    def test_the_page_offers_suspect_rows_numbered_after_the_case_suspects(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = two_suspects(api)
+        client.force_login(nurse)
+        html = client.get(f"/reports/{body['id']}/follow-up/").content.decode()
+        assert "The case names inotuzumab ozogamicin, Combimab and Dexamethasone" in html
+        assert 'id="suspect-template"' in html and 'id="add-suspect"' in html
+        assert 'data-first-number="4"' in html
+        assert '<option value="Combimab">' in html
+        assert "js/suspect_rows.js" in html
+        # Concomitant drugs are not suspects: paracetamol is not named among them.
+        assert "Dexamethasone as suspects" in html
+
+    def test_a_suspect_added_on_the_form_judges_every_reaction_against_its_label(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+        assert body["expedited"] is False
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Combimab", "dose": "2 mg", "route": "intravenous", "lot_number": "L9"},
+            {"drug": "Dexamethasone", "therapy_start": "2026-10-02"},
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 302, response.context and [
+            f.errors for f in response.context["suspects"].forms
+        ]
+        report = Report.objects.get(pk=body["id"])
+        assert report.version == 2 and report.expedited
+        fields = ["position", "name", "role", "drug_id", "dose", "route", "lot_number"]
+        assert list(report.other_drugs.values_list(*fields, "added_in_version")) == [
+            (2, "Combimab", "suspect", combimab.pk, "2 mg", "intravenous", "L9", 2),
+            (3, "Dexamethasone", "suspect", None, "", "", "", 2),
+        ]
+        [platelets] = report.reactions.all()
+        assert platelets.listedness == "unlisted"
+        assert dict(
+            SuspectReaction.objects.filter(reaction=platelets).values_list(
+                "drug__slug", "listedness"
+            )
+        ) == {"inotuzumab-ozogamicin": "listed", "combimab": "unlisted"}
+        summary = ReportVersion.objects.get(report=report, number=2).summary
+        assert "new suspect drug Combimab" in summary
+        assert "new suspect drug Dexamethasone" in summary
+        assert cohort_count(combimab, []).exposed == 1
+
+    def test_a_drug_the_case_names_already_is_shown_on_its_row_with_what_was_typed(
+        self, api, client, nurse, inotuzumab, combimab
+    ):
+        body = two_suspects(api)
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Vincristine", "dose": "1.4 mg/m2"},
+            {"drug": "combimab", "dose": "3 mg"},
+            narrative="Vincristine given on day 8.",
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second = response.context["suspects"].forms
+        assert not first.errors
+        assert "The case names combimab already" in second.errors["drug"][0]
+        html = response.content.decode()
+        assert 'value="1.4 mg/m2"' in html and 'value="3 mg"' in html
+        assert "Vincristine given on day 8." in html
+        assert "Please correct the fields marked below" in html
+        # The rows come after the case's three suspects.
+        assert re.search(r"Suspect drug <span data-row-number>4</span>", html)
+        assert re.search(r"Suspect drug <span data-row-number>5</span>", html)
+        report = Report.objects.get(pk=body["id"])
+        assert report.version == 1
+        assert report.other_drugs.count() == 4
+
+    def test_bad_dates_go_to_their_row_and_field(self, api, client, nurse, inotuzumab, combimab):
+        body = submit(api)
+        client.force_login(nurse)
+        data = self.follow_up(
+            body["id"],
+            {"drug": "Combimab", "therapy_start": "2999-01-01"},
+            {"drug": "Cytarabine", "therapy_start": "2026-10-05", "therapy_end": "2026-10-01"},
+            {"drug": "Vincristine", "therapy_start": "not a date"},
+        )
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second, third = response.context["suspects"].forms
+        # The form's own check comes first: the service sees the rows once they read.
+        assert third.errors["therapy_start"]
+        assert 'value="not a date"' in response.content.decode()
+        data["suspects-2-therapy_start"] = ""
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 200
+        first, second, third = response.context["suspects"].forms
+        assert "future" in first.errors["therapy_start"][0]
+        assert "before it starts" in second.errors["therapy_end"][0]
+        assert not third.errors
+        assert not ReportDrug.objects.exists()
+
+    def test_a_removed_or_blank_row_adds_nothing(self, api, client, nurse, inotuzumab, combimab):
+        body = submit(api)
+        client.force_login(nurse)
+        removed = {"drug": "Combimab", "DELETE": "on"}
+        data = self.follow_up(body["id"], removed, {}, narrative="Seen again.")
+        response = client.post(f"/reports/{body['id']}/follow-up/", data)
+        assert response.status_code == 302
+        assert not ReportDrug.objects.exists()
+        assert Report.objects.get(pk=body["id"]).version == 2
+
+
 def test_a_new_case_queues_detection_for_each_formulary_suspect(
     api, settings, inotuzumab, combimab, django_capture_on_commit_callbacks
 ):
@@ -431,3 +630,106 @@ def test_a_new_case_queues_detection_for_each_formulary_suspect(
         "combimab",
     }
     assert Signal.objects.filter(drug=combimab, term__name="Thrombocytopenia").exists()
+
+
+def test_a_follow_up_adding_a_suspect_queues_detection_for_it(
+    api, settings, inotuzumab, combimab, django_capture_on_commit_callbacks
+):
+    body = submit(api, reaction("Thrombocytopenia", **SERIOUS))
+    settings.DETECTION_ON_NEW_REPORTS = True
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{URL}{body['id']}/follow-up/", {"new_suspect_drugs": ["Combimab"]}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    assert set(DetectionRun.objects.values_list("drug__slug", flat=True)) == {
+        "inotuzumab-ozogamicin",
+        "combimab",
+    }
+    assert Signal.objects.filter(drug=combimab, term__name="Thrombocytopenia").exists()
+
+
+class TestDuplicates:
+    """Two cases of one patient that share a suspect drug and a reaction are suspected
+    duplicates, whichever place each case gives the drug."""
+
+    def test_the_first_suspect_of_one_is_a_further_suspect_of_the_other(
+        self, api, inotuzumab, combimab
+    ):
+        first = two_suspects(api, reaction("Thrombocytopenia", onset_date="2026-10-09"))
+        second = submit(api, reaction("Thrombocytopenia", onset_date="2026-10-10"), drug="combimab")
+        assert second["duplicate_status"] == "suspected"
+        assert Report.objects.get(pk=second["id"]).duplicate_of_id == first["id"]
+
+    def test_a_further_suspect_of_the_new_case_is_the_first_of_the_other(
+        self, api, inotuzumab, combimab
+    ):
+        first = submit(api, reaction("Thrombocytopenia", onset_date="2026-10-09"), drug="combimab")
+        second = submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-10"),
+            other_suspect_drugs=["Combimab"],
+        )
+        assert second["duplicate_status"] == "suspected"
+        assert Report.objects.get(pk=second["id"]).duplicate_of_id == first["id"]
+
+    def test_cases_sharing_no_formulary_suspect_are_not_duplicates(self, api, inotuzumab, combimab):
+        submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-09"),
+            drug="combimab",
+            other_suspect_drugs=["Dexamethasone"],
+        )
+        second = submit(
+            api,
+            reaction("Thrombocytopenia", onset_date="2026-10-10"),
+            other_suspect_drugs=["Dexamethasone"],
+        )
+        assert not second["duplicate_status"]
+
+
+def test_the_coding_queue_names_each_formulary_suspect_of_the_pending_words(
+    api, officer, inotuzumab, combimab
+):
+    two_suspects(api, {"verbatim": "zorblatt fizzing", "grade": 2})
+    officer_api = APIClient()
+    officer_api.force_authenticate(officer)
+    [group] = officer_api.get("/api/v1/coding/").json()
+    assert group["drugs"] == ["Combimab", "inotuzumab ozogamicin"]
+
+
+def test_the_report_list_and_the_expedited_list_name_every_suspect_in_a_fixed_number_of_queries(
+    api, client, officer, inotuzumab, combimab
+):
+    client.force_login(officer)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url).content.decode()
+        return html, len(captured)
+
+    two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+    _, one_case = queries("/reports/?drug=combimab")
+    _, one_due = queries("/reports/expedited/")
+    for n in (2, 3):
+        two_suspects(api, reaction("Thrombocytopenia", **SERIOUS), patient=f"PT-{n}")
+    submit(api, reaction("Haemoptysis", **SERIOUS), patient="PT-9")
+    html, three_cases = queries("/reports/?drug=combimab")
+    assert html.count("Also suspected: Combimab, Dexamethasone</div>") == 3
+    assert "paracetamol" not in html
+    due, three_due = queries("/reports/expedited/")
+    assert due.count("Also suspected: Combimab, Dexamethasone</div>") == 3
+    assert due.count("Also suspected") == 3  # the case with one suspect names it alone
+    assert (three_cases, three_due) == (one_case, one_due)
+
+
+def test_a_drug_not_given_is_not_named_among_the_suspects_of_the_lists(
+    api, client, officer, inotuzumab, combimab
+):
+    body = two_suspects(api, reaction("Thrombocytopenia", **SERIOUS))
+    ReportDrug.objects.create(report_id=body["id"], position=6, role="not_given", name="Placebo")
+    ReportDrug.objects.create(report_id=body["id"], position=7, role="interacting", name="Azole")
+    client.force_login(officer)
+    for url in ("/reports/", "/reports/expedited/"):
+        html = client.get(url).content.decode()
+        assert "Also suspected: Combimab, Dexamethasone, Azole</div>" in html

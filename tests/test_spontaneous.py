@@ -258,6 +258,7 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     exported_rows = csv.DictReader(io.StringIO(exported.content.decode()))
     nausea = next(r for r in exported_rows if r["term"] == "Nausea")
     assert (nausea["a"], nausea["d"]) == (str(a), str(d))
+    assert nausea["source"] == "database"
     assert nausea["exposed"] == str(a + b)
     assert float(nausea["expected_pct"]) == pytest.approx(100 * c / (c + d))
     assert float(nausea["eb05"]) == pytest.approx(n["eb05"])

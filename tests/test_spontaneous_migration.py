@@ -51,8 +51,8 @@ def _old_data(apps):
     formulary = Drug.objects.get(slug="inotuzumab-ozogamicin")
     nausea = Term.objects.get(name="Nausea")
     created = {
-        name: Drug.objects.create(name=name, slug=name.lower().replace(" ", "-"))
-        for name in ("Examplumab", "Reviewedol", "Fish oil", "FISH OIL")
+        name: Drug.objects.create(name=name, slug=f"drug-{i}")
+        for i, name in enumerate(("Examplumab", "Reviewedol", "Fish oil", "FISH OIL"))
     }
     new_terms = {}
     for name in ("Foo reaction", "Bar reaction"):

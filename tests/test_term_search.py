@@ -1,9 +1,11 @@
 import pytest
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from reference.models import Term
 from reference.normalize import compact, normalize
-from reference.search import Tier
-from reference.selectors import term_code, term_search
+from reference.search import PARTIAL_CUTOFF, Tier
+from reference.selectors import term_code, term_index, term_search
 
 
 def names(q, limit=10):
@@ -149,3 +151,50 @@ class TestRanking:
             "Chromaturia",
             "Haematuria",
         ]
+
+
+def misspelt(text, at):
+    """The text with two neighbouring letters swapped and one dropped, from place ``at``."""
+    at = min(at, max(len(text) - 3, 0))
+    return text[:at] + text[at + 1] + text[at] + text[at + 3 :] if len(text) > 3 else text
+
+
+@pytest.mark.django_db
+class TestSearchShortcuts:
+    """Search looks only where a match can be; these pin that it never looks past one."""
+
+    @pytest.fixture
+    def index(self):
+        return term_index()
+
+    @pytest.fixture
+    def probes(self, index):
+        texts = index.spaced[::7]
+        return (
+            texts
+            + [misspelt(t, 3) for t in texts]
+            + [t[2 : 2 + max(8, len(t) // 2)] for t in texts]
+            + ["haemorrhage", "bleeding nose", "ane", "nausea and vomiting after chemo"]
+        )
+
+    def test_names_containing_the_query_are_all_found_once(self, index, probes):
+        for probe in probes:
+            key = compact(normalize(probe))
+            expected = [i for i, row_key in enumerate(index.keys) if key and key in row_key]
+            assert index._rows_containing(key) == expected, probe
+
+    def test_every_name_a_part_of_which_is_close_to_the_query_is_scored(self, index, probes):
+        for probe in probes:
+            spaced = normalize(probe)
+            close = {
+                at
+                for at, text in enumerate(index.fuzzy_spaced)
+                if fuzz.partial_ratio(spaced, text) >= PARTIAL_CUTOFF
+            }
+            assert close <= set(index._partial_candidates(spaced)), probe
+
+    def test_every_known_word_within_the_edits_is_a_candidate(self, index, probes):
+        for word in {w for probe in probes for w in normalize(probe).split()}:
+            edits = 2 if len(word) >= 7 else 1
+            close = [w for w in index.spelling if OSA.distance(word, w) <= edits]
+            assert [w for w in index._spelling_near(len(word), edits) if w in close] == close

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from reports.models import Exposure, Report
 from reports.services.reports import version_save
+from spontaneous.models import Source
 from surveillance.models import DetectionRun, Signal
 from surveillance.services import run_create, run_execute
 
@@ -21,6 +22,7 @@ OFFICER_ONLY_PREFIXES = (
     "detection-runs",
     "drug-overview",
     "api:signal",
+    "api:drug-disproportionality",
     "coding-queue",
     "api:coding",
     "expedited-due",
@@ -47,6 +49,7 @@ KNOWN = {
     "signal-csv",
     "signal-cases-csv",
     "drug-overview",
+    "drug-overview-disproportionality",
     "login",
     "logout",
     "schema",
@@ -57,6 +60,7 @@ KNOWN = {
     "api:term-search",
     "api:term-criteria",
     "api:drug-listedness",
+    "api:drug-disproportionality",
     "api:report-e2b",
     "api:icsr",
     "report-e2b-download",
@@ -106,6 +110,7 @@ def named_patterns(resolver=None, namespace=""):
 def world(inotuzumab, nurse, officer):
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
+    Source.objects.create(slug="faers", name="FAERS")  # the one source: the table's default
     # The scenario writes its reports directly; the first one gets the version filing saves.
     first = Report.objects.order_by("pk")[0]
     version_save(first, nurse, "Initial report", list(first.reactions.all()))

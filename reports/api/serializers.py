@@ -7,7 +7,6 @@ from reference.structured import StrictCharField
 from reports.choices import (
     Causality,
     Coding,
-    DrugRole,
     Listedness,
     Outcome,
     Qualification,
@@ -167,7 +166,10 @@ class SuspectListednessSerializer(serializers.Serializer[SuspectReaction]):
 
 class ReportDrugSerializer(serializers.Serializer[ReportDrug]):
     name = serializers.CharField(help_text="The drug as reported.")
-    role = serializers.CharField(help_text="suspect, concomitant or interacting.")
+    role = serializers.CharField(
+        help_text="suspect, interacting (listed with the suspects), concomitant or not_given "
+        "(a drug of a blinded study the patient was not given; listed with the concomitants)."
+    )
     drug = serializers.CharField(
         source="drug.slug", allow_null=True, help_text="The formulary drug; null outside it."
     )
@@ -266,19 +268,11 @@ class ReportSerializer(serializers.Serializer[Report]):
 
     @extend_schema_field(ReportDrugSerializer(many=True))
     def get_other_suspect_drugs(self, report: Report) -> Any:
-        return [
-            ReportDrugSerializer(d).data
-            for d in report.other_drugs.all()
-            if d.role != DrugRole.CONCOMITANT
-        ]
+        return [ReportDrugSerializer(d).data for d in report.other_drugs.all() if d.suspected]
 
     @extend_schema_field(ReportDrugSerializer(many=True))
     def get_concomitant_drugs(self, report: Report) -> Any:
-        return [
-            ReportDrugSerializer(d).data
-            for d in report.other_drugs.all()
-            if d.role == DrugRole.CONCOMITANT
-        ]
+        return [ReportDrugSerializer(d).data for d in report.other_drugs.all() if not d.suspected]
 
 
 class ReactionUpdateSerializer(serializers.Serializer[Any]):

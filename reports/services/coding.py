@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,7 +27,7 @@ from reference.selectors import term_index, term_search
 from reference.services import LabelWording, label_wording_code, label_wording_pending
 
 from ..choices import Coding
-from ..models import Reaction, Report
+from ..models import Reaction, Report, SuspectReaction
 from ..validation import ReportInvalid, code_terms, suggestions
 from .reactions import (
     Suspect,
@@ -64,6 +65,9 @@ def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
     pending = (
         Reaction.objects.filter(coding=Coding.PENDING)
         .select_related("report", "drug")
+        .prefetch_related(
+            Prefetch("per_drug", queryset=SuspectReaction.objects.select_related("drug"))
+        )
         .order_by("report__received_at", "id")
     )
     groups: dict[str, list[Reaction]] = defaultdict(list)
@@ -83,7 +87,11 @@ def coding_queue(*, suggest: int = 5) -> list[PendingWords]:
             writings=sorted(writings),
             reactions=len(reactions),
             serious=sum(r.serious for r in reactions),
-            drugs=sorted({r.drug.name for r in reactions}),
+            # Each formulary suspect drug of the cases, not only their first.
+            drugs=sorted(
+                {r.drug.name for r in reactions}
+                | {row.drug.name for r in reactions for row in r.per_drug.all()}
+            ),
             reports=list(dict.fromkeys(r.report.reference for r in reactions)),
             first_received=min((r.report.received_at for r in reactions), default=None),
             label_drugs=sorted({e.drug.name for e in on_labels}),
@@ -243,7 +251,8 @@ def _report_code(
         )
     # The 15-day clock runs from the day the report was received, not from its coding.
     expedite_if_needed(report, reactions, timezone.localdate(report.received_at))
-    flag_duplicates(report, reactions)
+    # The labels differ between intake and follow-ups, the drugs do not.
+    flag_duplicates(report, reactions, next(iter(suspects.values())))
     report.version += 1
     report.save()
     verb = "Recoded" if recode else "Coded"

@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db.models import Q
+
 from reference.listedness import LabelListing
 from reference.listedness import Listedness as Judgement
 from reference.models import Drug, Label, Term
@@ -210,16 +212,21 @@ def expedite_if_needed(report: Report, reactions: Sequence[Reaction], received: 
         report.expedited_due = received + timedelta(days=EXPEDITED_DAYS)
 
 
-def flag_duplicates(report: Report, reactions: Sequence[Reaction]) -> None:
-    """Same site, patient, drug and term with onsets within 3 days: a suspected duplicate."""
+def flag_duplicates(
+    report: Report, reactions: Sequence[Reaction], suspects: Sequence[Suspect]
+) -> None:
+    """Same site, patient, suspect drug and term with onsets within 3 days: a suspected
+    duplicate. The two cases share a formulary suspect drug, whichever place each gives it
+    (the first suspect of one may be a further suspect of the other)."""
     dated = [r for r in reactions if r.onset_date is not None and r.term_id is not None]
     if not dated or report.duplicate_status:
         return
+    drug_ids = [s.drug.pk for s in suspects]
+    as_further = ReportDrug.objects.filter(drug__in=drug_ids, role=DrugRole.SUSPECT)
     # The patient's other reports first: usually none, and then no reaction is read at all.
     others = list(
-        Report.objects.filter(
-            site=report.site, patient=report.patient, drug=report.drug, is_void=False
-        )
+        Report.objects.filter(site=report.site, patient=report.patient, is_void=False)
+        .filter(Q(drug__in=drug_ids) | Q(pk__in=as_further.values("report_id")))
         .exclude(pk=report.pk)
         .values_list("pk", flat=True)
     )

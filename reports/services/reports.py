@@ -137,7 +137,7 @@ def _report_create(
     reactions = reactions_build(report, data.reactions, checked.codings, suspects, 1)
     expedite_if_needed(report, reactions, received)
     if not new_patient:  # a patient first seen now has no other report
-        flag_duplicates(report, reactions)
+        flag_duplicates(report, reactions, suspects)
     report.reference = next_case_number(received.year)
     report.save(force_insert=True)
     if idempotency is not None:
@@ -371,7 +371,7 @@ def report_follow_up(*, actor: User, report: Report, data: FollowUpInput) -> Rep
         )
         suspect_rows_save(added, suspects, new=True)
         expedite_if_needed(report, added, today)
-        flag_duplicates(report, added)
+        flag_duplicates(report, added, suspects)
     if data.narrative.strip():
         stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
         addition = f"[Follow-up {report.version}, {stamp}] {data.narrative.strip()}"

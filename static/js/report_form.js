@@ -9,9 +9,31 @@
   const prefix = total ? total.name.replace("-TOTAL_FORMS", "") : "reactions";
   const criteriaCache = new Map();
 
+  const slugData = document.getElementById("formulary-drug-slugs");
+  const slugOf = slugData ? JSON.parse(slugData.textContent) : {};
+
   function drugSlug() {
     const select = form.querySelector("select[name='drug']");
     return select ? select.value : form.dataset.drug || "";
+  }
+
+  // Every formulary drug the case suspects: the first, those the case names already (a
+  // follow-up), and the further suspect rows typed so far (by name, brand or slug).
+  function suspectSlugs() {
+    const slugs = [drugSlug(), ...(form.dataset.otherDrugs || "").split(" ")];
+    document.querySelectorAll("#suspect-rows [data-suspect-row]").forEach((row) => {
+      const del = row.querySelector("input[name$='-DELETE']");
+      if (row.hidden || (del && del.checked)) return;
+      const name = row.querySelector("input[name$='-drug']").value;
+      slugs.push(slugOf[name.trim().split(/\s+/).join(" ").toLowerCase()] || "");
+    });
+    return [...new Set(slugs.filter(Boolean))];
+  }
+
+  function refreshListedness() {
+    rows.querySelectorAll("[data-reaction-row]").forEach((row) => {
+      if (!row.hidden) showListedness(row);
+    });
   }
 
   function renumber() {
@@ -63,11 +85,15 @@
   async function showListedness(row) {
     const term = row.querySelector(".term-input").value.trim();
     const hint = row.querySelector(".listedness-hint");
-    const slug = drugSlug();
-    if (!term || !slug) { hint.textContent = ""; return; }
+    const slugs = suspectSlugs();
+    if (!term || !slugs.length) { hint.textContent = ""; return; }
     try {
-      const url = form.dataset.listednessUrl.replace("__drug__", encodeURIComponent(slug));
-      const data = await getJSON(url + "?term=" + encodeURIComponent(term));
+      // The reaction against each suspect's label: unlisted for any of them, unlisted for the case.
+      const answers = await Promise.all(slugs.map((slug) => {
+        const url = form.dataset.listednessUrl.replace("__drug__", encodeURIComponent(slug));
+        return getJSON(url + "?term=" + encodeURIComponent(term));
+      }));
+      const data = answers[0];
       if (data.is_group) {
         // A group is no reaction: the server refuses it, so say so now and offer its members.
         hint.textContent = data.term + " is a group: choose the specific reaction. ";
@@ -86,8 +112,10 @@
         });
         return;
       }
-      hint.textContent = (data.coding_note ? data.coding_note + " " : "") + data.explanation;
-      hint.className = "listedness-hint " + data.listedness;
+      const unlisted = answers.some((answer) => answer.listedness === "unlisted");
+      hint.textContent = (data.coding_note ? data.coding_note + " " : "")
+        + answers.map((answer) => answer.explanation).join(" ");
+      hint.className = "listedness-hint " + (unlisted ? "unlisted" : data.listedness);
     } catch (e) {
       // No term matches: the words are filed as written, for an officer to code.
       hint.textContent = "No term matches these words. You can file them as you wrote them: "
@@ -199,6 +227,14 @@
   const add = document.getElementById("add-reaction");
   if (add) add.addEventListener("click", addRow);
   const drug = form.querySelector("select[name='drug']");
-  if (drug) drug.addEventListener("change", () => rows.querySelectorAll("[data-reaction-row]").forEach(showListedness));
+  if (drug) drug.addEventListener("change", refreshListedness);
+  const suspectRows = document.getElementById("suspect-rows");
+  if (suspectRows) {
+    suspectRows.addEventListener("change", refreshListedness);
+    // A removed suspect row is hidden by its own script once the click is handled.
+    suspectRows.addEventListener("click", (ev) => {
+      if (ev.target.closest("[data-remove-row]")) setTimeout(refreshListedness, 0);
+    });
+  }
   void prefix;
 })();

@@ -1,4 +1,4 @@
-// Further suspect drugs on the report form: rows added from a template and removed.
+// Further suspect drugs on the report and follow-up forms: rows added from a template and removed.
 (function () {
   "use strict";
   const rows = document.getElementById("suspect-rows");
@@ -7,9 +7,12 @@
   const total = document.querySelector("input[name='suspects-TOTAL_FORMS']");
   if (!rows || !template || !add || !total) return;
 
-  // The first suspect is the drug above: the further ones are numbered from 2.
+  // The suspects the case names already (the drug above, or those of the report being
+  // followed up) come first: the rows are numbered after them.
+  const first = Number(rows.dataset.firstNumber) || 2;
+
   function renumber() {
-    let n = 1;
+    let n = first - 1;
     rows.querySelectorAll("[data-suspect-row]").forEach((row) => {
       if (!row.hidden) row.querySelector("[data-row-number]").textContent = String(++n);
     });

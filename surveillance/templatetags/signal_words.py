@@ -22,3 +22,14 @@ def p_figure(value: float | None) -> str:
 @register.filter
 def signal_history_words(entry: Any) -> str:
     return wording.signal_history_words(entry.action, entry.changes or {})
+
+
+@register.filter
+def stat_figure(value: float | None) -> str:
+    """A statistic rounded for reading: two decimals below 10, one below 100, none above; a
+    dash where it is undefined."""
+    if value is None:
+        return "—"
+    size = abs(value)
+    decimals = 2 if size < 10 else 1 if size < 100 else 0
+    return f"{value:,.{decimals}f}"

@@ -81,5 +81,5 @@ class Command(BaseCommand):
 
 def _all_reports() -> Any:
     return Report.objects.select_related("site", "patient", "drug").prefetch_related(
-        "reactions__term"
+        "reactions__term", "other_drugs"
     )

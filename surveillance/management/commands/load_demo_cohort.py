@@ -10,7 +10,7 @@ from accounts.choices import Role
 from accounts.services import account_create_or_update
 from reference.models import Drug
 from reports.choices import Coding
-from reports.inputs import PatientInput, ReactionInput, ReportInput
+from reports.inputs import DrugInput, PatientInput, ReactionInput, ReportInput
 from reports.models import Patient, Reaction
 from reports.services import ExposureRow, exposures_register, report_submit
 from surveillance.choices import Trigger
@@ -44,6 +44,16 @@ WORDS: list[tuple[str, int, int, list[str]]] = [
     ("bleeding at the back of the eye", 1, 3, ["hospitalization"]),
     ("legs felt like jelly on the stairs", 2, 2, []),
     ("funny turn after the infusion", 1, 3, ["other_medically_important"]),
+]
+
+# Drugs given with the seed drug (it is used with low-intensity chemotherapy): a further
+# suspect outside the formulary, kept by name, and concomitant drugs, in patients per 300
+# reports.
+CASE_DRUGS: list[tuple[str, bool, str, str, int]] = [
+    # name, suspect, dose, route, reports
+    ("vincristine", True, "1.4 mg/m2", "intravenous", 40),
+    ("dexamethasone", False, "10 mg", "oral", 60),
+    ("ondansetron", False, "8 mg", "oral", 90),
 ]
 
 
@@ -111,7 +121,13 @@ class Command(BaseCommand):
                             outcome="recovering",
                         )
                     )
+            given = random.Random(options["seed"] + 2)  # noqa: S311 - synthetic demo data
             for i, items in sorted(reactions.items()):
+                drugs = [
+                    (suspect, DrugInput(drug=name, dose=dose, route=route, therapy_start=start))
+                    for name, suspect, dose, route, per_300 in CASE_DRUGS
+                    if given.random() < per_300 / 300
+                ]
                 report_submit(
                     reporter=nurse,
                     data=ReportInput(
@@ -124,6 +140,8 @@ class Command(BaseCommand):
                         therapy_start=start,
                         narrative="Synthetic demo case.",
                         reactions=items,
+                        other_suspect_drugs=[d for suspect, d in drugs if suspect],
+                        concomitant_drugs=[d for suspect, d in drugs if not suspect],
                     ),
                 )
         run = run_execute(run_create(trigger=Trigger.COMMAND_LINE))
