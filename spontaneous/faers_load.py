@@ -12,6 +12,7 @@ its events (MedDRA preferred terms by name), each pair once, and its outcome cod
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -20,11 +21,12 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from accounts.models import User
-from reference.choices import NameKind
-from reference.models import Drug, TermName
+from core.db import statement_timeout
+from reference.models import Drug
 from reference.normalize import name_key
 
 from .faers import CURRENT, Progress, Quarter, TableStats, deleted_cases, fda_date, table_batches
+from .links import term_keys
 from .models import CaseReport, CaseReportPair, Event, ImportKind, Product, ReportImport, Source
 from .names import product_key
 
@@ -38,16 +40,11 @@ FAERS_NAME = "FAERS"
 BATCH = 5000
 SQLITE_BATCH = 500  # ids in one IN (...) list
 COPY_CHUNK = 100_000
+# Rows (cases and pairs) from which PostgreSQL writes with foreign keys set aside.
+FOREIGN_KEYS_ASIDE_FROM = 200_000
 # A case's columns as written: by field name, in the order _case_row gives them.
 CASE_NAMES = ("case_key", "batch", "sex", "version", "fda_dt", "outcomes", "serious", "deleted_by")
 CASE_FIELDS = tuple(f"{n}_id" if n in ("batch", "deleted_by") else n for n in CASE_NAMES)
-# Which way of naming a term links an event first (lay phrases never do).
-KIND_ORDER: dict[str, int] = {
-    NameKind.NAME.value: 0,
-    NameKind.SYNONYM.value: 1,
-    NameKind.MEDDRA.value: 2,
-    NameKind.LEARNED.value: 3,
-}
 
 
 @dataclass(slots=True)
@@ -254,7 +251,10 @@ def faers_import(
     if previous is not None:
         return FaersImportResult(batch=previous, unchanged=True)
     data = quarter_read(quarter, roles=roles, progress=progress)
-    return _quarter_write(data, sha256=sha256, imported_by=imported_by, progress=progress)
+    # A quarter's statements (a COPY of millions of pairs) outlast the limit sized for web
+    # requests; the import is bounded by its own size instead.
+    with statement_timeout(0):
+        return _quarter_write(data, sha256=sha256, imported_by=imported_by, progress=progress)
 
 
 @transaction.atomic
@@ -310,30 +310,37 @@ def _quarter_write(
             removed.append(found.id)
 
     total = len(new) + len(recorded) + len(replace)
-    step = "writing reports"
-    rows = [_case_row(key, case, batch.pk, None) for key, case in new]
-    rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
-    new_ids = store.insert_cases(source.pk, rows)
-    if progress is not None:
-        progress(step, len(rows), total)
-    store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
-    store.mark_deleted(removed, batch.pk)
-    store.delete_pairs([pk for pk, _ in replace] + removed)
-    if progress is not None:
-        progress(step, total, total)
+    pair_total = sum(len(c.products) * len(c.events) for _, c in (*new, *replace))
+    written = 0
 
-    kept = [(pk, case) for pk, (_, case) in zip(new_ids, new, strict=False)] + replace
-    pair_total = sum(len(case.products) * len(case.events) for _, case in kept)
+    def advance(count: int) -> None:
+        nonlocal written
+        written += count
+        if progress is not None:
+            progress("writing reports", written, total)
 
-    def pairs() -> Iterator[tuple[int, int, int]]:
-        for pk, case in kept:
-            events = [event_ids[e] for e in case.events]
-            for p in case.products:
-                product = product_ids[p]
-                for event in events:
-                    yield pk, product, event
+    with store.bulk(total + pair_total, progress):
+        rows = [_case_row(key, case, batch.pk, None) for key, case in new]
+        rows += [_case_row(key, case, batch.pk, batch.pk) for key, case in recorded]
+        new_ids = store.insert_cases(source.pk, rows, advance)
+        store.update_cases([(pk, *_case_row("", case, batch.pk, None)[1:]) for pk, case in replace])
+        store.mark_deleted(removed, batch.pk)
+        store.delete_pairs([pk for pk, _ in replace] + removed)
+        advance(len(replace))
 
-    store.insert_pairs(pairs(), pair_total, progress)
+        # The ids of the new cases come first, before those of the deletions recorded.
+        kept = [(pk, case) for pk, (_, case) in zip(new_ids[: len(new)], new, strict=True)]
+        kept += replace
+
+        def pairs() -> Iterator[tuple[int, int, int]]:
+            for pk, case in kept:
+                events = [event_ids[e] for e in case.events]
+                for p in case.products:
+                    product = product_ids[p]
+                    for event in events:
+                        yield pk, product, event
+
+        store.insert_pairs(pairs(), pair_total, progress)
     linked = links_refresh(source, progress=progress)
 
     summary = {
@@ -414,10 +421,11 @@ def _intern(
 
 
 def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
-    """Link every product of the source to the formulary drug of its name or a brand name,
-    and every event to the term of its name, synonym or MedDRA name (not a lay phrase, not
-    a group); unlink what no longer matches. Returns how many products and events are
-    linked. Read in bulk and compared in memory; only the changed rows are written."""
+    """Link every product of the source to the formulary drug whose name or a brand name has
+    the product's key (spontaneous.names.product_key, salts and strengths aside), and every
+    event to its term (spontaneous.links.term_keys); unlink what no longer matches. Returns
+    how many products and events are linked. Names are read once and compared in memory;
+    only the links that changed are written."""
     drug_of: dict[str, int] = {}
     drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
     for pk, name, _ in drugs:
@@ -427,18 +435,10 @@ def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[
             if isinstance(brand, str):
                 drug_of.setdefault(product_key(brand), pk)
     drug_of.pop("", None)
-    term_of: dict[str, int] = {}
-    names = (
-        TermName.objects.exclude(kind=NameKind.LAY)
-        .filter(term__is_group=False)
-        .values_list("key", "term_id", "kind")
-    )
-    for key, term_id, _ in sorted(names, key=lambda n: (KIND_ORDER.get(n[2], 9), n[1])):
-        term_of.setdefault(key, term_id)
     counts = []
     links: tuple[tuple[Any, str, dict[str, int]], ...] = (
         (Product, "drug_id", drug_of),
-        (Event, "term_id", term_of),
+        (Event, "term_id", term_keys()),
     )
     for model, column, wanted in links:
         changed: list[Any] = []
@@ -451,7 +451,7 @@ def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[
         model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
         counts.append(linked)
         if progress is not None:
-            progress("linking", len(counts), 2)
+            progress("linking", len(counts), len(links))
     return counts[0], counts[1]
 
 
@@ -472,6 +472,11 @@ class _Existing:
 class _Store:
     """Bulk reads and writes of cases and pairs through the ORM, in batches (SQLite)."""
 
+    @contextmanager
+    def bulk(self, rows: int, progress: Progress | None) -> Iterator[None]:
+        """Around the writing of this many rows."""
+        yield
+
     def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
         found: dict[str, _Existing] = {}
         for start in range(0, len(keys), SQLITE_BATCH):
@@ -481,7 +486,10 @@ class _Store:
             found.update((key, _Existing(pk, v, day, gone)) for key, pk, v, day, gone in rows)
         return found
 
-    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+    def insert_cases(
+        self, source_id: int, rows: list[tuple[Any, ...]], advance: Callable[[int], None]
+    ) -> list[int]:
+        """New cases from rows in _case_row's order; their ids in the same order."""
         ids: list[int] = []
         for start in range(0, len(rows), BATCH):
             made = CaseReport.objects.bulk_create(
@@ -491,6 +499,7 @@ class _Store:
                 ]
             )
             ids += [m.pk for m in made]
+            advance(len(made))
         return ids
 
     def update_cases(self, rows: list[tuple[Any, ...]]) -> None:
@@ -536,6 +545,37 @@ class _PostgresStore(_Store):
         self.pairs = CaseReportPair._meta.db_table
         self.column = {f: _column(CaseReport, f) for f in ("source", *CASE_NAMES)}
 
+    @contextmanager
+    def bulk(self, rows: int, progress: Progress | None) -> Iterator[None]:
+        """A quarter's rows are written with the foreign keys of the cases and pairs set
+        aside and put back after, each checked once over the whole table in one join
+        (PostgreSQL's advice for populating a database) instead of once a row. The tables
+        are locked meanwhile; a smaller write keeps them."""
+        if rows < FOREIGN_KEYS_ASIDE_FROM:
+            yield
+            return
+        tables = [self.cases, self.pairs]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+                "ORDER BY conrelid::regclass::text, conname",
+                [tables],
+            )
+            keys = cursor.fetchall()
+            # Checks already queued in this transaction (the import's own record) run now:
+            # a table with checks pending cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, name, _ in keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        yield
+        with connection.cursor() as cursor:
+            for done, (table, name, definition) in enumerate(keys, start=1):
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                if progress is not None:
+                    progress("checking references", done, len(keys))
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
     def existing(self, source_id: int, keys: list[str]) -> dict[str, _Existing]:
         with connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE faers_keys (key text) ON COMMIT DROP")
@@ -555,7 +595,9 @@ class _PostgresStore(_Store):
             cursor.execute("DROP TABLE faers_keys")
         return found
 
-    def insert_cases(self, source_id: int, rows: list[tuple[Any, ...]]) -> list[int]:
+    def insert_cases(
+        self, source_id: int, rows: list[tuple[Any, ...]], advance: Callable[[int], None]
+    ) -> list[int]:
         if not rows:
             return []
         with connection.cursor() as cursor:
@@ -568,8 +610,11 @@ class _PostgresStore(_Store):
             columns = ", ".join(self.column[f] for f in ("source", *CASE_NAMES))
             raw = cursor.connection.cursor()
             with raw.copy(f"COPY {self.cases} (id, {columns}) FROM STDIN") as copy:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, source_id, *row))
+                for start in range(0, len(rows), COPY_CHUNK):
+                    chunk = rows[start : start + COPY_CHUNK]
+                    for pk, row in zip(ids[start : start + COPY_CHUNK], chunk, strict=True):
+                        copy.write_row((pk, source_id, *row))
+                    advance(len(chunk))
         return ids
 
     def update_cases(self, rows: list[tuple[Any, ...]]) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+from rest_framework.test import APIClient
 
 from reference.models import Drug, Term, TermName
 from reference.revision import reference_revision
@@ -16,6 +18,7 @@ from spontaneous.models import CaseReport, CaseReportPair, Event, Product, Repor
 
 from .conftest import DATA
 from .faers_quarters import Case, quarter_write
+from .formulary_snapshot import formulary_snapshot
 
 SAMPLES = DATA / "faers"
 CURRENT_SAMPLE = SAMPLES / "faers_ascii_2017q2.zip"
@@ -52,10 +55,16 @@ def case(case_key: str) -> CaseReport:
     return CaseReport.objects.get(source__slug="faers", case_key=case_key)
 
 
-def test_both_samples_import_and_leave_the_formulary_alone():
-    before = formulary()
+def test_both_samples_import_and_leave_the_formulary_alone(officer):
+    """The rows of the formulary and terminology, and what users see of them (drug list,
+    term search, formulary pages, detection fan-out), are the same after both samples."""
+    client = APIClient()
+    client.force_login(officer)
+    Drug.objects.create(slug="risperidone", name="Risperidone", brand_names=["Risperdal"])
+    names = ("Risperdal", "TAVOR", "Abnormal weight gain", "Gynaecomastia", "DIARRHOEA")
+    before = formulary(), formulary_snapshot(client, names)
     out = run(CURRENT_SAMPLE, LEGACY_SAMPLE)
-    assert formulary() == before
+    assert (formulary(), formulary_snapshot(client, names)) == before
     lines = out.strip().splitlines()
     # Oldest quarter first.
     assert lines[0].startswith("2004Q1 (legacy layout, aers_ascii_2004q1.zip): read 100 reports")
@@ -325,3 +334,38 @@ def test_progress_is_told_for_every_long_step(tmp_path):
     for step, (done, total) in steps.items():
         assert done == total, step
     assert steps["writing reports"] == (100, 100)
+
+
+def foreign_keys() -> list[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+            "ORDER BY 1, 2",
+            [[CaseReport._meta.db_table, CaseReportPair._meta.db_table]],
+        )
+        return list(cursor.fetchall())
+
+
+def test_a_large_write_on_postgresql_puts_every_foreign_key_back(monkeypatch, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the foreign keys are set aside on PostgreSQL only")
+    before = foreign_keys()
+    assert len(before) == 6
+    monkeypatch.setattr("spontaneous.faers_load.FOREIGN_KEYS_ASIDE_FROM", 1)
+    steps: list[str] = []
+    older, newer = cases_v1_v2()
+    run(quarter_write(tmp_path / "q2.zip", older, quarter="17Q2"))
+    faers_import(
+        quarter=quarter_open(quarter_write(tmp_path / "q3.zip", newer, quarter="17Q3")),
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "checking references" in steps
+    assert foreign_keys() == before
+    assert pairs_of("100") == {("beta", "Rash")}
+    # The constraints are checked again: a pair naming no product is refused.
+    event = Event.objects.get(key="rash")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CaseReportPair.objects.create(report=case("100"), product_id=10**9, event=event)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
