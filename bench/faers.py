@@ -1055,7 +1055,12 @@ def fresh_database(env: dict[str, str]) -> float:
 def run(args: argparse.Namespace, manifest: dict[str, Any]) -> bool:
     url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/pv_h6"
     env = database_env(url)
-    print(f"\nDatabase {url.rsplit('/', 1)[1]}: dropped, created, migrated ...", flush=True)
+    timeout = os.environ.get("DATABASE_STATEMENT_TIMEOUT", "15 (the product's default)")
+    print(
+        f"\nDatabase {url.rsplit('/', 1)[1]}: dropped, created, migrated; statement timeout "
+        f"{timeout} s (DATABASE_STATEMENT_TIMEOUT, 0 for none) ...",
+        flush=True,
+    )
     print(f"  migrate {fresh_database(env):.1f} s", flush=True)
     python = None if args.no_vigipy else vigipy_python()
     folder = Path(manifest["folder"])
