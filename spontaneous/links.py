@@ -1,7 +1,8 @@
 """The links from a source's products to formulary drugs and from its events to terms.
 
 A product links to the drug whose name, slug or brand name it is (case aside), else to the
-drug whose name or brand name has the same spelling-insensitive key; an event links to the
+drug whose name or brand name has the same spelling-insensitive key, else the same product
+key (salts and strengths aside, as FAERS products are keyed); an event links to the
 term whose name, synonym, MedDRA or learned name it is (spelling aside): never through a
 lay phrase, never to a group. Links are refreshed for the whole source after each
 import, so a drug registered or a term added since is found: dictionary look-ups over names
@@ -16,6 +17,7 @@ from reference.normalize import name_key
 from reference.selectors import DrugNames
 
 from .models import Event, Product, Source
+from .names import product_key
 
 BATCH = 5000
 
@@ -30,7 +32,7 @@ class LinkCounts:
 
 class DrugKeys:
     """The formulary's drugs by the exact ways a name refers to one, then by the
-    spelling-insensitive key of a name or brand name."""
+    spelling-insensitive key of a name or brand name, then by its product key."""
 
     def __init__(self) -> None:
         drugs = list(Drug.objects.all())
@@ -41,9 +43,18 @@ class DrugKeys:
         for drug in drugs:
             for brand in drug.brand_names:
                 self.by_key.setdefault(name_key(brand), drug)
+        self.by_product_key: dict[str, Drug] = {}
+        for drug in drugs:
+            for name in [drug.name, *drug.brand_names]:
+                self.by_product_key.setdefault(product_key(name), drug)
+        self.by_product_key.pop("", None)
 
     def find(self, name: str) -> Drug | None:
-        return self.names.find(name) or self.by_key.get(name_key(name) or "\x00")
+        return (
+            self.names.find(name)
+            or self.by_key.get(name_key(name) or "\x00")
+            or self.by_product_key.get(product_key(name) or "\x00")
+        )
 
 
 # Which way of naming a term links an event first; lay phrases never do (one may name

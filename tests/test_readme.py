@@ -69,6 +69,8 @@ def shell_lines(text: str) -> list[str]:
 def readme_files(folder: Path) -> None:
     """The files the README's commands name, as a user would have them."""
     shutil.copy(DATA / "ctcae_sample.csv", folder / "ctcae_v5.0.csv")
+    for quarter in ("faers_ascii_2017q2.zip", "aers_ascii_2004q1.zip"):
+        shutil.copy(DATA / "faers" / quarter, folder / quarter)
     write_csv(
         folder / "reports.csv",
         [

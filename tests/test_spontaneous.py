@@ -484,3 +484,12 @@ def test_a_drug_is_a_signal_in_each_source_and_an_events_names_are_one_term(tmp_
         first.statistics["c"],
     )
     assert second.statistics["eb05"] >= 2
+
+
+@pytest.mark.django_db
+def test_a_product_named_with_its_salt_and_strength_links_to_the_formulary_drug(tmp_path):
+    [drug] = formulary("examplumab")
+    rows = [("1", "EXAMPLUMAB HYDROCHLORIDE 10 MG", "Nausea"), ("2", "Examplumab-X", "Nausea")]
+    run_import(write_csv(tmp_path / "salt.csv", rows), "--source", "db")
+    links = dict(Product.objects.values_list("name", "drug"))
+    assert links == {"EXAMPLUMAB HYDROCHLORIDE 10 MG": drug.pk, "Examplumab-X": None}
