@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from numpy.typing import NDArray
 
+from core.db import statement_timeout
+
 from . import disproportionality as dp
 from .models import (
     CaseReportPair,
@@ -169,6 +171,16 @@ def baseline_current(
         del _baselines[old]
     _baselines[key] = baseline
     return baseline
+
+
+def source_baselines_compute(source: Source) -> None:
+    """Compute the source's baselines for its last import (every report, and serious
+    reports only) now, at the end of an import: the pages that read a drug's table then
+    find them instead of fitting the MGPS prior in a request. Without the web requests'
+    statement time limit (PostgreSQL): at FAERS scale the counts take longer."""
+    with statement_timeout(0):
+        for serious in (False, True):
+            baseline_current(source, serious=serious)
 
 
 def baselines_current() -> list[DisproportionalityBaseline]:

@@ -4,13 +4,16 @@ drugs they are read for, and a generated database with one disproportionate pair
 import csv
 import io
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
 from django.utils.text import slugify
 
 from reference.models import Drug
+from spontaneous import baseline as spontaneous_baseline
+from spontaneous.baseline import baseline_method
+from spontaneous.models import CaseReport, DisproportionalityBaseline, Source
 
 
 def write_csv(path: Path, rows: Sequence[tuple[str, ...]], header=("report_id", "drug", "event")):
@@ -85,3 +88,14 @@ def formulary(*names: str) -> list[Drug]:
     """Drugs of the hospital formulary (registered by hand, as a site does), for the
     spontaneous reports that name them to be read as theirs."""
     return [Drug.objects.create(name=name, slug=slugify(name)) for name in names]
+
+
+def mark_serious(source: Source, case_keys: Iterable[str]) -> None:
+    """Mark cases of a CSV source serious, as FAERS outcomes would (a CSV carries none). No
+    import changes outcomes after the fact, so the source's serious baseline, computed at
+    its import, is dropped here to be computed again."""
+    CaseReport.objects.filter(source=source, case_key__in=list(case_keys)).update(serious=True)
+    DisproportionalityBaseline.objects.filter(
+        source=source, method=baseline_method(serious=True)
+    ).delete()
+    spontaneous_baseline._baselines.clear()

@@ -10,14 +10,14 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from reference.models import Term
-from spontaneous.models import CaseReport, Product, Source
+from spontaneous.models import Product, Source
 from spontaneous.tables import product_table
 from surveillance import views as surveillance_views
 from surveillance.api.disproportionality import DisproportionalityPagination
 from surveillance.choices import Kind, ReviewStatus
 from surveillance.models import Signal
 
-from .spontaneous_data import run_import, write_csv
+from .spontaneous_data import mark_serious, run_import, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -195,9 +195,7 @@ def test_min_count_keeps_events_reported_that_many_times_or_more(officer_api, re
 
 def test_serious_counts_serious_cases_only(officer_api, regional):
     # The CSV carries no outcomes; FAERS does. Make R1-R4 and two of the others serious.
-    CaseReport.objects.filter(
-        source=regional, case_key__in=["R1", "R2", "R3", "R4", "R30", "R40"]
-    ).update(serious=True)
+    mark_serious(regional, ["R1", "R2", "R3", "R4", "R30", "R40"])
     body = officer_api.get(URL, {"source": regional.slug, "serious": "true"}).json()
     rows = by_event(body)
     assert set(rows) == {"Retinal haemorrhage", "Thrombocytopenia"}
@@ -378,7 +376,7 @@ def test_the_page_keeps_its_filters_in_the_csv_link_and_the_pager(
     officer_web, regional, monkeypatch
 ):
     monkeypatch.setattr(surveillance_views, "TABLE_ROWS_PER_PAGE", 1)
-    CaseReport.objects.filter(source=regional, case_key__in=["R1", "R2"]).update(serious=True)
+    mark_serious(regional, ["R1", "R2"])
     response = officer_web.get(PAGE, {"source": regional.slug, "serious": "on", "min_count": "2"})
     html = unescape(response.content.decode())
     assert f'href="{URL}?source={regional.slug}&serious=true&min_count=2&format=csv"' in html

@@ -14,7 +14,15 @@ from reference.models import Drug, Term, TermName
 from reference.revision import reference_revision
 from spontaneous.faers import quarter_open
 from spontaneous.faers_load import faers_import
-from spontaneous.models import CaseReport, CaseReportPair, Event, Product, ReportImport, Source
+from spontaneous.models import (
+    CaseReport,
+    CaseReportPair,
+    DisproportionalityBaseline,
+    Event,
+    Product,
+    ReportImport,
+    Source,
+)
 
 from .conftest import DATA
 from .faers_quarters import Case, quarter_write
@@ -93,6 +101,15 @@ def test_both_samples_import_and_leave_the_formulary_alone(officer):
     assert CaseReportPair.objects.count() == sum(
         r.summary["pairs"] for r in ReportImport.objects.all()
     )
+    # The drug tables' baselines (every case, serious cases) are ready for the last import.
+    last = ReportImport.objects.filter(source=source).latest("pk")
+    baselines = DisproportionalityBaseline.objects.filter(source=source, revision=last.pk)
+    assert baselines.count() == 2
+    assert {b.n_reports for b in baselines} == {
+        CaseReportPair.objects.values("report").distinct().count(),
+        CaseReportPair.objects.filter(report__serious=True).values("report").distinct().count(),
+    }
+    assert lines[-1].startswith("Done: drug tables read from it until the next import")
 
 
 def test_products_and_events_link_to_the_formulary_and_terms_without_creating_any():

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from reference.models import Drug, Term
 from reference.selectors import term_code
 from reports.choices import Sex
+from spontaneous.baseline import baseline_method
 from spontaneous.models import (
     CaseReport,
     CaseReportPair,
@@ -30,6 +31,7 @@ from .spontaneous_data import (
     EVENTS,
     database_rows,
     formulary,
+    mark_serious,
     pvda_rows,
     pvda_tables,
     run_import,
@@ -214,7 +216,11 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     # No treated patients behind a pair of the spontaneous reports.
     assert (signal.exposed, signal.expected_pct) == (0, None)
     assert signal.background_pct == pytest.approx(100 * c / (c + d))
-    assert DisproportionalityBaseline.objects.count() == 1
+    # Computed at the end of the import (every case, serious cases), read by the run.
+    assert sorted(DisproportionalityBaseline.objects.values_list("method", flat=True)) == [
+        baseline_method(),
+        baseline_method(serious=True),
+    ]
     # The comparators are no formulary drugs: no signal, but their tables are readable, and
     # their pairs, reported at the background rates, are not disproportionate.
     assert (
@@ -307,7 +313,7 @@ def test_a_database_too_small_for_a_prior_still_runs(tmp_path):
     out = io.StringIO()
     call_command("detect_signals", stdout=out)
     assert "succeeded" in out.getvalue()
-    baseline = DisproportionalityBaseline.objects.get()
+    baseline = DisproportionalityBaseline.objects.get(method=baseline_method())
     assert baseline.n_reports == 1
     assert not Signal.objects.filter(kind=Kind.DISPROPORTIONALITY, met=True).exists()
 
@@ -450,9 +456,7 @@ def test_a_product_table_is_sorted_by_eb05_and_filtered(tmp_path):
     one = {r.event.name: r for r in product_table(source, [comparols[0].pk])}
     assert both["Headache"].a + both["Headache"].b == 2 * (one["Headache"].a + one["Headache"].b)
     # Serious cases only (a CSV has no outcomes; as FAERS would mark every other case).
-    CaseReport.objects.filter(case_key__in=[f"R{i}" for i in range(0, 3000, 2)]).update(
-        serious=True
-    )
+    mark_serious(source, [f"R{i}" for i in range(0, 3000, 2)])
     serious = product_table(source, [examplumab.pk], serious=True)
     assert serious and all(r.a + r.b == 75 for r in serious)
     assert sum(r.a for r in serious) < sum(r.a for r in table)

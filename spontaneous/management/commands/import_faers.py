@@ -5,8 +5,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from tqdm import tqdm
 
+from spontaneous.baseline import source_baselines_compute
 from spontaneous.faers import FaersError, Quarter, quarter_open
-from spontaneous.faers_load import DEFAULT_ROLES, FaersImportResult, faers_import, roles_parse
+from spontaneous.faers_load import (
+    DEFAULT_ROLES,
+    FaersImportResult,
+    faers_import,
+    faers_source,
+    roles_parse,
+)
 
 UNITS = {"reading": ("B", True), "writing reports": (" reports", False)}
 
@@ -84,6 +91,10 @@ class Command(BaseCommand):
             finally:
                 bars.close()
             self.stdout.write(self._said(quarter, result))
+        if quarters:
+            self.stdout.write("Computing the FAERS disproportionality baseline...")
+            source_baselines_compute(faers_source())
+            self.stdout.write("Done: drug tables read from it until the next import.")
 
     def _said(self, quarter: Quarter, result: FaersImportResult) -> str:
         batch = result.batch

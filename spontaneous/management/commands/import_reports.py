@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from tqdm import tqdm
 
+from spontaneous.baseline import source_baselines_compute
 from spontaneous.services import ReportImportError, file_digest, reports_import
 
 SHOWN_PROBLEMS = 200
@@ -93,6 +94,8 @@ class Command(BaseCommand):
             )
             return
         links = result.links
+        if not options["check"]:
+            source_baselines_compute(batch.source)
         self.stdout.write(
             ("Check only, nothing kept: would import " if options["check"] else "")
             + f"{batch.reports} reports from {batch.source}: {batch.pairs} drug-event pairs "
