@@ -15,6 +15,7 @@ RUN pip install . && pip uninstall -y pvtracker
 COPY . .
 RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build \
     python manage.py collectstatic --no-input \
+ && mkdir -p /app/var/uploads \
  && useradd --system --home /app app && chown -R app /app/var
 USER app
 

@@ -276,6 +276,17 @@ DISPROPORTIONALITY_MIN_COUNT = int(os.getenv("DISPROPORTIONALITY_MIN_COUNT", "1"
 DISPROPORTIONALITY_STRATIFY = os.getenv("DISPROPORTIONALITY_STRATIFY", "")
 if DISPROPORTIONALITY_STRATIFY not in ("", "sex"):
     raise ImproperlyConfigured("DISPROPORTIONALITY_STRATIFY must be empty or sex")
+# FAERS quarters uploaded on the spontaneous sources page wait here until their import ends
+# (web and worker must share the folder); each file may be this large.
+SPONTANEOUS_UPLOAD_DIR = Path(os.getenv("SPONTANEOUS_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+FAERS_UPLOAD_MAX_MB = int(os.getenv("FAERS_UPLOAD_MAX_MB", "200"))
+# A FAERS import started from the page may run this long (seconds) before the worker stops it;
+# below the broker's visibility timeout, so the task is never handed out twice.
+FAERS_IMPORT_TIME_LIMIT = int(os.getenv("FAERS_IMPORT_TIME_LIMIT", "3000"))
+if not 60 < FAERS_IMPORT_TIME_LIMIT < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+    raise ImproperlyConfigured(
+        "FAERS_IMPORT_TIME_LIMIT must be between 60 and the broker's visibility timeout (3600)"
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

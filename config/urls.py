@@ -14,6 +14,7 @@ from reference.api.views import DrugViewSet, TermSearchView, drug_listedness, te
 from reports import coding_views
 from reports import views as report_views
 from reports.api.views import CodingView, ExposureViewSet, ReportViewSet
+from spontaneous import views as spontaneous_views
 from surveillance import views as surveillance_views
 from surveillance.api.disproportionality import DrugDisproportionalityView
 from surveillance.api.views import SignalRunViewSet, SignalViewSet
@@ -96,6 +97,12 @@ urlpatterns = [
         "surveillance/signals/<int:pk>/cases.csv",
         surveillance_views.signal_cases_csv,
         name="signal-cases-csv",
+    ),
+    path("spontaneous/", spontaneous_views.sources_page, name="spontaneous-sources"),
+    path(
+        "spontaneous/runs/<int:pk>/progress/",
+        spontaneous_views.import_run_progress,
+        name="spontaneous-run-progress",
     ),
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

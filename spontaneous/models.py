@@ -236,3 +236,57 @@ class DisproportionalityBaseline(models.Model):
             f"Disproportionality baseline of {self.source} at import {self.revision}: "
             f"{self.n_reports} reports"
         )
+
+
+class ImportRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportRun(models.Model):
+    """FAERS quarters an officer uploaded on the spontaneous sources page, imported by a
+    worker: the files while they wait, where the import has got to, and what it imported.
+    While the import runs its progress is in the cache (a quarter is written in one
+    transaction, which no other connection sees until it ends); the run's own row says
+    how many files are done and how it ended."""
+
+    files = models.JSONField(default=list, help_text="The names of the files, as uploaded.")
+    folder = models.CharField(
+        max_length=200,
+        help_text="Where the files wait, under SPONTANEOUS_UPLOAD_DIR; deleted when the run ends.",
+    )
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
+    roles = models.CharField(
+        max_length=20, default="PS,SS", help_text="The drug roles counted as the case's products."
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=ImportRunStatus.choices,
+        default=ImportRunStatus.QUEUED,
+        db_index=True,
+    )
+    files_done = models.PositiveSmallIntegerField(
+        default=0, help_text="Files imported (or found imported before) so far."
+    )
+    results = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Per file imported: its name, quarter, import id, and whether it had been "
+        "imported before (nothing changed).",
+    )
+    imports = models.ManyToManyField(ReportImport, blank=True, related_name="runs")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"FAERS import {self.pk} ({', '.join(self.files)}): {self.status}"

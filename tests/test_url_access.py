@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from reports.models import Exposure, Report
 from reports.services.reports import version_save
-from spontaneous.models import Source
+from spontaneous.models import ImportRun, Source
 from surveillance.models import DetectionRun, Signal
 from surveillance.services import run_create, run_execute
 
@@ -26,6 +26,7 @@ OFFICER_ONLY_PREFIXES = (
     "coding-queue",
     "api:coding",
     "expedited-due",
+    "spontaneous-",
 )
 # URL names of this project's own pages and endpoints (Django admin and static are apart).
 KNOWN = {
@@ -50,6 +51,8 @@ KNOWN = {
     "signal-cases-csv",
     "drug-overview",
     "drug-overview-disproportionality",
+    "spontaneous-sources",
+    "spontaneous-run-progress",
     "login",
     "logout",
     "schema",
@@ -111,6 +114,7 @@ def world(inotuzumab, nurse, officer):
     worked_scenario(inotuzumab, nurse, nurse.site)
     run_execute(run_create(trigger="manual"))
     Source.objects.create(slug="faers", name="FAERS")  # the one source: the table's default
+    ImportRun.objects.create(files=["faers_ascii_2017q2.zip"], folder="faers/gone")
     # The scenario writes its reports directly; the first one gets the version filing saves.
     first = Report.objects.order_by("pk")[0]
     version_save(first, nurse, "Initial report", list(first.reactions.all()))
@@ -131,6 +135,8 @@ def url_for(name, keys, world):
             kwargs[key] = Signal.objects.order_by("pk")[0].pk
         elif name.startswith("api:signal-run"):
             kwargs[key] = DetectionRun.objects.order_by("pk")[0].pk
+        elif name.startswith("spontaneous-run"):
+            kwargs[key] = ImportRun.objects.order_by("pk")[0].pk
         elif name.startswith("api:exposure"):
             kwargs[key] = Exposure.objects.order_by("pk")[0].pk
         else:
