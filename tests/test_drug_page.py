@@ -209,3 +209,13 @@ def test_an_officer_reads_the_drug_page_and_the_unlisted_site(
     assert "label's Haemorrhage group: 33% all sites" in facts
     assert nothing_cut_off(page)
     page.screenshot(path=str(SCREENSHOTS / f"drug_signal_{width}.png"), full_page=True)
+
+
+@pytest.mark.django_db
+def test_the_page_title_is_words_and_the_spontaneous_section_shows_once(
+    officer_client, signals, inotuzumab
+):
+    _, html = drug_page(officer_client, inotuzumab)
+    title = html[html.index("<title>") + len("<title>") : html.index("</title>")]
+    assert title == "inotuzumab ozogamicin: observed against the label · AE tracker"
+    assert html.count("<h2>In spontaneous reports</h2>") == 1
