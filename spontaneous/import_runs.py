@@ -41,6 +41,7 @@ PROGRESS_TTL = 24 * 3600
 PROGRESS_EVERY_SECONDS = 0.5
 # A run still "running" this long after its time limit has lost its worker.
 STALE_MARGIN_SECONDS = 120
+BASELINE_STEP = "computing the disproportionality baseline"
 
 
 class Upload(Protocol):
@@ -265,12 +266,12 @@ def import_run_execute(run_id: int) -> ImportRun:
         except Exception as exc:
             if not isinstance(exc, FaersError | SoftTimeLimitExceeded | DatabaseError):
                 logger.exception("FAERS import run %s failed on %s", run.pk, name)
-            _end(
-                run,
-                ImportRunStatus.FAILED,
-                f"{name} ({quarter.label}): nothing imported from this file: "
-                + _said(_failure_words(exc), quarter.path, name),
+            error = f"{name} ({quarter.label}): nothing imported from this file: " + _said(
+                _failure_words(exc), quarter.path, name
             )
+            if any(not r["unchanged"] for r in results):
+                error += _baselines_compute(run.pk, name)
+            _end(run, ImportRunStatus.FAILED, error)
             return ImportRun.objects.get(pk=run_id)
         results.append(
             {
@@ -283,17 +284,26 @@ def import_run_execute(run_id: int) -> ImportRun:
         )
         run.imports.add(result.batch)
         ImportRun.objects.filter(pk=run.pk).update(files_done=number, results=results)
-    # The drug tables' baselines, ready before the run says it is done (as the command does).
-    _ProgressToCache(run.pk, quarters[-1][1], len(quarters)).write(
-        "computing the disproportionality baseline", 0, None
-    )
+    note = _baselines_compute(run.pk, quarters[-1][1]) if quarters else ""
+    _end(run, ImportRunStatus.SUCCEEDED, note.removeprefix("; "))
+    return ImportRun.objects.get(pk=run_id)
+
+
+def _baselines_compute(run_id: int, file: str) -> str:
+    """The source's disproportionality baselines computed for its new last import, as the
+    command does, so that drug tables read them rather than fit the prior in a request.
+    Returns what to add to the run's words when they could not be computed."""
+    progress = _ProgressToCache(run_id, file, 0)
+    progress.write(BASELINE_STEP, 0, None)
     try:
         source_baselines_compute(faers_source())
-    except DatabaseError:
-        # The imports stand; the first reader of a table computes the baseline instead.
-        logger.exception("FAERS import run %s: the baseline was not computed", run.pk)
-    _end(run, ImportRunStatus.SUCCEEDED)
-    return ImportRun.objects.get(pk=run_id)
+    except Exception as exc:
+        logger.exception("FAERS import run %s: disproportionality baseline failed", run_id)
+        return (
+            f"; the disproportionality baseline could not be computed ({_failure_words(exc)}): "
+            "drug tables compute it when first read"
+        )
+    return ""
 
 
 def _upload_names(run: ImportRun, stored: list[Path]) -> list[str]:

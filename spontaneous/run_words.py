@@ -59,6 +59,8 @@ def progress_words(run: ImportRun, progress: RunProgress | None) -> str:
     if run.status == ImportRunStatus.RUNNING:
         if progress is None:
             return f"{run.files_done} of {files} files imported"
+        if not progress.file_number:  # after the files: the source's baseline
+            return progress.step
         where = f"{progress.file} (file {progress.file_number} of {files})" if files > 1 else ""
         step = step_words(progress.step, progress.done, progress.total)
         return f"{where}: {step}" if where else step

@@ -15,6 +15,7 @@ from django.utils import timezone
 from reference.models import Drug
 from spontaneous.faers import FaersError
 from spontaneous.import_runs import (
+    BASELINE_STEP,
     PROGRESS_KEY,
     import_run_claim,
     import_run_execute,
@@ -347,6 +348,12 @@ def test_the_progress_endpoint_says_where_a_running_import_has_got_to(web, nurse
     page = web.get(URL).content.decode()
     assert f'data-progress-url="{url}"' in page
     assert '<progress max="40000000" value="12500000"' in page
+    # Both files in: the source's baselines are computed before the run says it is done.
+    cache.set(
+        PROGRESS_KEY.format(run.pk),
+        {"file": "faers_ascii_2017q2.zip", "file_number": 0, "step": BASELINE_STEP, "done": 0},
+    )
+    assert web.get(url).json()["progress"] == "computing the disproportionality baseline"
 
     nurse_client = Client()
     nurse_client.force_login(nurse)

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from spontaneous.models import CaseReport, ImportRun, ReportImport
+from spontaneous.models import CaseReport, DisproportionalityBaseline, ImportRun, ReportImport
 
 from .conftest import DATA, need_service, port_open
 
@@ -98,6 +98,7 @@ def test_a_worker_imports_an_uploaded_quarter_and_the_page_follows_it(worker, of
         time.sleep(0.3)
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
+    assert run.error == ""
     assert committed_while_linking == {0}, "the page saw the import's progress from outside"
     running = [a for a in seen if a["status"] == "running" and a["step"] == "linking"]
     assert running and running[0]["progress"].startswith("linking: ")
@@ -111,6 +112,7 @@ def test_a_worker_imports_an_uploaded_quarter_and_the_page_follows_it(worker, of
     batch = ReportImport.objects.get()
     assert list(run.imports.all()) == [batch] and batch.imported_by == officer
     assert CaseReport.objects.count() == 100
+    assert DisproportionalityBaseline.objects.filter(revision=batch.pk).count() == 2
     assert not uploaded.exists() and run.files_deleted_at is not None
     page = web.get("/spontaneous/").content.decode()
     assert "1 of 1 file imported" in page and "Uploaded files deleted." in page
