@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsSafetyOfficer
 from reference.models import Drug
+from spontaneous.tables import STATISTICS as TABLE_STATISTICS
 from surveillance.drug_disproportionality import (
     DrugEventRow,
     DrugSourceTable,
@@ -26,24 +27,8 @@ from surveillance.drug_disproportionality import (
 )
 from surveillance.exports import csv_text
 
-STATISTICS = (
-    "a",
-    "b",
-    "c",
-    "d",
-    "expected",
-    "prr",
-    "prr_ci_low",
-    "prr_ci_high",
-    "ror",
-    "ror_ci_low",
-    "ror_ci_high",
-    "ic",
-    "ic025",
-    "ebgm",
-    "eb05",
-    "eb95",
-)
+# The 2x2 cells, then the statistics of a table, as the API names them.
+STATISTICS = ("a", "b", "c", "d", *TABLE_STATISTICS)
 CSV_COLUMNS = (
     "event",
     "term",
