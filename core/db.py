@@ -25,3 +25,19 @@ def statement_timeout(seconds: float) -> Iterator[None]:
         # with a fresh one, which has it anyway.
         with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute("RESET statement_timeout")
+
+
+@contextlib.contextmanager
+def work_mem(size: str) -> Iterator[None]:
+    """Give each sort and hash of the block's statements up to `size` of memory (PostgreSQL's
+    work_mem, such as "256MB") before they spill to disk. PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, false)", [size])
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET work_mem")

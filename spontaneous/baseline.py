@@ -9,6 +9,7 @@ Reports per product are counted when a product is asked for (see :mod:`spontaneo
 a source such as FAERS has too many products to store them.
 """
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -16,11 +17,11 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, QuerySet
 from numpy.typing import NDArray
 
-from core.db import statement_timeout
+from core.db import statement_timeout, work_mem
 
 from . import disproportionality as dp
 from .models import (
@@ -53,16 +54,22 @@ def source_pairs(source: Source, *, serious: bool = False) -> QuerySet[CaseRepor
 
 @dataclass
 class SourceCounts:
-    """Every product-event pair of a source with its reports, and the marginal counts."""
+    """Every product-event pair of a source with its reports (``a``), the reports of its
+    product and of its event, and the source's reports."""
 
     n_reports: int
     product_ids: NDArray[np.int64]
     event_ids: NDArray[np.int64]
     a: NDArray[np.int64]
-    product_reports: dict[int, int]
-    event_reports: dict[int, int]
+    product_n: NDArray[np.int64]
+    event_n: NDArray[np.int64]
     # Per stratum: its reports ("n"), its reports per product and per event.
     strata: dict[str, dict[str, Any]]
+
+    @property
+    def event_reports(self) -> dict[int, int]:
+        """Unique reports per event."""
+        return dict(zip(self.event_ids.tolist(), self.event_n.tolist(), strict=True))
 
     def expected(self) -> NDArray[np.float64]:
         """E of each pair: over the whole source, or summed over the strata."""
@@ -73,26 +80,19 @@ class SourceCounts:
                 [{int(p): n for p, n in s["products"].items()} for s in self.strata.values()],
                 self.product_ids,
             )
-        product_n = _lookup(self.product_reports, self.product_ids)
-        event_n = _lookup(self.event_reports, self.event_ids)
-        return product_n * event_n / max(self.n_reports, 1)
+        return np.asarray(
+            self.product_n.astype(np.float64) * self.event_n / max(self.n_reports, 1),
+            dtype=np.float64,
+        )
 
 
 def source_counts(source: Source, *, serious: bool = False) -> SourceCounts:
-    """Counted in the database by a few grouped queries, whatever the number of pairs."""
+    """Counted from the source's pair rows, read once (a binary COPY on PostgreSQL): at
+    FAERS scale counting the unique reports per product and per event in numpy takes
+    seconds where the database's COUNT(DISTINCT) takes tens of them."""
     pairs = source_pairs(source, serious=serious)
-    n_reports = pairs.values("report_id").distinct().count()
-    # (report, product, event) is unique, so the rows of a pair are its reports.
-    rows = np.array(
-        list(
-            pairs.values("product_id", "event_id")
-            .annotate(n=Count("report_id"))
-            .order_by()
-            .values_list("product_id", "event_id", "n")
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 3)
-    rows = rows[_name_order(source, rows[:, 0], rows[:, 1])]
+    counted = dp.pair_counts(*pair_rows(pairs))
+    order = _name_order(source, counted.drugs, counted.events)
     strata: dict[str, dict[str, Any]] = {}
     if getattr(settings, "DISPROPORTIONALITY_STRATIFY", ""):
         for sex, n in (
@@ -108,14 +108,90 @@ def source_counts(source: Source, *, serious: bool = False) -> SourceCounts:
                 "events": _json_keys(_reports_per(stratum, "event_id")),
             }
     return SourceCounts(
-        n_reports=n_reports,
-        product_ids=rows[:, 0],
-        event_ids=rows[:, 1],
-        a=rows[:, 2],
-        product_reports=_reports_per(pairs, "product_id"),
-        event_reports=_reports_per(pairs, "event_id"),
+        n_reports=counted.n_total,
+        product_ids=counted.drugs[order].astype(np.int64),
+        event_ids=counted.events[order].astype(np.int64),
+        a=counted.a[order],
+        product_n=(counted.a + counted.b)[order],
+        event_n=(counted.a + counted.c)[order],
         strata=strata,
     )
+
+
+# A row of PostgreSQL's binary COPY of three bigint columns: the field count, then each
+# field's length and value, big-endian.
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("size0", ">i4"),
+        ("report", ">i8"),
+        ("size1", ">i4"),
+        ("product", ">i8"),
+        ("size2", ">i4"),
+        ("event", ">i8"),
+    ]
+)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_BLOCK = _COPY_ROW.itemsize * 2**18
+_COPY_WORK_MEM = "256MB"
+
+
+def pair_rows(
+    pairs: QuerySet[CaseReportPair],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(report ids, product ids, event ids) of the pair rows."""
+    rows = pairs.order_by().values_list("report_id", "product_id", "event_id")
+    if connection.vendor == "postgresql":
+        return _copied(rows)
+    flat = np.fromiter(
+        itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64
+    ).reshape(-1, 3)
+    return flat[:, 0], flat[:, 1], flat[:, 2]
+
+
+def _copied(
+    rows: QuerySet[CaseReportPair, tuple[int, int, int]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The rows through a binary COPY, decoded by numpy block by block."""
+    sql, params = rows.query.sql_with_params()
+    blocks: list[NDArray[Any]] = []
+    pending = bytearray()
+    started = False
+
+    def decode(size: int) -> None:
+        block = np.frombuffer(bytes(pending[:size]), dtype=_COPY_ROW)
+        if np.any(block["fields"] != 3) or np.any(
+            (block["size0"] != 8) | (block["size1"] != 8) | (block["size2"] != 8)
+        ):
+            raise ValueError("unexpected layout in the binary COPY of the pairs")
+        blocks.append(
+            np.stack([block["report"], block["product"], block["event"]]).astype(np.int64)
+        )
+        del pending[:size]
+
+    with (
+        # The join with the source's reports hashes them all: in one batch, not sixteen
+        # spilled to disk (4.9 s instead of 8.2 s for 7.2 million pair rows).
+        work_mem(_COPY_WORK_MEM),
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy,
+    ):
+        for data in copy:
+            pending += data
+            if not started and len(pending) >= 19:
+                if bytes(pending[:11]) != _COPY_SIGNATURE:
+                    raise ValueError("not a binary COPY")
+                extension = int.from_bytes(pending[15:19], "big")
+                del pending[: 19 + extension]
+                started = True
+            if started and len(pending) >= _COPY_BLOCK:
+                decode(len(pending) // _COPY_ROW.itemsize * _COPY_ROW.itemsize)
+    if bytes(pending[-2:]) != b"\xff\xff":
+        raise ValueError("the binary COPY of the pairs ended early")
+    del pending[-2:]
+    decode(len(pending))
+    joined = np.concatenate(blocks, axis=1) if blocks else np.empty((3, 0), dtype=np.int64)
+    return joined[0], joined[1], joined[2]
 
 
 def _name_order(
@@ -130,16 +206,16 @@ def _name_order(
         pk: name.casefold()
         for pk, name in Event.objects.filter(source=source).values_list("pk", "name")
     }
-    product_rank = {
-        pk: i for i, (_, pk) in enumerate(sorted((k, pk) for pk, k in products.items()))
-    }
-    event_rank = {pk: i for i, (_, pk) in enumerate(sorted((k, pk) for pk, k in events.items()))}
-    return np.lexsort(
-        (
-            np.array([event_rank[int(e)] for e in event_ids], dtype=np.int64),
-            np.array([product_rank[int(p)] for p in product_ids], dtype=np.int64),
-        )
-    )
+    return np.lexsort((_ranks(events, event_ids), _ranks(products, product_ids)))
+
+
+def _ranks(names: dict[int, str], ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The rank of each id's name among the names (ties by id)."""
+    pks = np.array(sorted(names), dtype=np.int64)
+    by_name = sorted(range(pks.size), key=lambda i: (names[int(pks[i])], int(pks[i])))
+    rank = np.empty(pks.size, dtype=np.int64)
+    rank[by_name] = np.arange(pks.size)
+    return rank[np.searchsorted(pks, ids)]
 
 
 def baseline_current(
@@ -234,10 +310,6 @@ def _reports_per(pairs: QuerySet[CaseReportPair], column: str) -> dict[int, int]
 def _json_keys(counts: dict[int, int]) -> dict[str, int]:
     """Ids as text, as JSON stores them."""
     return {str(key): n for key, n in counts.items()}
-
-
-def _lookup(counts: dict[int, int], ids: NDArray[np.int64]) -> NDArray[np.float64]:
-    return np.array([counts.get(int(i), 0) for i in ids], dtype=np.float64)
 
 
 def stratified_expected(

@@ -251,12 +251,6 @@ def source_statistics(source: Source, serious: bool = False) -> SourceStatistics
     counts = source_counts(source, serious=serious)
     baseline = baseline_current(source, serious=serious, counts=counts)
     prior = baseline_prior(baseline) if baseline is not None else None
-    product_n = np.array(
-        [counts.product_reports.get(int(p), 0) for p in counts.product_ids], dtype=np.float64
-    )
-    event_n = np.array(
-        [counts.event_reports.get(int(e), 0) for e in counts.event_ids], dtype=np.float64
-    )
     return SourceStatistics(
         source=source,
         serious=serious,
@@ -265,8 +259,8 @@ def source_statistics(source: Source, serious: bool = False) -> SourceStatistics
         event_ids=counts.event_ids,
         statistics=statistics(
             counts.a.astype(np.float64),
-            product_n,
-            event_n,
+            counts.product_n.astype(np.float64),
+            counts.event_n.astype(np.float64),
             counts.n_reports,
             prior,
             counts.expected() if counts.strata else None,

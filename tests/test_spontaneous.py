@@ -497,3 +497,28 @@ def test_a_product_named_with_its_salt_and_strength_links_to_the_formulary_drug(
     run_import(write_csv(tmp_path / "salt.csv", rows), "--source", "db")
     links = dict(Product.objects.values_list("name", "drug"))
     assert links == {"EXAMPLUMAB HYDROCHLORIDE 10 MG": drug.pk, "Examplumab-X": None}
+
+
+@pytest.mark.django_db
+def test_the_pair_rows_counted_are_exactly_the_sources(tmp_path):
+    """The baseline reads a source's pair rows in one pass (a binary COPY on PostgreSQL):
+    they are the rows of that source, of its serious cases when asked, and none at all
+    for a selection without rows."""
+    from spontaneous.baseline import pair_rows, source_counts, source_pairs
+
+    run_import(write_csv(tmp_path / "sample.csv", cohort_rows()))
+    run_import(write_csv(tmp_path / "other.csv", database_rows()))
+    sample = Source.objects.get(name="sample")
+    mark_serious(sample, [f"R{i}" for i in range(0, 100, 3)])
+    for source in Source.objects.all():
+        for serious in (False, True):
+            pairs = source_pairs(source, serious=serious)
+            expected = set(pairs.values_list("report_id", "product_id", "event_id"))
+            reports, products, events = pair_rows(pairs)
+            assert reports.dtype == products.dtype == events.dtype == "int64"
+            found = set(zip(reports.tolist(), products.tolist(), events.tolist(), strict=True))
+            assert found == expected and len(reports) == len(expected)
+    serious = source_counts(sample, serious=True)
+    assert serious.n_reports == 34
+    nothing = pair_rows(source_pairs(sample).filter(report__case_key="no such case"))
+    assert [len(column) for column in nothing] == [0, 0, 0]
