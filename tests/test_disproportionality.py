@@ -39,7 +39,7 @@ from spontaneous.disproportionality import mgps_fit as fit_module
 from .conftest import DATA
 from .spontaneous_data import pvda_tables
 
-CAERS_PRIOR = (3.25596685, 0.39998994, 2.02376139, 1.90614108, 0.06530755)
+CAERS_PRIOR = (3.25593388, 0.39998779, 2.02375500, 1.90613810, 0.06530788)
 CAERS_THETA = (3.25379356, 0.39988854, 2.02612692, 1.90807970, 0.06534557)
 # (product, event): N, E, EBGM, EB05, EB95
 CAERS_PAIRS = {
