@@ -910,6 +910,7 @@ def child_statistics(table: Path, profile: Path | None) -> dict[str, Any]:
     (the first call after an import fits and stores the prior; a second call reads it); the
     2x2 counts are saved for vigipy."""
     django_setup()
+    from core.db import statement_timeout
     from spontaneous.models import CaseReport, CaseReportPair, Source
     from spontaneous.tables import source_statistics
 
@@ -917,14 +918,16 @@ def child_statistics(table: Path, profile: Path | None) -> dict[str, Any]:
     server = backend_cpu_seconds()
     cpu = cpu_seconds()
     started = time.perf_counter()
-    result = profiled(lambda: source_statistics(source), profile)
-    seconds = time.perf_counter() - started
-    cpu = cpu_seconds() - cpu
-    server = backend_cpu_seconds() - server
-    peak = peak_mb()
-    started = time.perf_counter()
-    source_statistics(source)
-    again = time.perf_counter() - started
+    # As at the end of an import: no web request's statement time limit.
+    with statement_timeout(0):
+        result = profiled(lambda: source_statistics(source), profile)
+        seconds = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu
+        server = backend_cpu_seconds() - server
+        peak = peak_mb()
+        started = time.perf_counter()
+        source_statistics(source)
+        again = time.perf_counter() - started
     stats = result.statistics
     a, b, c, d = (np.asarray(getattr(stats, cell), dtype=np.int64) for cell in "abcd")
     events = np.asarray(result.event_ids, dtype=np.int64)
@@ -1133,9 +1136,31 @@ def run(args: argparse.Namespace, manifest: dict[str, Any]) -> bool:
                     f"{theirs['eb05_2']:,}, {theirs['both']:,} of them ours too",
                     flush=True,
                 )
+                print(priors_compared(table, stats["prior"], theirs["prior"]), flush=True)
     summary = {"imports": imports, "statistics": statistics, "vigipy": vigipy}
     (folder / "results.json").write_text(json.dumps(summary, indent=2, default=str))
     return conclude(imports, statistics, vigipy, manifest, args)
+
+
+def priors_compared(table: Path, ours: list[float] | None, theirs: list[float]) -> str:
+    """Each side's prior and its negative log-likelihood on the same counts, under the
+    per-component truncation both fit (computed with scipy.stats, bench/disproportionality.py):
+    the lower is the better fit."""
+    from bench.disproportionality import naive_nll
+
+    with np.load(table) as loaded:
+        a, b, c, d = (loaded[name].astype(np.float64) for name in "abcd")
+    e = (a + b) * (a + c) / (a + b + c + d)
+    lines = []
+    for name, theta in (("ours", ours), ("vigipy", theirs)):
+        if theta is None:
+            continue
+        shown_theta = ", ".join(f"{x:.6g}" for x in theta)
+        lines.append(
+            f"      {name:6s} prior ({shown_theta}): -loglik {naive_nll(theta, a, e, True):,.1f} "
+            f"(per-component truncation), {naive_nll(theta, a, e, False):,.1f} (whole mixture)"
+        )
+    return "\n".join(lines)
 
 
 def conclude(
