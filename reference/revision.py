@@ -11,6 +11,9 @@ change it themselves.
 from typing import Any
 from uuid import uuid4
 
+from django.db.models import Subquery, Value
+from django.db.models.functions import Coalesce
+
 from .models import ReferenceDataset
 
 REVISION = "terminology-revision"
@@ -20,6 +23,13 @@ def reference_revision() -> str | None:
     return (
         ReferenceDataset.objects.filter(name=REVISION).values_list("fingerprint", flat=True).first()
     )
+
+
+def reference_revision_expression() -> Coalesce:
+    """The revision as a query expression ("" before the first), to compare with a stored
+    one within another query."""
+    revision = ReferenceDataset.objects.filter(name=REVISION).values("fingerprint")[:1]
+    return Coalesce(Subquery(revision), Value(""))
 
 
 def reference_revision_bump() -> None:

@@ -1,6 +1,6 @@
 """The disproportionality baseline of a source: what every product's pairs are compared with.
 
-Imports of spontaneous reports are all or nothing and are the only writer, so a source
+Imports of spontaneous reports are all or nothing and the only writer of reports, so a source
 changes one import at a time. Its counts (unique reports overall, per event, and per stratum
 when stratified) and the MGPS prior fitted to all its product-event pairs are therefore
 computed once per import, by the first detection run or table read after it, stored as a

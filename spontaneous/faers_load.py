@@ -22,11 +22,10 @@ from django.db import connection, models, transaction
 
 from accounts.models import User
 from core.db import statement_timeout
-from reference.models import Drug
 from reference.normalize import name_key
 
 from .faers import CURRENT, Progress, Quarter, TableStats, deleted_cases, fda_date, table_batches
-from .links import term_keys
+from .links import links_refresh
 from .models import CaseReport, CaseReportPair, Event, ImportKind, Product, ReportImport, Source
 from .names import product_key
 
@@ -418,41 +417,6 @@ def _intern(
         ]
         model.objects.bulk_update(renamed, ["name"], batch_size=BATCH)
     return [known[key] for key, _ in items], len(missing)
-
-
-def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
-    """Link every product of the source to the formulary drug whose name or a brand name has
-    the product's key (spontaneous.names.product_key, salts and strengths aside), and every
-    event to its term (spontaneous.links.term_keys); unlink what no longer matches. Returns
-    how many products and events are linked. Names are read once and compared in memory;
-    only the links that changed are written."""
-    drug_of: dict[str, int] = {}
-    drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
-    for pk, name, _ in drugs:
-        drug_of.setdefault(product_key(name), pk)
-    for pk, _, brands in drugs:
-        for brand in brands or []:
-            if isinstance(brand, str):
-                drug_of.setdefault(product_key(brand), pk)
-    drug_of.pop("", None)
-    counts = []
-    links: tuple[tuple[Any, str, dict[str, int]], ...] = (
-        (Product, "drug_id", drug_of),
-        (Event, "term_id", term_keys()),
-    )
-    for model, column, wanted in links:
-        changed: list[Any] = []
-        linked = 0
-        for pk, key, have in model.objects.filter(source=source).values_list("pk", "key", column):
-            want = wanted.get(key)
-            linked += want is not None
-            if want != have:
-                changed.append(model(pk=pk, **{column: want}))
-        model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
-        counts.append(linked)
-        if progress is not None:
-            progress("linking", len(counts), len(links))
-    return counts[0], counts[1]
 
 
 def _column(model: type[models.Model], name: str) -> str:

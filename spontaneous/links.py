@@ -1,22 +1,32 @@
 """The links from a source's products to formulary drugs and from its events to terms.
 
-A product links to the drug whose name, slug or brand name it is (case aside), else to the
-drug whose name or brand name has the same spelling-insensitive key, else the same product
-key (salts and strengths aside, as FAERS products are keyed); an event links to the
-term whose name, synonym, MedDRA or learned name it is (spelling aside): never through a
-lay phrase, never to a group. Links are refreshed for the whole source after each
-import, so a drug registered or a term added since is found: dictionary look-ups over names
-read once, and one bulk update of the links that changed.
+A product of a CSV source links to the drug whose name, slug or brand name it is (case
+aside), else to the drug whose name or brand name has the same spelling-insensitive key,
+else the same product key (salts and strengths aside); a FAERS product, keyed by that
+product key already, links to the drug whose name or brand name has its key. An event links
+to the term whose name, synonym, MedDRA or learned name it is (spelling aside): never
+through a lay phrase, never to a group.
+
+Links are refreshed for the whole source at each import, and again whenever the formulary
+or the terminology has changed since (:func:`sources_links_current`, called before a drug's
+spontaneous reports are read), so a drug registered or a term name learned after an import
+is found without waiting for the next one: dictionary look-ups over names read once, and
+one bulk update of the links that changed.
 """
 
 from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F
 
 from reference.choices import NameKind
 from reference.models import Drug, TermName
 from reference.normalize import name_key
+from reference.revision import reference_revision, reference_revision_expression
 from reference.selectors import DrugNames
 
-from .models import Event, Product, Source
+from .faers import Progress
+from .models import Event, ImportKind, Product, Source
 from .names import product_key
 
 BATCH = 5000
@@ -83,6 +93,7 @@ def term_keys() -> dict[str, int]:
 
 def source_links_refresh(source: Source) -> LinkCounts:
     """Link every product and event of the source to the drug or term it names now."""
+    revision = _revision()
     drugs = DrugKeys()
     products = list(Product.objects.filter(source=source).only("pk", "name", "drug_id"))
     changed_products = []
@@ -102,9 +113,80 @@ def source_links_refresh(source: Source) -> LinkCounts:
             event.term_id = term_id
             changed_events.append(event)
     Event.objects.bulk_update(changed_events, ["term"], batch_size=BATCH)
+    _revision_record(source, revision)
     return LinkCounts(
         products=len(products),
         products_linked=sum(p.drug_id is not None for p in products),
         events=len(events),
         events_linked=sum(e.term_id is not None for e in events),
     )
+
+
+def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
+    """Link every product of the source to the formulary drug whose name or a brand name has
+    the product's key (spontaneous.names.product_key, salts and strengths aside), and every
+    event to its term (spontaneous.links.term_keys); unlink what no longer matches. Returns
+    how many products and events are linked. Names are read once and compared in memory;
+    only the links that changed are written."""
+    revision = _revision()
+    drug_of: dict[str, int] = {}
+    drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
+    for pk, name, _ in drugs:
+        drug_of.setdefault(product_key(name), pk)
+    for pk, _, brands in drugs:
+        for brand in brands or []:
+            if isinstance(brand, str):
+                drug_of.setdefault(product_key(brand), pk)
+    drug_of.pop("", None)
+    counts = []
+    links: tuple[tuple[Any, str, dict[str, int]], ...] = (
+        (Product, "drug_id", drug_of),
+        (Event, "term_id", term_keys()),
+    )
+    for model, column, wanted in links:
+        changed: list[Any] = []
+        linked = 0
+        for pk, key, have in model.objects.filter(source=source).values_list("pk", "key", column):
+            want = wanted.get(key)
+            linked += want is not None
+            if want != have:
+                changed.append(model(pk=pk, **{column: want}))
+        model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
+        counts.append(linked)
+        if progress is not None:
+            progress("linking", len(counts), len(links))
+    _revision_record(source, revision)
+    return counts[0], counts[1]
+
+
+def _revision() -> str:
+    return reference_revision() or ""
+
+
+def _revision_record(source: Source, revision: str) -> None:
+    """The reference data's revision the source's links were made from (read before they
+    were: a change meanwhile is seen at the next check)."""
+    Source.objects.filter(pk=source.pk).update(links_revision=revision)
+    source.links_revision = revision
+
+
+def source_links_current(source: Source, revision: str | None = None) -> bool:
+    """Refresh the source's links if the formulary or the terminology changed since they
+    were last made (the reference data's revision moved); True when they were."""
+    if source.links_revision == (_revision() if revision is None else revision):
+        return False
+    if source.imports.filter(kind=ImportKind.FAERS).exists():
+        links_refresh(source)
+    else:
+        source_links_refresh(source)
+    return True
+
+
+def sources_links_current() -> None:
+    """Every source's links as the formulary and terminology stand now: one query when
+    nothing changed."""
+    stale = Source.objects.annotate(revision=reference_revision_expression()).exclude(
+        links_revision=F("revision")
+    )
+    for source in stale:
+        source_links_current(source, source.revision)

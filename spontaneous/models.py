@@ -5,8 +5,8 @@ docs/pharmacovigilance.md, "Disproportionality across spontaneous reports").
 A source's products and events live here, apart from the formulary and the terminology:
 each is kept as the source names it and linked to a formulary drug or a term where one
 matches, so an import never adds a drug to the nurses' list or a term to the terminology.
-A report is kept as its product-event pairs. Imports are all or nothing and are the only
-writer, so a source changes one import at a time: its disproportionality baseline (the
+A report is kept as its product-event pairs. Imports are all or nothing and the only writer
+of reports, so a source's reports change one import at a time: its disproportionality baseline (the
 counts and the MGPS prior fitted to them) is computed once per import and shared by every
 detection run until the next.
 """
@@ -31,6 +31,12 @@ class Source(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    links_revision = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The reference data's revision its links were last made from.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -84,7 +90,8 @@ class Product(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="spontaneous_products",
-        help_text="The formulary drug of this name, refreshed at each import of the source.",
+        help_text="The formulary drug of this name, refreshed at each import of the source "
+        "and when the reference data changes.",
     )
 
     class Meta:
@@ -111,7 +118,8 @@ class Event(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="spontaneous_events",
-        help_text="The term of this name, refreshed at each import of the source.",
+        help_text="The term of this name, refreshed at each import of the source and when "
+        "the reference data changes.",
     )
 
     class Meta:

@@ -2,7 +2,7 @@
 nothing, into a source of its own. Drugs and events are kept as the source names them
 (products and events of the source), never added to the formulary or the terminology; each
 is linked to the formulary drug or term it names, refreshed for the whole source at each
-import."""
+import (and when the reference data changes, spontaneous.links)."""
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence

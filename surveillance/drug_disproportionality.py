@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from reference.listedness import LabelListing
 from reference.models import Drug, Term
+from spontaneous.links import sources_links_current
 from spontaneous.models import Product, Source
 from spontaneous.tables import TableRow, product_table
 
@@ -54,8 +55,9 @@ class SourceProducts:
 
 
 def drug_sources(drug: Drug) -> list[SourceProducts]:
-    """Every source, those where the drug has linked products first, each with them: two
-    queries."""
+    """Every source, those where the drug has linked products first, each with them (the
+    links first brought up to date with the formulary and the terminology)."""
+    sources_links_current()
     linked: dict[int, list[Product]] = {}
     for product in Product.objects.filter(drug=drug).order_by("name", "pk"):
         linked.setdefault(product.source_id, []).append(product)
@@ -128,6 +130,7 @@ def drug_source_table(
 ) -> DrugSourceTable:
     """Every event reported with the source's products linked to the drug (the reports that
     name any of them count once), with a >= min_count, in serious cases only when asked."""
+    sources_links_current()
     products = list(Product.objects.filter(source=source, drug=drug).order_by("name", "pk"))
     table = (
         product_table(source, [p.pk for p in products], serious=serious, min_count=min_count)

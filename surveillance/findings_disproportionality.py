@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 
 from reference.models import Drug, Term
 from spontaneous.baseline import baseline_current, source_pairs
+from spontaneous.links import sources_links_current
 from spontaneous.models import CaseReportPair, DisproportionalityBaseline, Event, Product, Source
 from spontaneous.tables import (
     baseline_prior,
@@ -40,7 +41,9 @@ STORED_NAMES = {
 
 def disproportionality_findings(drug: Drug) -> list[Finding]:
     """One finding per term reported with the drug in each source, met under the configured
-    rule; high priority when every method finds the pair disproportionate."""
+    rule; high priority when every method finds the pair disproportionate. The sources'
+    links are first brought up to date with the formulary and the terminology."""
+    sources_links_current()
     products: dict[int, list[int]] = defaultdict(list)
     for source_id, product_id in Product.objects.filter(drug=drug).values_list("source_id", "pk"):
         products[source_id].append(product_id)

@@ -126,6 +126,24 @@ def test_products_and_events_link_to_the_formulary_and_terms_without_creating_an
     assert Product.objects.filter(drug__isnull=True).exists()  # most have no formulary drug
 
 
+def test_a_drug_registered_after_the_import_is_linked_at_the_next_read(officer):
+    from reference.services.drugs import drug_get_or_create
+    from surveillance.findings_disproportionality import disproportionality_findings
+
+    run(CURRENT_SAMPLE)
+    product = Product.objects.get(source__slug="faers", key="risperidone")
+    assert product.drug is None
+    drug = drug_get_or_create(name="Risperidone", brand_names=["Risperdal"])
+    # A detection run for the new drug reads the FAERS products linked to it now.
+    disproportionality_findings(drug)
+    product.refresh_from_db()
+    assert product.drug == drug
+    client = APIClient()
+    client.force_authenticate(officer)
+    body = client.get(f"/api/v1/drugs/{drug.slug}/disproportionality/?source=faers").json()
+    assert body["products"] == [product.name] and body["count"] > 0
+
+
 def test_a_brand_name_links_a_product(tmp_path):
     drug = Drug.objects.create(slug="examplumab", name="Examplumab", brand_names=["Exampla"])
     path = quarter_write(tmp_path / "q.zip", [Case(1, drugs=[("PS", "EXAMPLA 10 MG", "")])])

@@ -518,7 +518,7 @@ def test_the_pair_rows_counted_are_exactly_the_sources(tmp_path):
             assert reports.dtype == products.dtype == events.dtype == "int64"
             found = set(zip(reports.tolist(), products.tolist(), events.tolist(), strict=True))
             assert found == expected and len(reports) == len(expected)
-    serious = source_counts(sample, serious=True)
-    assert serious.n_reports == 34
+    counted = source_counts(sample, serious=True)
+    assert counted.n_reports == 34
     nothing = pair_rows(source_pairs(sample).filter(report__case_key="no such case"))
     assert [len(column) for column in nothing] == [0, 0, 0]
