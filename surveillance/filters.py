@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from core.filters import BooleanFilter
 from reference.selectors import drug_find, term_code
+from spontaneous.models import Source
 
 from .choices import Kind, Priority, ReviewStatus
 from .models import Signal
@@ -19,10 +20,16 @@ class SignalFilter(django_filters.FilterSet):
     term = django_filters.CharFilter(method="filter_term")
     met = BooleanFilter()
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.all(),
+        to_field_name="slug",
+        help_text="a source of spontaneous reports by its slug (faers): the disproportionality "
+        "signals raised in it",
+    )
 
     class Meta:
         model = Signal
-        fields = ["drug", "kind", "status", "term", "met", "priority"]
+        fields = ["drug", "kind", "status", "term", "met", "priority", "source"]
 
     def filter_drug(self, queryset: QuerySet[Signal], name: str, value: str) -> QuerySet[Signal]:
         drug = drug_find(value)

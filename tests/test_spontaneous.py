@@ -247,6 +247,17 @@ def test_detection_flags_the_disproportionate_pair_with_its_table(tmp_path, offi
     assert body["expected_pct"] == pytest.approx(100 * c / (c + d))
     assert body["evaluations"][-1]["exposed"] == a + b
     assert body["disproportionality"]["ror"] == pytest.approx(a * d / (b * c))
+    # The signals of one source: its disproportionality signals, not the label's.
+    Signal.objects.create(
+        drug=signal.drug, term=signal.term, kind=Kind.INCIDENCE, summary="Nausea: from the cohort"
+    )
+    listed = client.get("/api/v1/signals/", {"source": "database"}).json()
+    from_source = Signal.objects.filter(source=signal.source)
+    assert {s["id"] for s in listed["results"]} == set(from_source.values_list("pk", flat=True))
+    assert signal.pk in {s["id"] for s in listed["results"]}
+    assert client.get("/api/v1/signals/").json()["count"] == from_source.count() + 1
+    refused = client.get("/api/v1/signals/", {"source": "no-such-source"})
+    assert refused.status_code == 400 and "source" in refused.json()
 
     client.force_login(officer)
     page = client.get(f"/surveillance/signals/{signal.pk}/").content.decode()
