@@ -3,7 +3,7 @@
 import contextlib
 from collections.abc import Iterator
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, models
 
 
 @contextlib.contextmanager
@@ -41,3 +41,13 @@ def work_mem(size: str) -> Iterator[None]:
     finally:
         with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute("RESET work_mem")
+
+
+def analyze(*tables: type[models.Model]) -> None:
+    """Refresh the planner's statistics of the models' tables (PostgreSQL's ANALYZE), as after
+    a bulk load that autovacuum has not reached yet. Elsewhere nothing is done."""
+    if connection.vendor != "postgresql" or not tables:
+        return
+    names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {names}")

@@ -21,10 +21,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, QuerySet
 from numpy.typing import NDArray
 
-from core.db import statement_timeout, work_mem
+from core.db import analyze, statement_timeout, work_mem
 
 from . import disproportionality as dp
 from .models import (
+    CaseReport,
     CaseReportPair,
     DisproportionalityBaseline,
     Event,
@@ -250,11 +251,16 @@ def baseline_current(
 
 
 def source_baselines_compute(source: Source) -> None:
-    """Compute the source's baselines for its last import (every report, and serious
-    reports only) now, at the end of an import: the pages that read a drug's table then
-    find them instead of fitting the MGPS prior in a request. Without the web requests'
-    statement time limit (PostgreSQL): at FAERS scale the counts take longer."""
+    """At the end of an import: bring the planner's statistics of the tables it wrote up to
+    date, and compute the source's baselines for it (every report, and serious reports
+    only), so that the pages that read a drug's table find them instead of fitting the MGPS
+    prior in a request. Without the web requests' statement time limit (PostgreSQL): at
+    FAERS scale the counts take longer.
+
+    A table the planner still believes small after a bulk load is read the slow way: over
+    4 FAERS quarters, a drug's table took 1.3 s instead of 0.04 s until ANALYZE (0.6 s)."""
     with statement_timeout(0):
+        analyze(CaseReport, CaseReportPair, Product, Event)
         for serious in (False, True):
             baseline_current(source, serious=serious)
 
