@@ -199,9 +199,11 @@ def _name_order(
     source: Source, product_ids: NDArray[np.int64], event_ids: NDArray[np.int64]
 ) -> NDArray[np.intp]:
     """The pairs in the order of their product's then their event's name (case aside, in
-    code-point order, whatever the database's collation): the fit's sums run in this order,
-    so the same reports give the same prior on every database, whatever their ids, and the
-    prior the statistics package gives for the same reports read from a file."""
+    code-point order, whatever the database's collation). A large source's fit screens its
+    starts on a sample of pairs drawn by position in this order (its sums run in the order
+    of the counts), so the same reports give the same prior on every database, whatever
+    their ids, and the prior the statistics package gives for the same reports read from a
+    file."""
     products = dict(Product.objects.filter(source=source).values_list("pk", "key"))
     events = {
         pk: name.casefold()
