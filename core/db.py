@@ -7,40 +7,34 @@ from django.db import DatabaseError, connection, models
 
 
 @contextlib.contextmanager
-def statement_timeout(seconds: float) -> Iterator[None]:
+def _session_setting(name: str, value: str) -> Iterator[None]:
+    """PostgreSQL's setting `name` at `value` for the session during the block, then back to
+    the connection's own; elsewhere nothing changes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+    try:
+        yield
+    finally:
+        # A connection that broke meanwhile is replaced with a fresh one, which has its own
+        # setting anyway.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(f"RESET {name}")
+
+
+def statement_timeout(seconds: float) -> contextlib.AbstractContextManager[None]:
     """Let each statement in the block run for up to `seconds` (0: no limit) instead of the
     connection's DATABASE_STATEMENT_TIMEOUT, which is sized for web requests. PostgreSQL only;
     elsewhere nothing changes. Use it outside transactions: the setting is the session's."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('statement_timeout', %s, false)", [f"{seconds * 1000:.0f}"]
-        )
-    try:
-        yield
-    finally:
-        # Back to the connection's own limit; a connection that broke meanwhile is replaced
-        # with a fresh one, which has it anyway.
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("RESET statement_timeout")
+    return _session_setting("statement_timeout", f"{seconds * 1000:.0f}")
 
 
-@contextlib.contextmanager
-def work_mem(size: str) -> Iterator[None]:
+def work_mem(size: str) -> contextlib.AbstractContextManager[None]:
     """Give each sort and hash of the block's statements up to `size` of memory (PostgreSQL's
     work_mem, such as "256MB") before they spill to disk. PostgreSQL only."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, false)", [size])
-    try:
-        yield
-    finally:
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("RESET work_mem")
+    return _session_setting("work_mem", size)
 
 
 def analyze(*tables: type[models.Model]) -> None:

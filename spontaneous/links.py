@@ -14,6 +14,7 @@ is found without waiting for the next one: dictionary look-ups over names read o
 one bulk update of the links that changed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,39 +96,22 @@ def source_links_refresh(source: Source) -> LinkCounts:
     """Link every product and event of the source to the drug or term it names now."""
     revision = _revision()
     drugs = DrugKeys()
-    products = list(Product.objects.filter(source=source).only("pk", "name", "drug_id"))
-    changed_products = []
-    for product in products:
-        drug = drugs.find(product.name)
-        drug_id = drug.pk if drug is not None else None
-        if product.drug_id != drug_id:
-            product.drug_id = drug_id
-            changed_products.append(product)
-    Product.objects.bulk_update(changed_products, ["drug"], batch_size=BATCH)
-    terms = term_keys()
-    events = list(Event.objects.filter(source=source).only("pk", "key", "term_id"))
-    changed_events = []
-    for event in events:
-        term_id = terms.get(event.key)
-        if event.term_id != term_id:
-            event.term_id = term_id
-            changed_events.append(event)
-    Event.objects.bulk_update(changed_events, ["term"], batch_size=BATCH)
+
+    def drug_of(name: str) -> int | None:
+        drug = drugs.find(name)
+        return drug.pk if drug is not None else None
+
+    products, products_linked = _relink(source, Product, "name", "drug_id", drug_of)
+    events, events_linked = _relink(source, Event, "key", "term_id", term_keys().get)
     _revision_record(source, revision)
-    return LinkCounts(
-        products=len(products),
-        products_linked=sum(p.drug_id is not None for p in products),
-        events=len(events),
-        events_linked=sum(e.term_id is not None for e in events),
-    )
+    return LinkCounts(products, products_linked, events, events_linked)
 
 
 def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[int, int]:
     """Link every product of the source to the formulary drug whose name or a brand name has
     the product's key (spontaneous.names.product_key, salts and strengths aside), and every
     event to its term (spontaneous.links.term_keys); unlink what no longer matches. Returns
-    how many products and events are linked. Names are read once and compared in memory;
-    only the links that changed are written."""
+    how many products and events are linked."""
     revision = _revision()
     drug_of: dict[str, int] = {}
     drugs = list(Drug.objects.values_list("pk", "name", "brand_names"))
@@ -138,25 +122,35 @@ def links_refresh(source: Source, *, progress: Progress | None = None) -> tuple[
             if isinstance(brand, str):
                 drug_of.setdefault(product_key(brand), pk)
     drug_of.pop("", None)
-    counts = []
-    links: tuple[tuple[Any, str, dict[str, int]], ...] = (
-        (Product, "drug_id", drug_of),
-        (Event, "term_id", term_keys()),
-    )
-    for model, column, wanted in links:
-        changed: list[Any] = []
-        linked = 0
-        for pk, key, have in model.objects.filter(source=source).values_list("pk", "key", column):
-            want = wanted.get(key)
-            linked += want is not None
-            if want != have:
-                changed.append(model(pk=pk, **{column: want}))
-        model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
-        counts.append(linked)
-        if progress is not None:
-            progress("linking", len(counts), len(links))
+    _, products_linked = _relink(source, Product, "key", "drug_id", drug_of.get)
+    if progress is not None:
+        progress("linking", 1, 2)
+    _, events_linked = _relink(source, Event, "key", "term_id", term_keys().get)
+    if progress is not None:
+        progress("linking", 2, 2)
     _revision_record(source, revision)
-    return counts[0], counts[1]
+    return products_linked, events_linked
+
+
+def _relink(
+    source: Source,
+    model: type[Product] | type[Event],
+    by: str,
+    column: str,
+    wanted: Callable[[str], int | None],
+) -> tuple[int, int]:
+    """Point each row of the source at what its `by` field names now (`wanted`), reading the
+    rows once and writing only the links that changed; (rows, rows linked)."""
+    changed: list[Any] = []
+    rows = linked = 0
+    for pk, name, have in model.objects.filter(source=source).values_list("pk", by, column):
+        want = wanted(name)
+        rows += 1
+        linked += want is not None
+        if want != have:
+            changed.append(model(pk=pk, **{column: want}))
+    model.objects.bulk_update(changed, [column.removesuffix("_id")], batch_size=BATCH)
+    return rows, linked
 
 
 def _revision() -> str:
